@@ -1,0 +1,5 @@
+import sys
+
+from dcagent.cli import main
+
+sys.exit(main())
