@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -75,7 +75,6 @@ class Tensor:
     data: np.ndarray | None = None
     shape_signature: tuple[int, ...] | None = None
     is_variable: bool = False
-    extra: dict = field(default_factory=dict, repr=False)
 
     @property
     def is_constant(self) -> bool:

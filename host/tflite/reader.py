@@ -14,7 +14,7 @@ import numpy as np
 
 from host.errors import ModelError
 from host.graph import (
-    NO_TENSOR, Activation, AddOptions, ConcatenationOptions, Conv2DOptions, DepthwiseConv2DOptions,
+    Activation, AddOptions, ConcatenationOptions, Conv2DOptions, DepthwiseConv2DOptions,
     DType, FullyConnectedOptions, Graph, MeanOptions, MulOptions, NoOptions, Op, OpKind, Problem,
     Pool2DOptions, Quantization, ReshapeOptions, SoftmaxOptions, Tensor, UnsupportedModelError,
     UnsupportedOptions, find_problems,

@@ -5,7 +5,7 @@ import numpy as np
 
 from host.errors import ModelError
 from host.graph import (
-    NO_TENSOR, AddOptions, ConcatenationOptions, Conv2DOptions, DepthwiseConv2DOptions, DType,
+    AddOptions, ConcatenationOptions, Conv2DOptions, DepthwiseConv2DOptions, DType,
     FullyConnectedOptions, Graph, MeanOptions, MulOptions, Op, OpKind, Pool2DOptions,
     ReshapeOptions, SoftmaxOptions, Tensor,
 )
