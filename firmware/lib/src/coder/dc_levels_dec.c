@@ -2,8 +2,6 @@
  * reconstruction on top of the range decoder (docs/coder.md, "Decoding process"). */
 #include "dc_levels.h"
 
-#include <string.h>
-
 /* The decoder state is what a device keeps in RAM: keep it under 1 KB. */
 typedef char dc_levels_dec_size_check[(sizeof(dc_levels_dec_t) <= 1024u) ? 1 : -1];
 
@@ -19,7 +17,20 @@ dc_status_t dc_levels_dec_init(dc_levels_dec_t *dec, const uint8_t *payload, siz
     if (dec == NULL) {
         return DC_ERR_ARG;
     }
-    memset(dec, 0, sizeof(*dec));
+    /* Field by field: a whole-struct clear would call memset, which a bare firmware lacks. */
+    dec->ac.buf = NULL;
+    dec->ac.len = 0u;
+    dec->ac.pos = 0u;
+    dec->ac.range = 0u;
+    dec->ac.code = 0u;
+    dec->nbr.mean_acc = 0u;
+    dec->nbr.left_sign = 0u;
+    dec->nbr.dq_state = 0u;
+    dec->cols = NULL;
+    dec->col = 0u;
+    dec->last_level = 0;
+    dec->remaining = 0u;
+    dec->status = DC_OK;
     size_t header_len = 0;
     dc_status_t st = dc_levels_payload_params(payload, len, &dec->params, &header_len);
     if (st != DC_OK) {
@@ -30,7 +41,11 @@ dc_status_t dc_levels_dec_init(dc_levels_dec_t *dec, const uint8_t *payload, siz
         if (cols == NULL || n_cols < stride) {
             return fail(dec, DC_ERR_BUFFER);
         }
-        memset(cols, 0, stride * sizeof(*cols));
+        for (uint32_t i = 0; i < stride; i++) {
+            cols[i].prev = 0;
+            cols[i].avg = 0u;
+            cols[i].seen = 0u;
+        }
         dec->cols = cols;
     }
     dec->remaining = count;
