@@ -55,7 +55,7 @@ typedef struct {
     int32_t status;                               /* sticky error, DC_OK while fine */
 } dc_levels_dec_t;
 
-#define DC_LEVELS_DEC_BYTES 940u /* upper bound of sizeof(dc_levels_dec_t) on 32-bit targets */
+#define DC_LEVELS_DEC_BYTES 944u /* sizeof(dc_levels_dec_t) on Cortex-M (arm-none-eabi-gcc 12) */
 
 /* Parse the header of `payload` (`len` bytes) into *params; *header_len gets its size.
  * Returns DC_OK, DC_ERR_ARG, DC_ERR_TRUNCATED (shorter than its header) or DC_ERR_PARAMS. */
