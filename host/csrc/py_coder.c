@@ -1,0 +1,331 @@
+/* py_coder.c: the `host._coder` extension: level payload encode/decode for host/coder.py.
+ *
+ * Levels cross the boundary as buffers of native-endian int32 (host/coder.py converts numpy
+ * arrays). Errors raise host.errors.CodecError with `status` set to the C status name.
+ * Parameters cross as a tuple (pred_mode, dq_flag, rice_flag, shift_fast, shift_slow, col_stride).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dc_levels.h"
+#include "dc_levels_enc.h"
+#include "dc_status.h"
+
+static PyObject *codec_error; /* host.errors.CodecError */
+
+static PyObject *raise_status(dc_status_t st, const char *what)
+{
+    const char *name = dc_status_name(st);
+    PyObject *msg = PyUnicode_FromFormat("%s: %s", what, name);
+    if (msg == NULL) {
+        return NULL;
+    }
+    PyObject *args = PyTuple_Pack(1, msg);
+    Py_DECREF(msg);
+    PyObject *kwargs = Py_BuildValue("{s:s}", "status", name);
+    if (args != NULL && kwargs != NULL) {
+        PyObject *exc = PyObject_Call(codec_error, args, kwargs);
+        if (exc != NULL) {
+            PyErr_SetObject(codec_error, exc);
+            Py_DECREF(exc);
+        }
+    }
+    Py_XDECREF(args);
+    Py_XDECREF(kwargs);
+    return NULL;
+}
+
+static PyObject *params_tuple(const dc_levels_params_t *p)
+{
+    return Py_BuildValue("(iiiiii)", p->pred_mode, p->dq_flag, p->rice_flag, p->shift_fast, p->shift_slow,
+                         p->col_stride);
+}
+
+static int parse_params(PyObject *tuple, dc_levels_params_t *p)
+{
+    int v[6];
+    if (!PyArg_ParseTuple(tuple, "iiiiii", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5])) {
+        return -1;
+    }
+    for (int i = 0; i < 6; i++) {
+        if (v[i] < 0 || v[i] > (i == 5 ? (int)DC_LEVELS_MAX_STRIDE : 15)) {
+            raise_status(DC_ERR_PARAMS, "coder parameter out of range");
+            return -1;
+        }
+    }
+    p->pred_mode = (uint8_t)v[0];
+    p->dq_flag = (uint8_t)v[1];
+    p->rice_flag = (uint8_t)v[2];
+    p->shift_fast = (uint8_t)v[3];
+    p->shift_slow = (uint8_t)v[4];
+    p->col_stride = (uint16_t)v[5];
+    if (dc_levels_check_params(p) != DC_OK) {
+        raise_status(DC_ERR_PARAMS, "invalid coder parameters");
+        return -1;
+    }
+    return 0;
+}
+
+/* Get an int32 buffer; base may be None (then *buf->buf stays NULL). */
+static int get_levels(PyObject *obj, Py_buffer *view, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS) != 0) {
+        return -1;
+    }
+    if (view->len % 4 != 0 || view->len / 4 > (Py_ssize_t)UINT32_MAX) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s must be a contiguous int32 buffer", what);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *levels_obj, *base_obj, *ptuple;
+    if (!PyArg_ParseTuple(args, "OOO", &levels_obj, &base_obj, &ptuple)) {
+        return NULL;
+    }
+    dc_levels_params_t prm;
+    if (parse_params(ptuple, &prm) != 0) {
+        return NULL;
+    }
+    Py_buffer lv, bv = {0};
+    if (get_levels(levels_obj, &lv, "levels") != 0) {
+        return NULL;
+    }
+    if (base_obj != Py_None && get_levels(base_obj, &bv, "base") != 0) {
+        PyBuffer_Release(&lv);
+        return NULL;
+    }
+    uint32_t count = (uint32_t)(lv.len / 4);
+    if (bv.buf != NULL && bv.len != lv.len) {
+        PyBuffer_Release(&lv);
+        PyBuffer_Release(&bv);
+        return raise_status(DC_ERR_ARG, "base and levels differ in length");
+    }
+    size_t cap = 64u + (size_t)count * 2u;
+    PyObject *result = NULL;
+    dc_status_t st;
+    for (;;) {
+        uint8_t *out = malloc(cap);
+        if (out == NULL) {
+            PyErr_NoMemory();
+            break;
+        }
+        size_t out_len = 0;
+        Py_BEGIN_ALLOW_THREADS
+        st = dc_levels_encode(lv.buf, count, bv.buf, &prm, out, cap, &out_len);
+        Py_END_ALLOW_THREADS
+        if (st == DC_OK) {
+            result = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
+        }
+        free(out);
+        if (st == DC_ERR_BUFFER && cap < DC_LEVELS_ENC_BOUND(count)) {
+            cap = DC_LEVELS_ENC_BOUND(count);
+            continue;
+        }
+        if (st != DC_OK) {
+            raise_status(st, "cannot encode levels");
+        }
+        break;
+    }
+    PyBuffer_Release(&lv);
+    if (bv.buf != NULL) {
+        PyBuffer_Release(&bv);
+    }
+    return result;
+}
+
+static PyObject *py_choose(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *levels_obj, *base_obj;
+    int dq;
+    unsigned long kernel_len, row_len, max_trial;
+    if (!PyArg_ParseTuple(args, "OOpkkk", &levels_obj, &base_obj, &dq, &kernel_len, &row_len, &max_trial)) {
+        return NULL;
+    }
+    Py_buffer lv, bv = {0};
+    if (get_levels(levels_obj, &lv, "levels") != 0) {
+        return NULL;
+    }
+    if (base_obj != Py_None && get_levels(base_obj, &bv, "base") != 0) {
+        PyBuffer_Release(&lv);
+        return NULL;
+    }
+    dc_levels_params_t best;
+    dc_status_t st = DC_ERR_ARG;
+    if (bv.buf == NULL || bv.len == lv.len) {
+        Py_BEGIN_ALLOW_THREADS
+        st = dc_levels_choose(lv.buf, (uint32_t)(lv.len / 4), bv.buf, dq, (uint32_t)kernel_len, (uint32_t)row_len,
+                              (uint32_t)max_trial, &best);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&lv);
+    if (bv.buf != NULL) {
+        PyBuffer_Release(&bv);
+    }
+    if (st != DC_OK) {
+        return raise_status(st, "cannot choose coder parameters");
+    }
+    return params_tuple(&best);
+}
+
+static PyObject *py_params(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer pv;
+    if (PyObject_GetBuffer(arg, &pv, PyBUF_SIMPLE) != 0) {
+        return NULL;
+    }
+    dc_levels_params_t prm;
+    size_t header_len = 0;
+    dc_status_t st = dc_levels_payload_params(pv.buf, (size_t)pv.len, &prm, &header_len);
+    PyBuffer_Release(&pv);
+    if (st != DC_OK) {
+        return raise_status(st, "bad payload header");
+    }
+    return params_tuple(&prm);
+}
+
+/* decode(payload, count, base_or_None, slices_or_None) -> bytearray of count int32 */
+static PyObject *py_decode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer pv;
+    unsigned long long count_ull;
+    PyObject *base_obj, *slices_obj;
+    if (!PyArg_ParseTuple(args, "y*KOO", &pv, &count_ull, &base_obj, &slices_obj)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_buffer bv = {0};
+    uint32_t *slices = NULL;
+    Py_ssize_t n_slices = 0;
+    dc_levels_col_t *cols = NULL;
+    dc_levels_dec_t *dec = NULL;
+    if (count_ull > UINT32_MAX) {
+        raise_status(DC_ERR_ARG, "level count out of range");
+        goto done;
+    }
+    uint32_t count = (uint32_t)count_ull;
+    if (base_obj != Py_None) {
+        if (get_levels(base_obj, &bv, "base") != 0) {
+            goto done;
+        }
+        if ((uint64_t)bv.len != (uint64_t)count * 4u) {
+            raise_status(DC_ERR_ARG, "base and count differ");
+            goto done;
+        }
+    }
+    if (slices_obj != Py_None) {
+        PyObject *seq = PySequence_Fast(slices_obj, "slices must be a sequence");
+        if (seq == NULL) {
+            goto done;
+        }
+        n_slices = PySequence_Fast_GET_SIZE(seq);
+        slices = malloc(sizeof(*slices) * (size_t)(n_slices > 0 ? n_slices : 1));
+        for (Py_ssize_t i = 0; slices != NULL && i < n_slices; i++) {
+            unsigned long v = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(seq, i));
+            if ((v == (unsigned long)-1 && PyErr_Occurred()) || v == 0 || v > UINT32_MAX) {
+                Py_DECREF(seq);
+                if (!PyErr_Occurred()) {
+                    PyErr_SetString(PyExc_ValueError, "slice sizes must be positive");
+                }
+                goto done;
+            }
+            slices[i] = (uint32_t)v;
+        }
+        Py_DECREF(seq);
+        if (slices == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    dc_levels_params_t prm;
+    size_t header_len;
+    dc_status_t st = dc_levels_payload_params(pv.buf, (size_t)pv.len, &prm, &header_len);
+    if (st != DC_OK) {
+        raise_status(st, "bad payload header");
+        goto done;
+    }
+    dec = malloc(sizeof(*dec));
+    cols = prm.col_stride ? malloc(sizeof(*cols) * prm.col_stride) : NULL;
+    result = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)count * 4);
+    if (dec == NULL || (prm.col_stride && cols == NULL) || result == NULL) {
+        Py_CLEAR(result);
+        if (!PyErr_Occurred()) {
+            PyErr_NoMemory();
+        }
+        goto done;
+    }
+    int32_t *out = (int32_t *)PyByteArray_AS_STRING(result);
+    Py_BEGIN_ALLOW_THREADS
+    st = dc_levels_dec_init(dec, pv.buf, (size_t)pv.len, count, cols, prm.col_stride);
+    uint32_t done_n = 0;
+    Py_ssize_t si = 0;
+    while (st == DC_OK && done_n < count) {
+        uint32_t n = count - done_n;
+        if (n_slices > 0) {
+            if (slices[si] < n) {
+                n = slices[si];
+            }
+            si = (si + 1) % n_slices;
+        }
+        st = dc_levels_read(dec, out + done_n, n, bv.buf != NULL ? (const int32_t *)bv.buf + done_n : NULL);
+        done_n += n;
+    }
+    Py_END_ALLOW_THREADS
+    if (st != DC_OK) {
+        Py_CLEAR(result);
+        raise_status(st, "cannot decode payload");
+    }
+done:
+    PyBuffer_Release(&pv);
+    if (bv.buf != NULL) {
+        PyBuffer_Release(&bv);
+    }
+    free(slices);
+    free(cols);
+    free(dec);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"encode", py_encode, METH_VARARGS, "encode(levels_i32, base_i32|None, params) -> payload bytes"},
+    {"choose", py_choose, METH_VARARGS,
+     "choose(levels_i32, base_i32|None, dq, kernel_len, row_len, max_trial) -> params"},
+    {"params", py_params, METH_O, "params(payload) -> params tuple"},
+    {"decode", py_decode, METH_VARARGS, "decode(payload, count, base_i32|None, slices|None) -> bytearray"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "host._coder", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__coder(void)
+{
+    PyObject *errors = PyImport_ImportModule("host.errors");
+    if (errors == NULL) {
+        return NULL;
+    }
+    codec_error = PyObject_GetAttrString(errors, "CodecError");
+    Py_DECREF(errors);
+    if (codec_error == NULL) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "NUM_CONTEXTS", DC_LEVELS_NUM_CTX);
+    PyModule_AddIntConstant(m, "CONTEXT_BYTES", (long)(sizeof(dc_cabac_ctx_t) + 1u) * DC_LEVELS_NUM_CTX);
+    PyModule_AddIntConstant(m, "DECODER_BYTES", (long)sizeof(dc_levels_dec_t));
+    PyModule_AddIntConstant(m, "MAX_ABS", DC_LEVELS_MAX_ABS);
+    PyModule_AddIntConstant(m, "MAX_STRIDE", DC_LEVELS_MAX_STRIDE);
+    return m;
+}

@@ -1,0 +1,107 @@
+"""Golden vectors of the level coder (docs/coder.md): payloads, their levels, and bad payloads.
+
+Files per vector NAME under tests/vectors/coder/:
+  NAME.payload  the payload bytes
+  NAME.levels   the expected levels, int32 little-endian (only when the status is DC_OK)
+  NAME.base     base levels, int32 little-endian (delta vectors only)
+  NAME.fuzz     a fuzz seed: count as uint32 little-endian, slice size byte, then the payload
+and MANIFEST, one line per vector: `NAME COUNT STATUS HAS_BASE` (STATUS a dc_status_t name).
+Levels come from a fixed integer generator, so the files do not depend on numpy's RNG.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+SPEC = "docs/coder.md"
+
+
+def _lcg(seed: int, n: int) -> np.ndarray:
+    """n pseudo-random uint32 from a 64-bit LCG (stable across numpy versions)."""
+    out = np.empty(n, dtype=np.uint64)
+    x = seed
+    for i in range(n):
+        x = (x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        out[i] = x >> 32
+    return out
+
+
+def _laplacian(seed: int, n: int, scale: int) -> np.ndarray:
+    u = _lcg(seed, 2 * n).astype(np.int64)
+    mag = (u[:n] % (scale + 1)) * (u[n:] % (scale + 1)) // max(scale, 1)  # skewed towards 0
+    sign = np.where((u[n:] >> 7) & 1, -1, 1)
+    return (mag * sign).astype(np.int32)
+
+
+def generate(outdir: Path) -> list[str]:
+    from host.coder import (MAX_ABS, CoderParams, PredMode, decode_levels, dq_indices_to_levels,
+                            encode_levels)
+    from host.errors import CodecError
+
+    written: list[str] = []
+    manifest: list[str] = []
+
+    def put(name: str, data: bytes) -> None:
+        (outdir / name).write_bytes(data)
+        written.append(name)
+
+    def vector(name: str, payload: bytes, count: int, status: str, levels=None, base=None) -> None:
+        # The Python decoder (the same C code) must agree with the expectation.
+        try:
+            got = decode_levels(payload, count, base=base)
+            got_status = "DC_OK"
+        except CodecError as err:
+            got, got_status = None, err.status
+        assert got_status == status, f"{name}: expected {status}, decoder says {got_status}"
+        if status == "DC_OK":
+            assert np.array_equal(got, np.asarray(levels).reshape(-1)), name
+            put(f"{name}.levels", np.asarray(levels, dtype="<i4").reshape(-1).tobytes())
+        if base is not None:
+            put(f"{name}.base", np.asarray(base, dtype="<i4").reshape(-1).tobytes())
+        put(f"{name}.payload", payload)
+        put(f"{name}.fuzz", struct.pack("<IB", count, 7) + payload)
+        manifest.append(f"{name} {count} {status} {int(base is not None)}")
+
+    def good(name: str, levels, **kw) -> bytes:
+        levels = np.asarray(levels)
+        payload = encode_levels(levels, **kw)
+        vector(name, payload, levels.size, "DC_OK", levels, kw.get("base"))
+        return payload
+
+    good("empty", np.zeros(0, np.int8))
+    good("one_value", np.array([-5]))
+    good("zeros", np.zeros(1000, np.int8))
+    conv = _laplacian(1, 16 * 3 * 3 * 8, 40).reshape(16, 3, 3, 8)
+    conv_payload = good("conv_auto", conv)
+    good("int8_wide", (_lcg(2, 600).astype(np.int64) % 255 - 127).reshape(6, 100))
+    good("extremes", np.tile(np.array([MAX_ABS, -MAX_ABS, 0, 1, -1]), 40))
+    good("rice_columns", conv, params=CoderParams(rice=True, col_stride=72))
+    good("pred_left", np.cumsum(_laplacian(3, 500, 3)).clip(-MAX_ABS, MAX_ABS), params=CoderParams(pred_mode=PredMode.LEFT))
+    rows = np.tile(_laplacian(4, 64, 30), (8, 1)) + _laplacian(5, 512, 2).reshape(8, 64)
+    good("pred_up", rows, params=CoderParams(pred_mode=PredMode.UP, col_stride=64, rice=True))
+    good("dq", dq_indices_to_levels(_laplacian(6, 700, 6)), dq=True)
+    good("dq_rice_columns", dq_indices_to_levels(_laplacian(7, 640, 20)), dq=True,
+         params=CoderParams(dq=True, rice=True, shift_fast=4, shift_slow=7, col_stride=64))
+    base = _laplacian(8, 512, 60).reshape(8, 64)
+    delta = base.copy()
+    delta[5:] += _laplacian(9, 192, 3).reshape(3, 64)
+    good("base_delta", delta, base=base, params=CoderParams(pred_mode=PredMode.BASE))
+
+    n = conv.size
+    vector("bad_header_only", conv_payload[:3], n, "DC_ERR_TRUNCATED")
+    vector("bad_header_cut", conv_payload[:2], n, "DC_ERR_TRUNCATED")
+    vector("bad_trailing", conv_payload + b"\x00", n, "DC_ERR_TRAILING")
+    vector("bad_code_register", bytes([0, 0x85, 0]) + b"\xff" * 8, 10, "DC_ERR_CORRUPT")
+    vector("bad_prefix", bytes([0, 0x85, 0]) + b"\xff\xff\xff\xfe" + b"\xff" * 40, 10, "DC_ERR_CORRUPT")
+    two = encode_levels(np.array([MAX_ABS, MAX_ABS]), params=CoderParams())
+    vector("bad_level_range", bytes([PredMode.LEFT]) + two[1:], 2, "DC_ERR_CORRUPT")
+    vector("bad_reserved_flag", bytes([0x10]) + conv_payload[1:], n, "DC_ERR_PARAMS")
+    vector("bad_shifts", bytes([0x00, 0x58]) + conv_payload[2:], n, "DC_ERR_PARAMS")
+    base_payload = (outdir / "base_delta.payload").read_bytes()
+    vector("bad_missing_base", base_payload, base.size, "DC_ERR_BASE")
+
+    (outdir / "MANIFEST").write_text("\n".join(manifest) + "\n")
+    written.append("MANIFEST")
+    return written
