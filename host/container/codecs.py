@@ -33,6 +33,18 @@ def encode_raw(levels: np.ndarray | list[int], level_dtype: LevelDtype) -> bytes
     return array.astype(_NUMPY_TYPES[LevelDtype(level_dtype)]).tobytes()
 
 
+def wrap_levels(values: np.ndarray, level_dtype: LevelDtype) -> np.ndarray:
+    """`values` reduced modulo 2**bits into the two's-complement range of `level_dtype` (int64)."""
+    bits = 8 * LevelDtype(level_dtype).width
+    half = 1 << (bits - 1)
+    return ((np.asarray(values, dtype=np.int64) + half) % (1 << bits)) - half
+
+
+def raw_delta(levels: np.ndarray, base_levels: np.ndarray, level_dtype: LevelDtype) -> np.ndarray:
+    """The `raw` delta values that turn `base_levels` into `levels`: (levels - base) wrapped to the type."""
+    return wrap_levels(np.asarray(levels, dtype=np.int64) - np.asarray(base_levels, dtype=np.int64), level_dtype)
+
+
 def decode_raw(payload: bytes, level_count: int, level_dtype: LevelDtype) -> np.ndarray:
     """The int32 levels of a `raw` payload.
 
@@ -58,7 +70,7 @@ def decode_payload(
 ) -> np.ndarray:
     """Decode one tensor payload to `level_count` int32 levels.
 
-    With `base_levels` (a delta tensor), raw levels are base + delta; cabac payloads get the
+    With `base_levels` (a delta tensor), raw levels are base + delta wrapped to the type; cabac payloads get the
     base handed to the coder. Raises BitstreamError (DC_ERR_TENSOR, DC_ERR_CORRUPT) for a
     payload that does not decode to valid levels, and whatever host.coder raises
     (CodecError) for a bad cabac payload.
@@ -67,7 +79,7 @@ def decode_payload(
     if Codec(codec) is Codec.RAW:
         levels = decode_raw(payload, level_count, dtype)
         if base_levels is not None:
-            levels = np.asarray(base_levels, dtype=np.int64).reshape(-1) + levels
+            levels = wrap_levels(np.asarray(base_levels, dtype=np.int64).reshape(-1) + levels, dtype)
     else:
         coder = importlib.import_module("host.coder")
         base = None if base_levels is None else np.asarray(base_levels, dtype=np.int32).reshape(-1)

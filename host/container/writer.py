@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from host.container import layout
-from host.container.codecs import encode_raw
+from host.container.codecs import encode_raw, raw_delta
 from host.container.layout import Codec, LevelDtype
 from host.container.metadata import Metadata
-from host.errors import BitstreamError
+from host.container.reader import open_container
+from host.errors import BitstreamError, CodecError
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,18 @@ class TensorPayload:
         """A `raw` payload of `levels`. Raises CodecError when a level does not fit the type."""
         count = int(np.asarray(levels).size)
         return cls(encode_raw(levels, level_dtype), count, Codec.RAW, LevelDtype(level_dtype), delta)
+
+    @classmethod
+    def raw_delta(cls, levels: np.ndarray, base_levels: np.ndarray, level_dtype: LevelDtype) -> "TensorPayload":
+        """A `raw` delta payload turning `base_levels` into `levels` (differences wrapped to the type).
+
+        Raises CodecError when the shapes differ or a level does not fit the type."""
+        levels, base_levels = np.asarray(levels).reshape(-1), np.asarray(base_levels).reshape(-1)
+        if levels.shape != base_levels.shape:
+            raise CodecError(f"delta of {levels.size} levels against a base of {base_levels.size}",
+                             status="DC_ERR_TENSOR")
+        encode_raw(levels, level_dtype)
+        return cls.raw(raw_delta(levels, base_levels, level_dtype), level_dtype, delta=True)
 
 
 def build_container(
@@ -60,6 +73,26 @@ def build_container(
         raise BitstreamError(
             f"metadata is {len(meta)} bytes, at most {layout.MAX_METADATA_LENGTH}", status="DC_ERR_OVERSIZE"
         )
+    data = layout_container(meta, payloads, base_sha256=base_sha256)
+    if len(data) > layout.MAX_FILE_LENGTH:
+        raise BitstreamError(f"container would be {len(data)} bytes, at most {layout.MAX_FILE_LENGTH}",
+                             status="DC_ERR_OVERSIZE")
+    open_container(data)
+    return data
+
+
+def layout_container(
+    metadata_cbor: bytes,
+    payloads: list[TensorPayload] | tuple[TensorPayload, ...],
+    *,
+    base_sha256: bytes | None = None,
+) -> bytes:
+    """Lay out metadata bytes and payloads in the canonical layout, with a correct content hash.
+
+    No validation at all: the result may be an invalid container (tools and tests use this
+    to build negative vectors). Use build_container for real files.
+    """
+    meta = bytes(metadata_cbor)
     count = len(payloads)
     metadata_offset = layout.HEADER_LENGTH + layout.ENTRY_LENGTH * count
     payload_offset = layout.align4(metadata_offset + len(meta))
@@ -73,23 +106,15 @@ def build_container(
         body += p.payload + bytes(layout.align4(len(p.payload)) - len(p.payload))
         position += layout.align4(len(p.payload))
     trailer_offset = position
-    file_length = trailer_offset + layout.TRAILER_LENGTH
-    if file_length > layout.MAX_FILE_LENGTH:
-        raise BitstreamError(f"container would be {file_length} bytes, at most {layout.MAX_FILE_LENGTH}",
-                             status="DC_ERR_OVERSIZE")
     flags = layout.FLAG_DELTA if base_sha256 is not None else 0
     header = layout.HEADER_STRUCT.pack(
         layout.MAGIC, layout.VERSION_MAJOR, layout.VERSION_MINOR, layout.HEADER_LENGTH, flags, count,
         layout.HEADER_LENGTH, metadata_offset, len(meta), payload_offset, trailer_offset - payload_offset,
-        trailer_offset, file_length, bytes(16), base_sha256 or bytes(32),
+        trailer_offset, trailer_offset + layout.TRAILER_LENGTH, bytes(16), base_sha256 or bytes(32),
     )
     content = header + bytes(directory) + meta + bytes(payload_offset - metadata_offset - len(meta)) + bytes(body)
     trailer = layout.TRAILER_STRUCT.pack(hashlib.sha256(content).digest(), 0, 0, bytes(16), bytes(64), 0, 0, bytes(32))
-    data = content + trailer
-    from host.container.reader import open_container  # local: reader imports writer's types
-
-    open_container(data)
-    return data
+    return content + trailer
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
