@@ -17,7 +17,7 @@ TEST_OTHER_SEED = hashlib.sha256(b"dcagent container test other key v1").digest(
 TEST_DEVICE_KEY = hashlib.sha256(b"dcagent container test device key v1").digest()
 
 
-def test_publisher_key():
+def publisher_key():
     """The fixed Ed25519 test key (constant seed, so signatures are deterministic)."""
     return private_key_from_seed(TEST_PUBLISHER_SEED)
 

@@ -28,14 +28,14 @@ from host.container.writer import TensorPayload, build_container, layout_contain
 from host.errors import BitstreamError  # noqa: E402
 from tests.container_samples import (SAMPLE_LEVELS, TEST_DEVICE_KEY, rehash, sample_container,  # noqa: E402
                                      sample_metadata, sample_payloads, set_entry, set_header, set_trailer,
-                                     test_publisher_key)
+                                     publisher_key)
 
 SPEC = "docs/bitstream.md"
 WRONG_BASE = bytes(range(32))
 
 
 def _valid_vectors() -> dict[str, tuple[bytes, dict]]:
-    key = test_publisher_key()
+    key = publisher_key()
     unsigned = sample_container()
     signed = sign_container(unsigned, key)
     tagged = add_device_tag(signed, TEST_DEVICE_KEY)
@@ -62,7 +62,7 @@ def _valid_vectors() -> dict[str, tuple[bytes, dict]]:
 def _negative_vectors() -> dict[str, tuple[bytes, str, dict]]:
     """name -> (bytes, expected open status, extra expectations)."""
     u = sample_container()
-    signed = sign_container(u, test_publisher_key())
+    signed = sign_container(u, publisher_key())
     tagged = add_device_tag(signed, TEST_DEVICE_KEY)
     h = open_container(u).header
     meta = sample_metadata().to_plain()
@@ -138,7 +138,7 @@ def _expect_lines(data: bytes, status: str, extra: dict) -> list[str]:
 def generate(outdir: Path) -> list[str]:
     """Write every container vector under `outdir`; returns the relative paths written."""
     written = []
-    public = test_publisher_key().public_key().public_bytes(serialization.Encoding.PEM,
+    public = publisher_key().public_key().public_bytes(serialization.Encoding.PEM,
                                                             serialization.PublicFormat.SubjectPublicKeyInfo)
     (outdir / "test_publisher.pub").write_bytes(public)
     written.append("test_publisher.pub")
