@@ -423,3 +423,25 @@ def test_struct_formats_are_little_endian():
     for s in (layout.HEADER_STRUCT, layout.ENTRY_STRUCT, layout.TRAILER_STRUCT):
         assert s.format.startswith("<")
     assert struct.unpack_from("<I", SMALL, 44)[0] == len(SMALL)
+
+
+def _python_cbor_status(data: bytes) -> str:
+    try:
+        cbor.decode(data)
+    except BitstreamError as exc:
+        return exc.status
+    return "DC_OK"
+
+
+def test_every_half_float_gets_the_same_verdict():
+    for bits in range(0x10000):
+        data = b"\xf9" + bits.to_bytes(2, "big")
+        assert _container.cbor_check(data) == _python_cbor_status(data), hex(bits)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 0xFFFFFFFF), st.integers(0, (1 << 64) - 1))
+def test_single_and_double_floats_get_the_same_verdict(single, double):
+    for data in (b"\xfa" + single.to_bytes(4, "big"), b"\xfb" + double.to_bytes(8, "big"),
+                 b"\xfb" + struct.pack(">d", struct.unpack(">f", single.to_bytes(4, "big"))[0])):
+        assert _container.cbor_check(data) == _python_cbor_status(data), data.hex()

@@ -67,15 +67,23 @@ static uint64_t half_to_double_bits(uint16_t half)
     return sign | (uint64_t)(exponent - 15 + 1023) << 52 | mantissa << 42;
 }
 
-static uint64_t single_to_double_bits(uint32_t bits)
+static uint64_t single_to_double_bits(uint32_t single)
 {
-    float f;
-    double d;
-    uint64_t out;
-    memcpy(&f, &bits, sizeof f);
-    d = (double)f;
-    memcpy(&out, &d, sizeof out);
-    return out;
+    uint64_t sign = (uint64_t)(single >> 31) << 63;
+    int exponent = (int)((single >> 23) & 0xffu);
+    uint64_t mantissa = single & 0x7fffffu;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            return sign;
+        }
+        exponent = -126;
+        while (!(mantissa & 0x800000u)) {
+            mantissa <<= 1;
+            exponent--;
+        }
+        return sign | (uint64_t)(exponent + 1023) << 52 | (mantissa & 0x7fffffu) << 29;
+    }
+    return sign | (uint64_t)(exponent - 127 + 1023) << 52 | mantissa << 29;
 }
 
 /* Whether the finite double with these bits is exactly representable with `precision`

@@ -102,8 +102,10 @@ static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint6
             info->scale = *r;
             for (uint64_t i = 0; i < *scales; i++) {
                 double scale;
+                uint64_t bits;
                 REQUIRE(dc_cbor_read_float(r, &scale));
-                if (!(scale > 0.0)) {
+                memcpy(&bits, &scale, sizeof bits);
+                if ((bits >> 63) != 0 || bits == 0) { /* finite (checked); > 0 without FP arithmetic */
                     return META;
                 }
             }
