@@ -3,7 +3,9 @@ Python reader and the C reader (host._container), per docs/bitstream.md section 
 from __future__ import annotations
 
 import copy
+import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from host.container.hmac_tag import add_device_tag, verify_device_tag
 from host.container.layout import LevelDtype
 from host.container.metadata import Compressor, Graph, Metadata, ModelInfo, Quantization, Target, TensorInfo
 from host.container.reader import open_container
-from host.container.signing import sign_container, verify_signature
+from host.container.signing import load_public_key, sign_container, verify_signature
 from host.container.writer import TensorPayload, build_container, layout_container
 from host.errors import BitstreamError, SignatureError
 from tests.container_samples import (TEST_DEVICE_KEY, other_key, publisher_key, rehash, sample_container,
@@ -445,3 +447,29 @@ def test_single_and_double_floats_get_the_same_verdict(single, double):
     for data in (b"\xfa" + single.to_bytes(4, "big"), b"\xfb" + double.to_bytes(8, "big"),
                  b"\xfb" + struct.pack(">d", struct.unpack(">f", single.to_bytes(4, "big"))[0])):
         assert _container.cbor_check(data) == _python_cbor_status(data), data.hex()
+
+
+VECTORS = Path(__file__).parent / "vectors" / "container"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in VECTORS.glob("neg_*.dcb")))
+def test_negative_golden_vectors(name):
+    expected = json.loads((VECTORS / f"{name}.json").read_text())
+    data = (VECTORS / f"{name}.dcb").read_bytes()
+    assert both(data) == expected["status"]
+    if "tag_status" in expected:
+        key = bytes.fromhex(expected["device_key"])
+        assert _container.verify_tag(data, key) == expected["tag_status"]
+        with pytest.raises(BitstreamError) as err:
+            verify_device_tag(data, key)
+        assert err.value.status == expected["tag_status"]
+    if "base_status" in expected:
+        base = bytes.fromhex(expected["base_sha256"])
+        assert _container.check_base(data, base) == expected["base_status"]
+        with pytest.raises(BitstreamError) as err:
+            open_container(data).check_base(base)
+        assert err.value.status == expected["base_status"]
+    if "signature_status" in expected:
+        with pytest.raises(SignatureError) as err:
+            verify_signature(data, load_public_key(VECTORS / "test_publisher.pub"))
+        assert err.value.status == expected["signature_status"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ from host.container.report import container_report  # noqa: E402
 from host.container.signing import sign_container  # noqa: E402
 from host.container.writer import TensorPayload, build_container, layout_container  # noqa: E402
 from host.errors import BitstreamError  # noqa: E402
-from tests.container_samples import (SAMPLE_LEVELS, TEST_DEVICE_KEY, rehash, sample_container,  # noqa: E402
+from tests.container_samples import (SAMPLE_LEVELS, TEST_DEVICE_KEY, sample_container,  # noqa: E402
                                      sample_metadata, sample_payloads, set_entry, set_header, set_trailer,
                                      publisher_key)
 
@@ -44,10 +45,7 @@ def _valid_vectors() -> dict[str, tuple[bytes, dict]]:
     payloads = sample_payloads()
     payloads[0] = TensorPayload.raw_delta(target0, SAMPLE_LEVELS[0], LevelDtype.INT8)
     delta = sign_container(build_container(sample_metadata(version=2), payloads, base_sha256=base.content_sha256), key)
-    empty_meta = sample_metadata()
-    from dataclasses import replace
-
-    empty_meta = replace(empty_meta, tensors=(), extensions={"note": "no coded tensors", "list": [1, -2, 0.5, None]})
+    empty_meta = replace(sample_metadata(), tensors=(), extensions={"note": "no coded tensors", "list": [1, -2, 0.5, None]})
     empty = build_container(empty_meta, [])
     return {
         "unsigned": (unsigned, {}),
