@@ -347,11 +347,10 @@ def test_unknown_group_command_and_version():
     v1 = ImageUploadWrite(off=0, data=b"", len=CAPACITY + 1, image=1, version=smphdr.Version.V1)
     rsp = smpimg.ImageManagementErrorV1.loads(_exchange(device, v1.BYTES))
     assert rsp.header.version == smphdr.Version.V1 and rsp.rc == MGMT_ERR.ENOMEM
-    # a missing required field
+    # a missing required field: an echo with an empty map
     raw = bytearray(EchoWrite(d="x").BYTES)
     body = bytes([0xA0])
     raw[2:4] = len(body).to_bytes(2, "big")
-    rsp = smperror.ErrorV1.__class__  # noqa: F841 (the class object, unused)
     from smp.os_management import OSManagementErrorV1
     assert OSManagementErrorV1.loads(_exchange(device, bytes(raw[:8]) + body)).rc == MGMT_ERR.EINVAL
 
