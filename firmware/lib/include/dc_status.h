@@ -46,6 +46,7 @@ typedef enum {
     DC_ERR_FLASH = -100,      /* a flash erase/write/read failed */
     DC_ERR_ROLLBACK = -101,   /* the model version is below the last confirmed one */
     DC_ERR_SLOT = -102,       /* the slot is busy, running, or empty */
+    DC_ERR_NO_MODEL = -103,   /* neither model slot holds a verified model */
 } dc_status_t;
 
 /* The enum name of `status` as a string ("DC_ERR_TRUNCATED"), or "DC_ERR_UNKNOWN". */

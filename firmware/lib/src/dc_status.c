@@ -31,6 +31,7 @@ const char *dc_status_name(int status)
         DC_NAME(DC_ERR_FLASH);
         DC_NAME(DC_ERR_ROLLBACK);
         DC_NAME(DC_ERR_SLOT);
+        DC_NAME(DC_ERR_NO_MODEL);
 #undef DC_NAME
     default:
         return "DC_ERR_UNKNOWN";
