@@ -23,10 +23,21 @@ SUPPORTED = {
 
 
 # The requantization rounding each LiteRT 2.3 resolver uses per op (measured; docs/kernels.md).
+# A value is a rounding mode, or a function of the op's options giving one.
 LITERT_REFERENCE = {"CONV_2D": K.ROUNDING_DOUBLE, "DEPTHWISE_CONV_2D": K.ROUNDING_DOUBLE,
-                    "FULLY_CONNECTED": K.ROUNDING_SINGLE}
-LITERT_OPTIMIZED = {"CONV_2D": K.ROUNDING_HALF_UP, "DEPTHWISE_CONV_2D": K.ROUNDING_DOUBLE,
-                    "FULLY_CONNECTED": K.ROUNDING_HALF_UP}
+                    "FULLY_CONNECTED": K.ROUNDING_SINGLE, "QUANTIZE": K.ROUNDING_DOUBLE}
+LITERT_OPTIMIZED = {
+    "CONV_2D": K.ROUNDING_HALF_UP,
+    # LiteRT's optimized depthwise kernel takes dilated filters back to the reference code.
+    "DEPTHWISE_CONV_2D": lambda o: K.ROUNDING_DOUBLE if max(o.dilation_h, o.dilation_w) > 1 else K.ROUNDING_HALF_UP,
+    "FULLY_CONNECTED": K.ROUNDING_HALF_UP,
+    "QUANTIZE": K.ROUNDING_HALF_UP,
+}
+
+
+def _rounding(table: dict, name: str, options) -> int:
+    mode = table[name]
+    return mode(options) if callable(mode) else mode
 
 
 @dataclass
@@ -129,7 +140,7 @@ def run_op(interp, op: dict, options, rounding: dict[str, int] = LITERT_REFERENC
         lo, hi = activation_range(options.activation, out_s, out_z)
         kwargs = dict(input_offset=-in_z, output_offset=out_z, stride=(options.stride_h, options.stride_w),
                       dilation=(options.dilation_h, options.dilation_w), padding=(pad_h, pad_w),
-                      act_min=lo, act_max=hi, rounding=rounding[name])
+                      act_min=lo, act_max=hi, rounding=_rounding(rounding, name, options))
         fn = K.conv_s8
         if name == "DEPTHWISE_CONV_2D":
             fn = K.depthwise_conv_s8
@@ -151,7 +162,7 @@ def run_op(interp, op: dict, options, rounding: dict[str, int] = LITERT_REFERENC
             mult, shift = _channel_quant(in_s, f_scales, out_s, units)
         lo, hi = activation_range(options.activation, out_s, out_z)
         raw = K.fully_connected_s8(x, w, bias, x.size // depth, depth, units, mult, shift,
-                                   -in_z, -int(f_zps[0]), out_z, lo, hi, rounding[name])
+                                   -in_z, -int(f_zps[0]), out_z, lo, hi, _rounding(rounding, name, options))
         ours = np.frombuffer(raw, dtype=np.int8).reshape(theirs.shape)
     elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         n, h, wd, c = x.shape
@@ -236,7 +247,7 @@ def run_op(interp, op: dict, options, rounding: dict[str, int] = LITERT_REFERENC
         else:
             in_s, in_z = _scale_zp(xd)
             m, s = quantize_multiplier(float(in_s) / float(out_s))
-            raw = K.requantize_s8(x, in_z, out_z, m, s)
+            raw = K.requantize_s8(x, in_z, out_z, m, s, _rounding(rounding, name, options))
         ours = np.frombuffer(raw, dtype=np.int8).reshape(theirs.shape)
     else:  # DEQUANTIZE
         in_s, in_z = _scale_zp(xd)
