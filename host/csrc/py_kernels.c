@@ -744,11 +744,12 @@ static PyObject *py_quantize_f32_s8(PyObject *self, PyObject *args, PyObject *kw
 static PyObject *py_requantize_s8(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
-    static char *kwlist[] = {"input", "input_zero_point", "output_zero_point", "multiplier", "shift", "output_len", NULL};
+    static char *kwlist[] = {"input", "input_zero_point", "output_zero_point", "multiplier", "shift", "rounding",
+                             "output_len", NULL};
     PyObject *o_in;
-    int izp, ozp, m, s;
+    int izp, ozp, m, s, rounding = DC_ROUNDING_DOUBLE;
     Py_ssize_t out_len = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "Oiiii|n", kwlist, &o_in, &izp, &ozp, &m, &s, &out_len)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Oiiii|in", kwlist, &o_in, &izp, &ozp, &m, &s, &rounding, &out_len)) {
         return NULL;
     }
     in_buf_t bi;
@@ -759,7 +760,7 @@ static PyObject *py_requantize_s8(PyObject *self, PyObject *args, PyObject *kw)
     int32_t olen = 0;
     PyObject *out = new_out(bi.len, out_len, 1, &olen);
     if (out != NULL) {
-        out = finish(out, dc_requantize_s8(izp, ozp, m, s, bi.len, bi.data, bi.len, (int8_t *)PyBytes_AS_STRING(out), olen),
+        out = finish(out, dc_requantize_s8(izp, ozp, m, s, (dc_rounding_t)rounding, bi.len, bi.data, bi.len, (int8_t *)PyBytes_AS_STRING(out), olen),
                      "dc_requantize_s8");
     }
     release(&bi);
@@ -849,7 +850,7 @@ static PyMethodDef methods[] = {
     KW(concat_s8, "concat_s8(inputs, input_shapes, axis, output_shape)"),
     KW(mean_s8, "mean_s8(input, input_shape, reduce[4], input_zero_point, output_zero_point, multiplier, shift)"),
     KW(quantize_f32_s8, "quantize_f32_s8(input float32, scale, zero_point)"),
-    KW(requantize_s8, "requantize_s8(input, input_zero_point, output_zero_point, multiplier, shift)"),
+    KW(requantize_s8, "requantize_s8(input, input_zero_point, output_zero_point, multiplier, shift, rounding=0)"),
     KW(dequantize_s8, "dequantize_s8(input, scale, zero_point) -> float32 bytes"),
     {"quantize_multiplier", py_quantize_multiplier, METH_O, "quantize_multiplier(real) -> (multiplier, shift)"},
     {"multiply_by_quantized_multiplier", py_multiply_by_quantized_multiplier, METH_VARARGS,

@@ -218,7 +218,9 @@ dc_status_t dc_concat_s8(int32_t axis, int32_t count,
                          const dc_dims_t *inputs_dims, const int8_t *const *inputs, const int32_t *inputs_len,
                          const dc_dims_t *output_dims, int8_t *output, int32_t output_len);
 
-/* ---- MEAN (int8, any subset of the 4 axes reduced) ----------------------------------------- */
+/* ---- MEAN (int8, any subset of the 4 axes reduced) -----------------------------------------
+ * sum(input - zp_in) requantized once by multiplier * 2^shift / count, where the kernel folds
+ * 1/count into the multiplier exactly as LiteRT's reference kernel (docs/kernels.md). */
 typedef struct {
     int32_t input_zero_point, output_zero_point;   /* in [-128, 127] */
     int32_t multiplier, shift;   /* input_scale / output_scale, from dc_quantize_multiplier */
@@ -235,9 +237,10 @@ dc_status_t dc_mean_s8(const dc_mean_params_t *params,
 dc_status_t dc_quantize_f32_s8(float scale, int32_t zero_point, int32_t size,
                                const float *input, int32_t input_len, int8_t *output, int32_t output_len);
 
-/* output = clamp(MBQM(input - input_zero_point) + output_zero_point, -128, 127). */
+/* output = clamp(requantize(input - input_zero_point) + output_zero_point, -128, 127), rounding as
+ * `rounding` says (LiteRT's reference kernel: DC_ROUNDING_DOUBLE; its optimized one: HALF_UP). */
 dc_status_t dc_requantize_s8(int32_t input_zero_point, int32_t output_zero_point, int32_t multiplier,
-                             int32_t shift, int32_t size,
+                             int32_t shift, dc_rounding_t rounding, int32_t size,
                              const int8_t *input, int32_t input_len, int8_t *output, int32_t output_len);
 
 /* output = scale * (input - zero_point) in float. */

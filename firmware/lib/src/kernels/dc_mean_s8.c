@@ -1,4 +1,4 @@
-/* dc_mean_s8.c: int8 MEAN over any of the 4 axes (TFLite reference_integer_ops::Mean arithmetic). */
+/* dc_mean_s8.c: int8 MEAN over any of the 4 axes (LiteRT reference arithmetic: 1/count folded into the multiplier). */
 #include "dc_fixed_point.h"
 #include "dc_kernel_checks.h"
 
@@ -39,6 +39,17 @@ dc_status_t dc_mean_s8(const dc_mean_params_t *params,
         (st = dc_check_buffer(output, output_len, out_count)) != DC_OK) {
         return st;
     }
+    /* Fold 1/num into the multiplier as LiteRT's reference kernel: shift up by floor(log2(num))
+     * (at most 32, at most 31 + shift), divide the multiplier by num with truncation. */
+    int32_t fold = 0;
+    while (fold < 32 && ((int64_t)2 << fold) <= num) {
+        ++fold;
+    }
+    if (fold > 31 + p->shift) {
+        fold = 31 + p->shift;
+    }
+    const int32_t multiplier = (int32_t)((((int64_t)p->multiplier) << fold) / num);
+    const int32_t shift = p->shift - fold;
     int32_t o = 0;
     for (int32_t a = 0; a < keep[0]; ++a) {
         for (int32_t b = 0; b < keep[1]; ++b) {
@@ -55,9 +66,7 @@ dc_status_t dc_mean_s8(const dc_mean_params_t *params,
                             }
                         }
                     }
-                    acc = dc_multiply_by_quantized_multiplier(acc, p->multiplier, p->shift);
-                    acc = acc > 0 ? (acc + num / 2) / num : (acc - num / 2) / num;
-                    acc += p->output_zero_point;
+                    acc = dc_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_zero_point;
                     output[o] = (int8_t)dc_clamp_s32(acc, -128, 127);
                 }
             }

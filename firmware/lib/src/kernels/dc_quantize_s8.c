@@ -50,12 +50,12 @@ dc_status_t dc_quantize_f32_s8(float scale, int32_t zero_point, int32_t size,
 }
 
 dc_status_t dc_requantize_s8(int32_t input_zero_point, int32_t output_zero_point, int32_t multiplier,
-                             int32_t shift, int32_t size,
+                             int32_t shift, dc_rounding_t rounding, int32_t size,
                              const int8_t *input, int32_t input_len, int8_t *output, int32_t output_len)
 {
     dc_status_t st;
     if (input_zero_point < -128 || input_zero_point > 127 || output_zero_point < -128 || output_zero_point > 127 ||
-        !dc_shift_ok(multiplier, shift)) {
+        !dc_shift_ok(multiplier, shift) || (unsigned)rounding > DC_ROUNDING_HALF_UP) {
         return DC_ERR_ARG;
     }
     if (size < 1) {
@@ -66,7 +66,7 @@ dc_status_t dc_requantize_s8(int32_t input_zero_point, int32_t output_zero_point
         return st;
     }
     for (int32_t i = 0; i < size; ++i) {
-        const int32_t v = dc_multiply_by_quantized_multiplier(input[i] - input_zero_point, multiplier, shift) + output_zero_point;
+        const int32_t v = dc_requantize_s32(input[i] - input_zero_point, multiplier, shift, rounding) + output_zero_point;
         output[i] = (int8_t)dc_clamp_s32(v, -128, 127);
     }
     return DC_OK;
