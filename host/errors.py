@@ -66,3 +66,14 @@ class ModelError(HostError):
 
 class DataError(HostError):
     """User data (.npz) does not fit the model: shape, dtype, labels, emptiness."""
+
+
+class KernelError(HostError):
+    """An int8 kernel refused its arguments (bad shape, buffer too small, parameter out of range).
+
+    `status` is the C status name (e.g. ``"DC_ERR_SHAPE"``) the kernel returned.
+    """
+
+    def __init__(self, message: str, *, status: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status

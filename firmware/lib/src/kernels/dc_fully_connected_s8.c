@@ -1,0 +1,58 @@
+/* dc_fully_connected_s8.c: int8 FULLY_CONNECTED, per-tensor or per-channel requantization. */
+#include "dc_fixed_point.h"
+#include "dc_kernel_checks.h"
+
+dc_status_t dc_fully_connected_s8(const dc_fully_connected_params_t *params, const dc_channel_quant_t *quant,
+                                  int32_t batches, int32_t depth, int32_t units,
+                                  const int8_t *input, int32_t input_len,
+                                  const int8_t *filter, int32_t filter_len,
+                                  const int32_t *bias, int32_t bias_len,
+                                  int8_t *output, int32_t output_len)
+{
+    dc_status_t st;
+    if (params == NULL) {
+        return DC_ERR_ARG;
+    }
+    const dc_fully_connected_params_t *p = params;
+    if (!dc_offset_ok(p->input_offset) || !dc_offset_ok(p->filter_offset) || !dc_offset_ok(p->output_offset) ||
+        !dc_act_ok(p->act_min, p->act_max) || (unsigned)p->rounding > DC_ROUNDING_HALF_UP) {
+        return DC_ERR_ARG;
+    }
+    if (batches < 1 || depth < 1 || units < 1) {
+        return DC_ERR_SHAPE;
+    }
+    if ((int64_t)batches * depth > INT32_MAX || (int64_t)units * depth > INT32_MAX ||
+        (int64_t)batches * units > INT32_MAX) {
+        return DC_ERR_OVERSIZE;
+    }
+    if ((st = dc_check_quant(quant, units, 1)) != DC_OK) {
+        return st;
+    }
+    if ((st = dc_check_buffer(input, input_len, batches * depth)) != DC_OK ||
+        (st = dc_check_buffer(filter, filter_len, units * depth)) != DC_OK ||
+        (st = dc_check_buffer(output, output_len, batches * units)) != DC_OK) {
+        return st;
+    }
+    if (bias != NULL && bias_len < units) {
+        return DC_ERR_BUFFER;
+    }
+    const int per_channel = quant->count != 1;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *in_row = input + (int64_t)b * depth;
+        for (int32_t u = 0; u < units; ++u) {
+            const int8_t *f_row = filter + (int64_t)u * depth;
+            uint32_t acc = 0;
+            for (int32_t d = 0; d < depth; ++d) {
+                acc += (uint32_t)(((int32_t)f_row[d] + p->filter_offset) * ((int32_t)in_row[d] + p->input_offset));
+            }
+            if (bias != NULL) {
+                acc += (uint32_t)bias[u];
+            }
+            const int32_t q = per_channel ? u : 0;
+            int32_t v = dc_requantize_s32((int32_t)acc, quant->multiplier[q], quant->shift[q], p->rounding);
+            v += p->output_offset;
+            output[(int64_t)b * units + u] = (int8_t)dc_clamp_s32(v, p->act_min, p->act_max);
+        }
+    }
+    return DC_OK;
+}
