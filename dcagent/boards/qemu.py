@@ -77,6 +77,7 @@ class QemuBoard(Board):
         self._monitor: QemuMonitor | None = None
         self._insn_path: Path | None = None
         self._insn_final: InstructionLog | None = None
+        self._master_fd: int | None = None
 
     def _prepare(self) -> None:
         if shutil.which(QEMU_BINARY) is None:
@@ -88,17 +89,15 @@ class QemuBoard(Board):
     def _launch(self, deadline: float) -> str:
         assert self.image is not None and self._run_dir is not None
         master, slave = os.openpty()
-        try:
-            tty.setraw(slave, termios.TCSANOW)
-            port = os.ttyname(slave)
-            self._held_fd = slave
-            self._spawn(self._command(master), cwd=self.state_dir or self._run_dir, pass_fds=(master,))
-        except BaseException:
-            if self._held_fd is None:
-                os.close(slave)
-            raise
-        finally:
-            os.close(master)  # QEMU holds its own copy: the pty ends with QEMU
+        # We keep both ends until the board is released: the slave so QEMU never reads EIO
+        # between clients, the master so the last bytes QEMU wrote before exiting (the
+        # "ok" of `exit`, a FAULT line) stay readable; a pty loses queued bytes when its
+        # last master closes.
+        self._held_fd = slave
+        self._master_fd = master
+        tty.setraw(slave, termios.TCSANOW)
+        port = os.ttyname(slave)
+        self._spawn(self._command(master), cwd=self.state_dir or self._run_dir, pass_fds=(master,))
         self._monitor = QemuMonitor.connect(self._run_dir / "monitor.sock", deadline, self._check_alive)
         self._monitor.command("cont")
         return port
@@ -139,6 +138,9 @@ class QemuBoard(Board):
         return read_instruction_log(self._insn_path)
 
     def _on_release(self) -> None:
+        if self._master_fd is not None:
+            os.close(self._master_fd)
+            self._master_fd = None
         if self._monitor is not None:
             self._monitor.close()
             self._monitor = None

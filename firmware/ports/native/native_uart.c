@@ -14,6 +14,8 @@
 #include "dc_port.h"
 #include "native.h"
 
+#define DRAIN_SETTLE_MS 20u
+
 static int g_master = -1;
 /* The port holds the slave open itself, so that (1) bytes written before a client opens the
  * pty are kept, not discarded, and (2) reads never fail with EIO between clients. */
@@ -124,10 +126,12 @@ int dc_native_uart_fd(void)
 void dc_native_uart_drain(unsigned max_ms)
 {
     /* Bytes still queued at the slave are lost once the master closes: give the client up
-     * to max_ms to read them. nanosleep and ioctl are safe in a signal handler. */
+     * to max_ms to read them. The kernel moves written bytes to the slave's queue a little
+     * later, so an empty queue counts only after DRAIN_SETTLE_MS. nanosleep and ioctl are
+     * safe in a signal handler. */
     for (unsigned waited = 0; g_slave >= 0 && waited < max_ms; waited++) {
         int queued = 0;
-        if (ioctl(g_slave, FIONREAD, &queued) != 0 || queued == 0) {
+        if (ioctl(g_slave, FIONREAD, &queued) != 0 || (queued == 0 && waited >= DRAIN_SETTLE_MS)) {
             return;
         }
         struct timespec ms = {0, 1000000};
