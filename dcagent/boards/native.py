@@ -6,6 +6,7 @@ state directory, memory erased at every start.
 """
 from __future__ import annotations
 
+import os
 import time
 
 from dcagent.boards.board import Board
@@ -18,7 +19,7 @@ class NativeBoard(Board):
 
     name = "native"
 
-    def __init__(self, *, state_dir=None) -> None:
+    def __init__(self, *, state_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__(state_dir=state_dir)
         self.image: FirmwareImage | None = None
 

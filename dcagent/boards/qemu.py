@@ -67,7 +67,8 @@ class QemuBoard(Board):
     `instructions()` reads the plugin's counts (live while running, final after stop).
     """
 
-    def __init__(self, machine: str = "qemu-m4", *, state_dir=None, profile: bool = True) -> None:
+    def __init__(self, machine: str = "qemu-m4", *, state_dir: str | os.PathLike[str] | None = None,
+                 profile: bool = True) -> None:
         super().__init__(state_dir=state_dir)
         self.machine = machine_for(machine)
         self.name = self.machine.board

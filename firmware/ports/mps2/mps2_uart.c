@@ -42,6 +42,9 @@ int dc_port_uart_read(uint8_t *buf, size_t cap, uint32_t timeout_ms)
             buf[got++] = (uint8_t)UART_DATA;
         }
         if (got > 0) {
+            /* A pending (masked) interrupt makes QEMU check for interrupts at every
+             * translation block: drop it so compute after this read runs at full speed. */
+            dc_mps2_uart_clear_wakeup();
             return (int)got;
         }
         uint32_t ticks = 0xFFFFFFu;

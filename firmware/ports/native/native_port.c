@@ -114,7 +114,7 @@ static void on_fault(int sig, siginfo_t *info, void *context)
 {
     (void)context;
     const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS"
-                     : sig == SIGILL ? "SIGILL" : "SIGFPE";
+                     : sig == SIGILL ? "SIGILL" : sig == SIGTRAP ? "SIGTRAP" : "SIGFPE";
     char line[96];
     char *p = line;
     static const char head[] = "FAULT signal=";
@@ -156,7 +156,8 @@ static int install_signals(void)
     return sigaction(SIGTERM, &term, NULL) | sigaction(SIGINT, &term, NULL)
          | sigaction(SIGHUP, &term, NULL) | sigaction(SIGPIPE, &ignore, NULL)
          | sigaction(SIGSEGV, &fault, NULL) | sigaction(SIGBUS, &fault, NULL)
-         | sigaction(SIGILL, &fault, NULL) | sigaction(SIGFPE, &fault, NULL);
+         | sigaction(SIGILL, &fault, NULL) | sigaction(SIGFPE, &fault, NULL)
+         | sigaction(SIGTRAP, &fault, NULL); /* __builtin_trap on arm64 hosts */
 }
 
 static int usage(const char *prog)
