@@ -154,7 +154,7 @@ class Board(ABC):
 
     def __del__(self) -> None:  # last resort: never leave a board behind
         try:
-            if self.is_running:
+            if self._process is not None or self._run_dir is not None:
                 self.stop(timeout=1.0)
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
