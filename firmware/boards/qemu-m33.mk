@@ -1,0 +1,18 @@
+# qemu-m33: mps2-an505 (Cortex-M33, Secure state) under qemu-system-arm.
+CROSS := arm-none-eabi-
+CC := $(CROSS)gcc
+AR := $(CROSS)ar
+SIZE := $(CROSS)size
+OPT := -O2
+ARCH_FLAGS := -mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16 -ffreestanding
+PORT_DIRS := ports/mps2 ports/mps2/boards/qemu-m33 ports/common
+PORT_INCLUDES := ports/mps2/include
+LDSCRIPT := $(FW)/ports/mps2/an505.ld
+LDSCRIPT_DEPS := $(LDSCRIPT) $(FW)/ports/mps2/mps2_sections.ld
+LDFLAGS := -nostdlib -T $(LDSCRIPT) -L$(FW)/ports/mps2 -Wl,--gc-sections -Wl,-Map=$(BUILD)/dcfw.map
+LDLIBS := -lgcc
+IMAGE := dcfw.elf
+# The symbol table the board driver reads (flash region, profiling marker addresses).
+EXTRA_OUTPUTS := $(BUILD)/dcfw.syms
+$(BUILD)/dcfw.syms: $(BUILD)/$(IMAGE)
+	$(CROSS)nm -S $< > $@
