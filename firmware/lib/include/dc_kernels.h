@@ -145,7 +145,8 @@ dc_status_t dc_mul_s8(const dc_mul_params_t *params,
 /* ---- SOFTMAX (LiteRT's int8 kernel: a float exp table, see docs/kernels.md) --------------- */
 #define DC_SOFTMAX_TABLE_LEN 256
 
-/* Fills table[255 - v] = expf(-input_scale * beta * v) for v = 0..255, as LiteRT's Prepare does.
+/* Host-only (host/csrc/dc_kernel_tables.c; needs libm): the tables ship in the model.
+ * Fills table[255 - v] = expf(-input_scale * beta * v) for v = 0..255, as LiteRT's Prepare does.
  * Uses libm's expf: build the table where the reference is built (the host) for bit-exactness. */
 dc_status_t dc_softmax_s8_populate_table(float input_scale, float beta, float *table, int32_t table_len);
 

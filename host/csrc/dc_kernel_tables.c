@@ -1,4 +1,4 @@
-/* dc_kernel_tables.c: float lookup tables of the LUT-based int8 kernels (softmax, logistic); needs libm.
+/* dc_kernel_tables.c: float lookup tables of the LUT-based int8 kernels (softmax, logistic), host-only (needs libm); the host ships the tables in the model.
  *
  * Kept out of kernels/ because it calls expf: the host builds these tables with the same libm as
  * LiteRT, and a device either receives them or links a libm (whose expf may differ in the last
