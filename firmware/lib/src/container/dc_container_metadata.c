@@ -1,0 +1,392 @@
+/* dc_container_metadata.c: the container metadata schema (docs/bitstream.md section 4) checked in C, and tensor_info lookup. */
+#include <string.h>
+
+#include "dc_cbor.h"
+#include "dc_container.h"
+#include "dc_status.h"
+
+#define META DC_ERR_METADATA
+#define REQUIRE(expr)            \
+    do {                         \
+        if ((expr) != DC_OK) {   \
+            return META;         \
+        }                        \
+    } while (0)
+
+/* Reads a map key and finds it in `names`; an unknown key is DC_ERR_METADATA. */
+static int read_key(dc_cbor_reader_t *r, const char *const *names, unsigned count, unsigned *which)
+{
+    const char *key;
+    size_t length;
+    REQUIRE(dc_cbor_read_text(r, &key, &length));
+    for (unsigned i = 0; i < count; i++) {
+        if (dc_cbor_text_equals(key, length, names[i])) {
+            *which = i;
+            return DC_OK;
+        }
+    }
+    return META;
+}
+
+static int check_text(dc_cbor_reader_t *r, int nonempty)
+{
+    const char *text;
+    size_t length;
+    REQUIRE(dc_cbor_read_text(r, &text, &length));
+    return (nonempty && length == 0) ? META : DC_OK;
+}
+
+static int check_text_array(dc_cbor_reader_t *r)
+{
+    uint64_t count;
+    REQUIRE(dc_cbor_read_array(r, &count));
+    for (uint64_t i = 0; i < count; i++) {
+        REQUIRE(check_text(r, 0));
+    }
+    return DC_OK;
+}
+
+static int check_uint(dc_cbor_reader_t *r)
+{
+    uint64_t value;
+    return dc_cbor_read_uint(r, &value) == DC_OK ? DC_OK : META;
+}
+
+static int check_scalar(dc_cbor_reader_t *r)
+{
+    dc_cbor_type_t type;
+    REQUIRE(dc_cbor_peek(r, &type));
+    if (type != DC_CBOR_INT && type != DC_CBOR_FLOAT && type != DC_CBOR_TEXT && type != DC_CBOR_BOOL) {
+        return META;
+    }
+    return dc_cbor_skip(r) == DC_OK ? DC_OK : META;
+}
+
+/* option map: {* text => scalar / [* scalar]} */
+static int check_options(dc_cbor_reader_t *r)
+{
+    uint64_t count;
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t i = 0; i < count; i++) {
+        dc_cbor_type_t type;
+        REQUIRE(check_text(r, 0));
+        REQUIRE(dc_cbor_peek(r, &type));
+        if (type == DC_CBOR_ARRAY) {
+            uint64_t items;
+            REQUIRE(dc_cbor_read_array(r, &items));
+            for (uint64_t k = 0; k < items; k++) {
+                REQUIRE(check_scalar(r));
+            }
+        } else {
+            REQUIRE(check_scalar(r));
+        }
+    }
+    return DC_OK;
+}
+
+static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint64_t *axis, uint64_t *scales,
+                              uint64_t *zero_points, int64_t *zp_min, int64_t *zp_max)
+{
+    static const char *const names[] = {"axis", "scale", "zero_point"};
+    uint64_t count;
+    unsigned seen = 0;
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        unsigned which;
+        REQUIRE(read_key(r, names, 3, &which));
+        seen |= 1u << which;
+        if (which == 0) {
+            REQUIRE(dc_cbor_read_uint(r, axis));
+        } else if (which == 1) {
+            REQUIRE(dc_cbor_read_array(r, scales));
+            info->scale = *r;
+            for (uint64_t i = 0; i < *scales; i++) {
+                double scale;
+                REQUIRE(dc_cbor_read_float(r, &scale));
+                if (!(scale > 0.0)) {
+                    return META;
+                }
+            }
+        } else {
+            REQUIRE(dc_cbor_read_array(r, zero_points));
+            info->zero_point = *r;
+            for (uint64_t i = 0; i < *zero_points; i++) {
+                int64_t zp;
+                REQUIRE(dc_cbor_read_int(r, &zp));
+                *zp_min = zp < *zp_min ? zp : *zp_min;
+                *zp_max = zp > *zp_max ? zp : *zp_max;
+            }
+        }
+    }
+    return seen == 7u ? DC_OK : META;
+}
+
+/* Reads and validates one tensor_info map into `info`. */
+static int parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
+{
+    static const char *const names[] = {"dtype", "name", "quantization", "shape"};
+    static const int64_t low[3] = {-128, -32768, -2147483647 - 1};
+    static const int64_t high[3] = {127, 32767, 2147483647};
+    uint64_t count, axis = 0, scales = 0, zero_points = 0;
+    int64_t zp_min = INT64_MAX, zp_max = INT64_MIN;
+    unsigned seen = 0;
+    memset(info, 0, sizeof *info);
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        unsigned which;
+        REQUIRE(read_key(r, names, 4, &which));
+        seen |= 1u << which;
+        if (which == 0) {
+            const char *text;
+            size_t length;
+            REQUIRE(dc_cbor_read_text(r, &text, &length));
+            if (dc_cbor_text_equals(text, length, "int8")) {
+                info->level_dtype = DC_LEVEL_INT8;
+            } else if (dc_cbor_text_equals(text, length, "int16")) {
+                info->level_dtype = DC_LEVEL_INT16;
+            } else if (dc_cbor_text_equals(text, length, "int32")) {
+                info->level_dtype = DC_LEVEL_INT32;
+            } else {
+                return META;
+            }
+        } else if (which == 1) {
+            REQUIRE(dc_cbor_read_text(r, &info->name, &info->name_length));
+            if (info->name_length == 0) {
+                return META;
+            }
+        } else if (which == 2) {
+            REQUIRE(parse_quantization(r, info, &axis, &scales, &zero_points, &zp_min, &zp_max));
+        } else {
+            uint64_t rank, product = 1;
+            REQUIRE(dc_cbor_read_array(r, &rank));
+            if (rank > DC_CONTAINER_MAX_RANK) {
+                return META;
+            }
+            for (uint64_t i = 0; i < rank; i++) {
+                uint64_t dim;
+                REQUIRE(dc_cbor_read_uint(r, &dim));
+                if (dim < 1 || dim > DC_CONTAINER_MAX_LEVELS_PER_TENSOR) {
+                    return META;
+                }
+                product *= dim;
+                if (product > DC_CONTAINER_MAX_LEVELS_PER_TENSOR) {
+                    return META;
+                }
+                info->shape[i] = (uint32_t)dim;
+            }
+            info->rank = (uint32_t)rank;
+        }
+    }
+    if (seen != 15u) {
+        return META;
+    }
+    if (zero_points > 0 && (zp_min < low[info->level_dtype] || zp_max > high[info->level_dtype])) {
+        return META;
+    }
+    if (scales == 0 || zero_points != scales) {
+        return META;
+    }
+    if (scales == 1) {
+        if (axis >= (info->rank > 1 ? info->rank : 1u)) {
+            return META;
+        }
+    } else if (axis >= info->rank || info->shape[axis] != scales) {
+        return META;
+    }
+    info->axis = (uint32_t)axis;
+    info->channel_count = (uint32_t)scales;
+    return DC_OK;
+}
+
+static uint64_t element_count(const dc_tensor_info_t *info)
+{
+    uint64_t product = 1;
+    for (uint32_t i = 0; i < info->rank; i++) {
+        product *= info->shape[i];
+    }
+    return product;
+}
+
+static int check_node(dc_cbor_reader_t *r)
+{
+    static const char *const names[] = {"inputs", "op", "options", "outputs"};
+    uint64_t count;
+    unsigned seen = 0;
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        unsigned which;
+        REQUIRE(read_key(r, names, 4, &which));
+        seen |= 1u << which;
+        if (which == 1) {
+            REQUIRE(check_text(r, 1));
+        } else if (which == 2) {
+            REQUIRE(check_options(r));
+        } else {
+            REQUIRE(check_text_array(r));
+        }
+    }
+    return seen == 15u ? DC_OK : META;
+}
+
+static int check_graph(dc_cbor_reader_t *r)
+{
+    static const char *const names[] = {"inputs", "nodes", "outputs", "values"};
+    uint64_t count;
+    unsigned seen = 0;
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        unsigned which;
+        uint64_t items;
+        REQUIRE(read_key(r, names, 4, &which));
+        seen |= 1u << which;
+        if (which == 0 || which == 2) {
+            REQUIRE(check_text_array(r));
+        } else if (which == 1) {
+            REQUIRE(dc_cbor_read_array(r, &items));
+            for (uint64_t i = 0; i < items; i++) {
+                REQUIRE(check_node(r));
+            }
+        } else {
+            REQUIRE(dc_cbor_read_array(r, &items));
+            for (uint64_t i = 0; i < items; i++) {
+                dc_tensor_info_t info;
+                REQUIRE(parse_tensor_info(r, &info));
+            }
+        }
+    }
+    return seen == 15u ? DC_OK : META;
+}
+
+/* A closed map whose members are all text (`text_mask` bits) or uint (the others). */
+static int check_flat(dc_cbor_reader_t *r, const char *const *names, unsigned count, unsigned text_mask,
+                      unsigned nonempty_mask)
+{
+    uint64_t members;
+    unsigned seen = 0;
+    REQUIRE(dc_cbor_read_map(r, &members));
+    for (uint64_t k = 0; k < members; k++) {
+        unsigned which;
+        REQUIRE(read_key(r, names, count, &which));
+        seen |= 1u << which;
+        if (text_mask & (1u << which)) {
+            REQUIRE(check_text(r, (nonempty_mask >> which) & 1u));
+        } else {
+            REQUIRE(check_uint(r));
+        }
+    }
+    return seen == (1u << count) - 1u ? DC_OK : META;
+}
+
+static int check_compressor(dc_cbor_reader_t *r)
+{
+    static const char *const names[] = {"name", "settings", "version"};
+    uint64_t count;
+    unsigned seen = 0;
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        unsigned which;
+        REQUIRE(read_key(r, names, 3, &which));
+        seen |= 1u << which;
+        if (which == 1) {
+            REQUIRE(check_options(r));
+        } else {
+            REQUIRE(check_text(r, 0));
+        }
+    }
+    return seen == 7u ? DC_OK : META;
+}
+
+int dc_container_check_metadata(const dc_container_t *c)
+{
+    static const char *const names[] = {"compressor", "extensions", "graph", "model", "target", "tensors"};
+    static const char *const model[] = {"name", "version"};
+    static const char *const target[] = {"arch", "min_flash", "min_ram"};
+    const uint8_t *bytes = c->data + c->metadata_offset;
+    dc_cbor_reader_t reader, *r = &reader;
+    uint64_t count, tensors = 0;
+    unsigned seen = 0;
+    int tensor_status = DC_OK;
+    if (dc_cbor_check(bytes, c->metadata_length) != DC_OK) {
+        return META;
+    }
+    dc_cbor_init(r, bytes, c->metadata_length);
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        unsigned which;
+        dc_cbor_type_t type;
+        REQUIRE(read_key(r, names, 6, &which));
+        seen |= 1u << which;
+        switch (which) {
+        case 0:
+            REQUIRE(check_compressor(r));
+            break;
+        case 1:
+            REQUIRE(dc_cbor_peek(r, &type));
+            if (type != DC_CBOR_MAP) {
+                return META;
+            }
+            REQUIRE(dc_cbor_skip(r));
+            break;
+        case 2:
+            REQUIRE(check_graph(r));
+            break;
+        case 3:
+            REQUIRE(check_flat(r, model, 2, 1u, 1u));
+            break;
+        case 4:
+            REQUIRE(check_flat(r, target, 3, 1u, 0u));
+            break;
+        default:
+            REQUIRE(dc_cbor_read_array(r, &tensors));
+            for (uint64_t i = 0; i < tensors; i++) {
+                dc_tensor_info_t info;
+                REQUIRE(parse_tensor_info(r, &info));
+                if (i < c->tensor_count && tensor_status == DC_OK) {
+                    dc_tensor_entry_t entry;
+                    if (dc_container_tensor(c, (uint32_t)i, &entry) != DC_OK) {
+                        return DC_ERR_INTERNAL;
+                    }
+                    if (element_count(&info) != entry.level_count || info.level_dtype != entry.level_dtype) {
+                        tensor_status = DC_ERR_TENSOR;
+                    }
+                }
+            }
+            break;
+        }
+    }
+    if ((seen & 0x3du) != 0x3du) { /* every key but `extensions` */
+        return META;
+    }
+    if (tensors != c->tensor_count) {
+        return DC_ERR_TENSOR;
+    }
+    return tensor_status;
+}
+
+
+int dc_container_tensor_info(const dc_container_t *c, uint32_t index, dc_tensor_info_t *info)
+{
+    dc_cbor_reader_t reader;
+    uint64_t count;
+    if (c == NULL || info == NULL || c->data == NULL || index >= c->tensor_count) {
+        return DC_ERR_ARG;
+    }
+    dc_cbor_init(&reader, c->data + c->metadata_offset, c->metadata_length);
+    REQUIRE(dc_cbor_read_map(&reader, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        const char *key;
+        size_t length;
+        REQUIRE(dc_cbor_read_text(&reader, &key, &length));
+        if (!dc_cbor_text_equals(key, length, "tensors")) {
+            REQUIRE(dc_cbor_skip(&reader));
+            continue;
+        }
+        uint64_t tensors;
+        REQUIRE(dc_cbor_read_array(&reader, &tensors));
+        for (uint32_t i = 0; i < index; i++) {
+            REQUIRE(dc_cbor_skip(&reader));
+        }
+        return parse_tensor_info(&reader, info);
+    }
+    return META;
+}

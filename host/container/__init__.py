@@ -1,0 +1,1 @@
+"""The .dcb container (docs/bitstream.md): layout, metadata, writer, reader, signatures, device tags."""

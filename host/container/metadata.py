@@ -1,0 +1,323 @@
+"""The .dcb metadata as typed dataclasses, to deterministic CBOR and back, strictly validated.
+
+Schema and value rules: docs/bitstream.md section 4. Every map is closed; free content goes
+under the top-level `extensions` key. Every violation raises
+`BitstreamError(status="DC_ERR_METADATA")` whose message names the field path, what was
+expected and what was found. The same rules are enforced in C (`dc_container_metadata.c`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from host.container import cbor
+from host.container.layout import MAX_LEVELS_PER_TENSOR, MAX_RANK, LevelDtype
+from host.errors import BitstreamError
+
+Scalar = Union[int, float, str, bool]
+OptionValue = Union[Scalar, tuple[Scalar, ...]]
+EXTENSIONS_KEY = "extensions"
+_UINT_MAX = (1 << 64) - 1
+_INT_MIN = -(1 << 63)
+
+
+def _fail(path: str, expected: str, found: Any) -> BitstreamError:
+    shown = repr(found)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return BitstreamError(f"metadata field {path}: expected {expected}, found {shown}", status="DC_ERR_METADATA")
+
+
+def _fields(value: Any, path: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(path, "a map", value)
+    for key in value:
+        if key not in keys and key not in optional:
+            raise BitstreamError(
+                f"metadata field {path}.{key}: unknown field (allowed: {', '.join(keys + optional)};"
+                f" put free content under the top-level '{EXTENSIONS_KEY}' key)",
+                status="DC_ERR_METADATA",
+            )
+    for key in keys:
+        if key not in value:
+            raise BitstreamError(f"metadata field {path}.{key}: required field is missing", status="DC_ERR_METADATA")
+    return value
+
+
+def _text(value: Any, path: str, *, nonempty: bool = False) -> str:
+    if not isinstance(value, str) or (nonempty and not value):
+        raise _fail(path, "non-empty text" if nonempty else "text", value)
+    return value
+
+
+def _uint(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT_MAX:
+        raise _fail(path, "an unsigned integer", value)
+    return value
+
+
+def _int(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not _INT_MIN <= value <= _UINT_MAX:
+        raise _fail(path, "an integer", value)
+    return value
+
+
+def _float(value: Any, path: str) -> float:
+    if not isinstance(value, float) or not math.isfinite(value):
+        raise _fail(path, "a finite float", value)
+    return value
+
+
+def _array(value: Any, path: str) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise _fail(path, "an array", value)
+    return list(value)
+
+
+def _scalar(value: Any, path: str) -> Scalar:
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return _int(value, path)
+    if isinstance(value, float):
+        return _float(value, path)
+    raise _fail(path, "an int, float, text or bool", value)
+
+
+def _options(value: Any, path: str) -> dict[str, OptionValue]:
+    if not isinstance(value, dict):
+        raise _fail(path, "a map of options", value)
+    result: dict[str, OptionValue] = {}
+    for key, item in value.items():
+        _text(key, f"{path} key")
+        if isinstance(item, (list, tuple)):
+            result[key] = tuple(_scalar(x, f"{path}.{key}[{i}]") for i, x in enumerate(item))
+        else:
+            result[key] = _scalar(item, f"{path}.{key}")
+    return result
+
+
+def _names(value: Any, path: str) -> tuple[str, ...]:
+    return tuple(_text(x, f"{path}[{i}]") for i, x in enumerate(_array(value, path)))
+
+
+def _plain_options(options: dict[str, OptionValue]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Per-tensor (one scale) or per-channel (one scale per index of `axis`) parameters:
+    real value = scale * (level - zero_point)."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int = 0
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"axis": self.axis, "scale": [float(s) for s in self.scale], "zero_point": list(self.zero_point)}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A named, quantized integer tensor: a coded weight tensor or a graph value."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: LevelDtype
+    quantization: Quantization
+
+    @property
+    def level_count(self) -> int:
+        """The number of elements (product of `shape`; 1 for a scalar)."""
+        return math.prod(self.shape)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "dtype": self.dtype.type_name,
+            "name": self.name,
+            "quantization": self.quantization.to_plain(),
+            "shape": list(self.shape),
+        }
+
+    @classmethod
+    def from_plain(cls, value: Any, path: str) -> "TensorInfo":
+        """Validate a decoded tensor_info map. Raises BitstreamError (DC_ERR_METADATA)."""
+        f = _fields(value, path, ("dtype", "name", "quantization", "shape"))
+        try:
+            dtype = LevelDtype.from_name(f["dtype"]) if isinstance(f["dtype"], str) else None
+        except ValueError:
+            dtype = None
+        if dtype is None:
+            raise _fail(f"{path}.dtype", "one of int8, int16, int32", f["dtype"])
+        name = _text(f["name"], f"{path}.name", nonempty=True)
+        shape = tuple(_uint(d, f"{path}.shape[{i}]") for i, d in enumerate(_array(f["shape"], f"{path}.shape")))
+        if len(shape) > MAX_RANK:
+            raise _fail(f"{path}.shape", f"at most {MAX_RANK} dimensions", list(shape))
+        count = 1
+        for i, dim in enumerate(shape):
+            if dim < 1:
+                raise _fail(f"{path}.shape[{i}]", "a dimension >= 1", dim)
+            count *= dim
+            if count > MAX_LEVELS_PER_TENSOR:
+                raise _fail(f"{path}.shape", f"at most {MAX_LEVELS_PER_TENSOR} elements", list(shape))
+        q = _fields(f["quantization"], f"{path}.quantization", ("axis", "scale", "zero_point"))
+        qpath = f"{path}.quantization"
+        axis = _uint(q["axis"], f"{qpath}.axis")
+        scale = tuple(_float(s, f"{qpath}.scale[{i}]") for i, s in enumerate(_array(q["scale"], f"{qpath}.scale")))
+        zero_point = tuple(
+            _int(z, f"{qpath}.zero_point[{i}]") for i, z in enumerate(_array(q["zero_point"], f"{qpath}.zero_point"))
+        )
+        for i, s in enumerate(scale):
+            if not s > 0:
+                raise _fail(f"{qpath}.scale[{i}]", "a scale > 0", s)
+        low, high = dtype.bounds
+        for i, z in enumerate(zero_point):
+            if not low <= z <= high:
+                raise _fail(f"{qpath}.zero_point[{i}]", f"a zero point in [{low}, {high}] ({dtype.type_name})", z)
+        n = len(scale)
+        if n == 0 or len(zero_point) != n:
+            raise _fail(qpath, "scale and zero_point of the same length >= 1", (n, len(zero_point)))
+        if n == 1:
+            if axis >= max(len(shape), 1):
+                raise _fail(f"{qpath}.axis", f"an axis < {max(len(shape), 1)}", axis)
+        elif axis >= len(shape) or shape[axis] != n:
+            raise _fail(qpath, f"{n} channels along axis {axis} of shape {list(shape)}", axis)
+        return cls(name=name, shape=shape, dtype=dtype, quantization=Quantization(scale, zero_point, axis))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operator of the graph: `op` reads the named `inputs`, writes the named `outputs`."""
+
+    op: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    options: dict[str, OptionValue] = field(default_factory=dict)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"inputs": list(self.inputs), "op": self.op, "options": _plain_options(self.options),
+                "outputs": list(self.outputs)}
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The operator graph: inputs/outputs by name, nodes in execution order, activation values."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    nodes: tuple[Node, ...] = ()
+    values: tuple[TensorInfo, ...] = ()
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"inputs": list(self.inputs), "nodes": [n.to_plain() for n in self.nodes],
+                "outputs": list(self.outputs), "values": [v.to_plain() for v in self.values]}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model's name and its monotonically increasing version (anti-rollback)."""
+
+    name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the device must offer: architecture and minimum RAM and flash in bytes."""
+
+    arch: str
+    min_ram: int
+    min_flash: int
+
+
+@dataclass(frozen=True)
+class Compressor:
+    """The tool that wrote the container, and its settings (a flat map of options)."""
+
+    name: str
+    version: str
+    settings: dict[str, OptionValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Everything the container says about the model besides the payloads."""
+
+    model: ModelInfo
+    target: Target
+    compressor: Compressor
+    graph: Graph
+    tensors: tuple[TensorInfo, ...]
+    extensions: dict[str, Any] | None = None
+
+    def to_plain(self) -> dict[str, Any]:
+        plain: dict[str, Any] = {
+            "compressor": {"name": self.compressor.name, "settings": _plain_options(self.compressor.settings),
+                           "version": self.compressor.version},
+            "graph": self.graph.to_plain(),
+            "model": {"name": self.model.name, "version": self.model.version},
+            "target": {"arch": self.target.arch, "min_flash": self.target.min_flash, "min_ram": self.target.min_ram},
+            "tensors": [t.to_plain() for t in self.tensors],
+        }
+        if self.extensions is not None:
+            plain[EXTENSIONS_KEY] = self.extensions
+        return plain
+
+    def to_cbor(self) -> bytes:
+        """The deterministic CBOR encoding, after the same validation a reader applies.
+
+        Raises BitstreamError(status="DC_ERR_METADATA") naming the first invalid field.
+        """
+        plain = self.to_plain()
+        self.from_plain(plain)
+        try:
+            data = cbor.encode(plain)
+        except ValueError as exc:
+            raise BitstreamError(f"metadata cannot be encoded: {exc}", status="DC_ERR_METADATA") from exc
+        cbor.decode(data)  # enforces the depth limit on `extensions`
+        return data
+
+    @classmethod
+    def from_cbor(cls, data: bytes, *, base_offset: int = 0) -> "Metadata":
+        """Decode and validate metadata bytes. Raises BitstreamError (DC_ERR_METADATA)."""
+        return cls.from_plain(cbor.decode(data, base_offset=base_offset))
+
+    @classmethod
+    def from_plain(cls, value: Any) -> "Metadata":
+        """Validate decoded metadata (plain dicts/lists). Raises BitstreamError (DC_ERR_METADATA)."""
+        top = _fields(value, "metadata", ("compressor", "graph", "model", "target", "tensors"), (EXTENSIONS_KEY,))
+        c = _fields(top["compressor"], "metadata.compressor", ("name", "settings", "version"))
+        compressor = Compressor(
+            name=_text(c["name"], "metadata.compressor.name"),
+            version=_text(c["version"], "metadata.compressor.version"),
+            settings=_options(c["settings"], "metadata.compressor.settings"),
+        )
+        g = _fields(top["graph"], "metadata.graph", ("inputs", "nodes", "outputs", "values"))
+        nodes = []
+        for i, raw in enumerate(_array(g["nodes"], "metadata.graph.nodes")):
+            path = f"metadata.graph.nodes[{i}]"
+            n = _fields(raw, path, ("inputs", "op", "options", "outputs"))
+            nodes.append(Node(op=_text(n["op"], f"{path}.op", nonempty=True),
+                              inputs=_names(n["inputs"], f"{path}.inputs"),
+                              outputs=_names(n["outputs"], f"{path}.outputs"),
+                              options=_options(n["options"], f"{path}.options")))
+        values = tuple(TensorInfo.from_plain(v, f"metadata.graph.values[{i}]")
+                       for i, v in enumerate(_array(g["values"], "metadata.graph.values")))
+        graph = Graph(inputs=_names(g["inputs"], "metadata.graph.inputs"),
+                      outputs=_names(g["outputs"], "metadata.graph.outputs"), nodes=tuple(nodes), values=values)
+        m = _fields(top["model"], "metadata.model", ("name", "version"))
+        model = ModelInfo(name=_text(m["name"], "metadata.model.name", nonempty=True),
+                          version=_uint(m["version"], "metadata.model.version"))
+        t = _fields(top["target"], "metadata.target", ("arch", "min_flash", "min_ram"))
+        target = Target(arch=_text(t["arch"], "metadata.target.arch"),
+                        min_ram=_uint(t["min_ram"], "metadata.target.min_ram"),
+                        min_flash=_uint(t["min_flash"], "metadata.target.min_flash"))
+        tensors = tuple(TensorInfo.from_plain(v, f"metadata.tensors[{i}]")
+                        for i, v in enumerate(_array(top["tensors"], "metadata.tensors")))
+        extensions = top.get(EXTENSIONS_KEY)
+        if EXTENSIONS_KEY in top and not isinstance(extensions, dict):
+            raise _fail(f"metadata.{EXTENSIONS_KEY}", "a map", extensions)
+        return cls(model=model, target=target, compressor=compressor, graph=graph, tensors=tensors,
+                   extensions=extensions)
