@@ -14,7 +14,7 @@ from dcagent import __version__
 from dcagent.cli.console import Console
 from dcagent.cli.exit_codes import exit_code_for
 
-SUBCOMMANDS = ["keygen", "compress", "inspect", "verify", "decode_levels"]
+SUBCOMMANDS = ["keygen", "compress", "inspect", "verify", "decode_levels", "publish", "stream_server", "fetch"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,7 +112,8 @@ def verify_download(data: bytes, manifest: Manifest, policy: DevicePolicy) -> Co
     try:
         container = open_container(data)
     except BitstreamError as exc:
-        raise _reject(RejectReason.MALFORMED, f"not a valid container ({exc.status}): {exc}") from exc
+        reason = RejectReason.HASH_MISMATCH if exc.status == "DC_ERR_HASH" else RejectReason.MALFORMED
+        raise _reject(reason, f"not a valid container ({exc.status}): {exc}") from exc
     try:
         verify_signature(container, key)
     except SignatureError as exc:
