@@ -20,7 +20,8 @@ from dcagent.fleet.broker import BrokerClient, TlsOptions
 from dcagent.fleet.errors import BrokerError, NotAuthorizedError, UpdateRejectedError
 from dcagent.fleet.fetcher import Fetcher
 from dcagent.fleet.local_broker import MONITOR_USER, PUBLISHER_USER, make_pki
-from dcagent.fleet.messages import BlockRequest, Manifest, RejectReason, State, Status
+from dcagent.fleet.messages import (BlockRequest, BlockResponse, Manifest, RejectReason, State, Status,
+                                    StreamErrorCode, StreamRejection)
 from dcagent.fleet.policy import DevicePolicy
 from dcagent.fleet.publisher import StreamServer, announce, manifest_for
 from dcagent.errors import TransportError
@@ -288,3 +289,42 @@ def test_tls_listener(fleet_broker_tls, keys, tmp_path):
         BrokerClient(broker.url("dev-a1", tls=True), "z",
                      tls=TlsOptions(ca_file=stranger.ca_cert, cert_file=pki.client_cert,
                                     key_file=pki.client_key)).connect(timeout=5)
+
+
+def test_stream_server_error_responses_and_merging(fleet_broker, keys):
+    data = sign_container(make_container(size=10_000), keys[1])
+    with serving(fleet_broker, data, block_size=1024) as (server, manifest):
+        client = device(fleet_broker, "dev-a1")
+        answers: list[tuple[str, bytes]] = []
+        for kind in ("data", "rejected"):
+            client.subscribe(f"{topics.PREFIX}/devices/dev-a1/streams/+/{kind}", lambda t, p, r: answers.append((t, p)))
+
+        def ask(stream_id: str, payload: bytes) -> list[tuple[str, bytes]]:
+            answers.clear()
+            client.publish(topics.stream_get("dev-a1", stream_id), payload)
+            time.sleep(0.4)
+            return list(answers)
+
+        beyond = BlockRequest("t1", 0, 1024, manifest.block_count, 1).to_cbor()
+        (topic, payload), = ask(manifest.stream_id, beyond)
+        assert topic.endswith("/rejected") and StreamRejection.from_cbor(payload).code == StreamErrorCode.OUT_OF_RANGE
+        (topic, payload), = ask(manifest.stream_id, cbor2.dumps({"c": "t2", "x": 1}))
+        assert StreamRejection.from_cbor(payload).code == StreamErrorCode.BAD_REQUEST
+        got = ask(manifest.stream_id, BlockRequest("t3", 0, 1024, 2, 3).to_cbor())
+        blocks = [BlockResponse.from_cbor(p) for _, p in got]
+        assert [b.index for b in blocks] == [2, 3, 4]
+        assert all(b.payload == data[b.index * 1024:(b.index + 1) * 1024] for b in blocks)
+        # a stream nobody serves gets no answer at all (no server subscribed to it)
+        assert ask("0123456789abcdef", BlockRequest("t4", 0, 1024, 0, 1).to_cbor()) == []
+        # requests that wait in the queue together are served once per block
+        server.rate_limit = 2000
+        answers.clear()
+        for token in ("t5", "t6", "t7"):
+            client.publish(topics.stream_get("dev-a1", manifest.stream_id), BlockRequest(token, 0, 1024, 0, 2).to_cbor())
+        deadline = time.monotonic() + 10
+        while len(answers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)
+        indices = sorted(BlockResponse.from_cbor(p).index for _, p in answers)
+        assert indices.count(0) + indices.count(1) <= 4 and server.stats.merged >= 1
+        client.close()

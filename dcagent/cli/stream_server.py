@@ -6,6 +6,7 @@ shared subscription, so several stream servers on several machines form one pool
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -25,16 +26,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--group", default=topics.STREAM_SERVER_GROUP, help="shared-subscription group of the pool")
     parser.add_argument("--client-id", help="MQTT client id (default: dcagent-streams-<pid>)")
     parser.add_argument("--rate", type=float, metavar="BYTES_PER_S", help="limit the block rate")
+    parser.add_argument("--data-qos", type=int, choices=(0, 1), default=0,
+                        help="QoS of block messages (default 0: devices ask again for missing blocks)")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    import os
-
     client = BrokerClient(args.broker, args.client_id or f"dcagent-streams-{os.getpid()}", tls=tls_options(args),
                           max_inflight=1000)
-    server = StreamServer(client, group=topics.check_name(args.group, "group"), rate_limit=args.rate)
+    server = StreamServer(client, group=topics.check_name(args.group, "group"), rate_limit=args.rate,
+                          data_qos=args.data_qos)
     for path in args.files:
         container = read_container(path)
         if not container.signed:
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     client.connect()
     try:
         server.start()
+        console.info(f"ready: serving {len(server.files)} stream(s) as group {args.group}")
         started = time.monotonic()
         try:
             while args.duration is None or time.monotonic() - started < args.duration:

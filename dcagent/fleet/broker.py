@@ -121,6 +121,7 @@ class BrokerClient:
         elif tls is not None and (tls.ca_file or tls.cert_file):
             raise ConfigError("TLS files given for a plain mqtt:// URL", hint="use mqtts:// for TLS")
         self._client.reconnect_delay_set(min_delay=max(1, round(reconnect_min)), max_delay=max(1, round(reconnect_max)))
+        self.max_inflight = max_inflight
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
         self._client.on_connect = self._on_connect
@@ -206,6 +207,9 @@ class BrokerClient:
         self._connect_result = code
         if code < UNSPECIFIED_ERROR:
             self.connects += 1
+            receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
+            if receive_maximum:   # MQTT v5: never more QoS 1 messages in flight than the broker accepts
+                client.max_inflight_messages_set(min(self.max_inflight, receive_maximum))
             self._connected.set()
             with self._lock:
                 subs = list(self._subscriptions.items())

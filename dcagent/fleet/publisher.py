@@ -60,6 +60,7 @@ class ServerStats:
     bytes: int = 0
     rejected: int = 0
     bad_messages: int = 0
+    merged: int = 0
     devices: set[str] = field(default_factory=set)
 
 
@@ -70,18 +71,21 @@ class StreamServer:
     {stream_id}/get`; blocks go to the requesting device's own data topic (the device id is
     taken from the topic, which the broker's ACL lets only that device write). A worker
     thread sends the blocks, at most `rate_limit` bytes/s when given. `data_qos` is the QoS
-    of block messages (the device's subscription QoS caps it).
+    of block messages (default 0: the device asks again for what is missing; the
+    device's subscription QoS caps it).
     """
 
     def __init__(self, client: BrokerClient, *, group: str | None = topics.STREAM_SERVER_GROUP,
-                 rate_limit: float | None = None, data_qos: int = 1) -> None:
+                 rate_limit: float | None = None, data_qos: int = 0) -> None:
         self.client = client
         self.group = group
         self.rate_limit = rate_limit
         self.data_qos = data_qos
         self.files: dict[str, bytes] = {}
         self.stats = ServerStats()
-        self._queue: queue.Queue[tuple[str, str, bytes] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._pending: dict[str, list[bytes]] = {}
+        self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._budget_time = time.monotonic()
 
@@ -95,7 +99,19 @@ class StreamServer:
 
     def _subscribe(self, stream_id: str) -> None:
         self.client.subscribe(topics.stream_get_filter(stream_id, group=self.group),
-                              lambda topic, payload, retained: self._queue.put((topic, stream_id, payload)), qos=1)
+                              lambda topic, payload, retained: self._enqueue(topic, stream_id, payload), qos=1)
+
+    def _enqueue(self, topic: str, stream_id: str, payload: bytes) -> None:
+        # Requests of one device for one stream that wait in the queue are merged: a device
+        # that asks again (its window timed out while this server was busy) gets each block once.
+        with self._lock:
+            waiting = self._pending.get(topic)
+            if waiting is not None:
+                waiting.append(payload)
+                self.stats.merged += 1
+                return
+            self._pending[topic] = [payload]
+        self._queue.put((topic, stream_id))
 
     def start(self) -> "StreamServer":
         """Subscribe to every stream's requests and start the worker thread. Raises BrokerError."""
@@ -116,9 +132,11 @@ class StreamServer:
             item = self._queue.get()
             if item is None:
                 return
-            topic, stream_id, payload = item
+            topic, stream_id = item
+            with self._lock:
+                payloads = self._pending.pop(topic, [])
             try:
-                self.handle(topic, stream_id, payload)
+                self.handle(topic, stream_id, payloads)
             except BrokerError:
                 pass  # the link dropped: the device asks again after its timeout
 
@@ -135,43 +153,56 @@ class StreamServer:
         if delay > 0:
             time.sleep(delay)
 
-    def handle(self, topic: str, stream_id: str, payload: bytes) -> None:
-        """Answer one request (called by the worker; public for tests). Raises BrokerError."""
+    def handle(self, topic: str, stream_id: str, payloads: list[bytes]) -> None:
+        """Answer the requests of one device (called by the worker; public for tests).
+
+        Requests with the same block size are served as one: each block once, in order, with
+        the latest request's client token. Raises BrokerError.
+        """
         parsed = topics.parse_stream_get(topic)
         if parsed is None or parsed[1] != stream_id:
             self.stats.bad_messages += 1
             return
         device_id = parsed[0]
-        self.stats.requests += 1
         self.stats.devices.add(device_id)
-        try:
-            request = BlockRequest.from_cbor(payload)
-        except MessageError as exc:
-            self._reject(device_id, stream_id, "", StreamErrorCode.BAD_REQUEST, str(exc))
-            return
-        data = self.files.get(stream_id)
-        if data is None:
-            self._reject(device_id, stream_id, request.client_token, StreamErrorCode.UNKNOWN_STREAM,
-                         f"this server does not hold stream {stream_id}")
-            return
-        if request.file_id != 0:
-            self._reject(device_id, stream_id, request.client_token, StreamErrorCode.OUT_OF_RANGE,
-                         f"stream {stream_id} has one file (id 0), not {request.file_id}")
-            return
-        size = request.block_size
-        blocks = request.blocks()
-        if blocks[-1] * size >= len(data):
-            self._reject(device_id, stream_id, request.client_token, StreamErrorCode.OUT_OF_RANGE,
-                         f"block {blocks[-1]} of {size} bytes is beyond the file's {len(data)} bytes")
-            return
+        wanted: dict[int, tuple[str, set[int]]] = {}
+        for payload in payloads:
+            self.stats.requests += 1
+            try:
+                request = BlockRequest.from_cbor(payload)
+            except MessageError as exc:
+                self._reject(device_id, stream_id, "", StreamErrorCode.BAD_REQUEST, str(exc))
+                continue
+            if self._check(device_id, stream_id, request):
+                _, blocks = wanted.get(request.block_size, ("", set()))
+                wanted[request.block_size] = (request.client_token, blocks | set(request.blocks()))
+        data = self.files.get(stream_id, b"")
         data_topic = topics.stream_data(device_id, stream_id)
-        for index in blocks:
-            chunk = data[index * size:(index + 1) * size]
-            self._throttle(len(chunk))
-            self.client.publish(data_topic, BlockResponse(request.client_token, 0, size, index, chunk).to_cbor(),
-                                qos=self.data_qos, wait=False)
-            self.stats.blocks += 1
-            self.stats.bytes += len(chunk)
+        for size, (token, blocks) in wanted.items():
+            for index in sorted(blocks):
+                chunk = data[index * size:(index + 1) * size]
+                self._throttle(len(chunk))
+                self.client.publish(data_topic, BlockResponse(token, 0, size, index, chunk).to_cbor(),
+                                    qos=self.data_qos, wait=False)
+                self.stats.blocks += 1
+                self.stats.bytes += len(chunk)
+
+    def _check(self, device_id: str, stream_id: str, request: BlockRequest) -> bool:
+        data = self.files.get(stream_id)
+        token = request.client_token
+        if data is None:
+            self._reject(device_id, stream_id, token, StreamErrorCode.UNKNOWN_STREAM,
+                         f"this server does not hold stream {stream_id}")
+        elif request.file_id != 0:
+            self._reject(device_id, stream_id, token, StreamErrorCode.OUT_OF_RANGE,
+                         f"stream {stream_id} has one file (id 0), not {request.file_id}")
+        elif request.blocks()[-1] * request.block_size >= len(data):
+            self._reject(device_id, stream_id, token, StreamErrorCode.OUT_OF_RANGE,
+                         f"block {request.blocks()[-1]} of {request.block_size} bytes is beyond the file's "
+                         f"{len(data)} bytes")
+        else:
+            return True
+        return False
 
 
 @dataclass(frozen=True)
