@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.mqtt_lite import LiteClient  # noqa: E402
+from bench.mqtt_lite import LiteClient, MqttLiteError  # noqa: E402
 from bench.synthetic_dcb import make_container  # noqa: E402
 from dcagent.fleet import topics  # noqa: E402
 from dcagent.fleet.broker import BrokerClient  # noqa: E402
@@ -95,14 +95,16 @@ class RunResult:
 
 # --- lite (asyncio) simulators ----------------------------------------------------------------
 async def lite_device(broker: LocalBroker, device_id: str, policy: DevicePolicy, window: int, data_qos: int,
-                      ready: asyncio.Event, go: asyncio.Event, request_timeout: float,
-                      deadline: float) -> tuple[LiteClient, DeviceResult]:
+                      ready: asyncio.Event, go: asyncio.Event, request_timeout: float, deadline_box: list[float],
+                      connecting: asyncio.Semaphore) -> tuple[LiteClient, DeviceResult]:
     client = LiteClient()
-    await client.connect("127.0.0.1", broker.port, device_id, device_id, broker.passwords[device_id])
-    await client.subscribe([(topics.manifest(FLEET), 1),
-                            (f"{topics.PREFIX}/devices/{device_id}/streams/+/data", data_qos)])
+    async with connecting:   # a bounded connect storm (the listen backlog)
+        await client.connect("127.0.0.1", broker.port, device_id, device_id, broker.passwords[device_id])
+        await client.subscribe([(topics.manifest(FLEET), 1),
+                                (f"{topics.PREFIX}/devices/{device_id}/streams/+/data", data_qos)])
     ready.set()
     await go.wait()
+    deadline = deadline_box[0]
     started = time.perf_counter()
     requests = 0
     try:
@@ -138,27 +140,21 @@ async def lite_device(broker: LocalBroker, device_id: str, policy: DevicePolicy,
                     continue
         verify_download(transfer.data(), manifest, policy)
         return client, DeviceResult(True, time.perf_counter() - started, requests)
-    except (UpdateRejectedError, MessageError, TimeoutError, asyncio.TimeoutError) as exc:
+    except (UpdateRejectedError, MessageError, MqttLiteError, OSError, TimeoutError, asyncio.TimeoutError) as exc:
         return client, DeviceResult(False, time.perf_counter() - started, requests, error=f"{device_id}: {exc!r}")
 
 
 async def run_lite(broker: LocalBroker, n: int, policy: DevicePolicy, args, announce_fn) -> tuple[float, float, list]:
     go = asyncio.Event()
     readies = [asyncio.Event() for _ in range(n)]
-    deadline_box = [time.monotonic() + args.timeout]
-
-    class Deadline(float):
-        pass
-
+    deadline_box = [time.monotonic() + 3600.0]   # set when the manifest is announced
     t0 = time.perf_counter()
     tasks = []
-    semaphore = asyncio.Semaphore(200)   # bounded connect storm (listen backlog)
+    connecting = asyncio.Semaphore(200)
 
     async def one(i: int):
-        async with semaphore:
-            pass
         return await lite_device(broker, f"dev-{i:05d}", policy, args.window, args.data_qos, readies[i], go,
-                                 args.request_timeout, deadline_box[0] + 3600)
+                                 args.request_timeout, deadline_box, connecting)
 
     for i in range(n):
         tasks.append(asyncio.create_task(one(i)))

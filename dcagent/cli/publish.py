@@ -13,7 +13,7 @@ from pathlib import Path
 from dcagent.cli.console import Console
 from dcagent.cli.mqtt_options import add_broker_arguments, tls_options
 from dcagent.fleet.messages import DEFAULT_BLOCK_SIZE
-from dcagent.fleet.publisher import publish
+from dcagent.fleet.publisher import Publication, publish
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,11 +35,19 @@ def run(args: argparse.Namespace, console: Console) -> int:
     done = threading.Event()
     result = {}
 
+    def report(pub: Publication) -> None:
+        m = pub.manifest
+        if pub.signed_path:
+            console.info(f"signed copy: {pub.signed_path}")
+        console.result(f"published {m.model_name} v{m.model_version} to fleet {m.fleet}: stream {m.stream_id}, "
+                       f"{m.size} bytes, {m.block_count} blocks of {m.block_size}, sha256 {m.sha256.hex()}")
+
     def work() -> None:
         try:
             result["publication"] = publish(args.model, args.broker, args.fleet, key=args.key,
                                             block_size=args.block_size, tls=tls_options(args), serve=args.serve,
-                                            stop=stop, signed_out=args.signed_out, rate_limit=args.rate)
+                                            stop=stop, signed_out=args.signed_out, rate_limit=args.rate,
+                                            on_announced=report)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             result["error"] = exc
         finally:
@@ -59,10 +67,4 @@ def run(args: argparse.Namespace, console: Console) -> int:
             done.wait(10)
     if "error" in result:
         raise result["error"]
-    pub = result["publication"]
-    m = pub.manifest
-    if pub.signed_path:
-        console.info(f"signed copy: {pub.signed_path}")
-    console.result(f"published {m.model_name} v{m.model_version} to fleet {m.fleet}: stream {m.stream_id}, "
-                   f"{m.size} bytes, {m.block_count} blocks of {m.block_size}, sha256 {m.sha256.hex()}")
     return 0

@@ -253,6 +253,8 @@ class BrokerClient:
         with self._lock:
             self._subscriptions[topic_filter] = (qos, handler)
         result, mid = self._client.subscribe(topic_filter, qos=qos)
+        if result == mqtt.MQTT_ERR_NO_CONN:
+            return  # the link is down: the subscription is made on reconnect (SUBACK unchecked)
         if result != mqtt.MQTT_ERR_SUCCESS:
             raise BrokerError(f"cannot subscribe to {topic_filter}: {mqtt.error_string(result)}")
         deadline = time.monotonic() + timeout

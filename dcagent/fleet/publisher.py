@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from dcagent.fleet import topics
 from dcagent.fleet.broker import BrokerClient, BrokerUrl, TlsOptions
@@ -240,12 +241,14 @@ def withdraw(client: BrokerClient, fleet: str) -> None:
 def publish(dcb_path: str | Path, broker_url: str | BrokerUrl, fleet: str, *, key: str | Path | None = None,
             block_size: int = DEFAULT_BLOCK_SIZE, tls: TlsOptions | None = None, serve: bool = False,
             stop: threading.Event | None = None, client_id: str | None = None,
-            signed_out: Path | None = None, rate_limit: float | None = None) -> Publication:
+            signed_out: Path | None = None, rate_limit: float | None = None,
+            on_announced: Callable[[Publication], None] | None = None) -> Publication:
     """Sign (if needed), announce and optionally serve a model to a fleet.
 
     With `serve`, runs a StreamServer for the file until `stop` is set (re-announcing the
     manifest after every reconnect, in case the broker lost it); without, returns after the
     manifest's PUBACK (run `dcagent stream-server` on the signed file to serve the blocks).
+    `on_announced` is called once the manifest is acknowledged (before serving starts).
     Raises OSError, BitstreamError, KeyFileError, ConfigError, BrokerError.
     """
     path = Path(dcb_path)
@@ -254,8 +257,11 @@ def publish(dcb_path: str | Path, broker_url: str | BrokerUrl, fleet: str, *, ke
     client = BrokerClient(broker_url, client_id or f"dcagent-pub-{manifest.stream_id[:8]}", tls=tls,
                           max_inflight=1000)
     client.connect()
+    publication = Publication(manifest, container.data, signed_path)
     try:
         announce(client, manifest)
+        if on_announced is not None:
+            on_announced(publication)
         if serve:
             server = StreamServer(client, rate_limit=rate_limit)
             server.add(container.data)
@@ -268,4 +274,4 @@ def publish(dcb_path: str | Path, broker_url: str | BrokerUrl, fleet: str, *, ke
                 server.stop()
     finally:
         client.close()
-    return Publication(manifest, container.data, signed_path)
+    return publication
