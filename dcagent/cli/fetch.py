@@ -17,6 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 from dcagent.cli.console import Console
 from dcagent.cli.exit_codes import GoalNotMetError
 from dcagent.cli.mqtt_options import add_broker_arguments, tls_options
+from dcagent.errors import ConfigError
 from dcagent.fleet import topics
 from dcagent.fleet.broker import BrokerClient
 from dcagent.fleet.errors import UpdateRejectedError
@@ -61,7 +62,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     floor_file = state_dir / f"accepted-{fleet}"
     min_version = args.min_version
     if min_version is None:
-        min_version = int(floor_file.read_text()) if floor_file.exists() else 0
+        try:
+            min_version = int(floor_file.read_text()) if floor_file.exists() else 0
+        except ValueError as exc:
+            raise ConfigError(f"{floor_file} does not hold a version number",
+                              hint="pass --min-version, or delete the file to reset the anti-rollback floor") from exc
     trusted = tuple(load_public_key(p) for p in (args.trust or [None]))
     base = read_container(args.base).content_sha256 if args.base else None
     policy = DevicePolicy(trusted=trusted, arch=args.arch, flash_bytes=args.flash_bytes, ram_bytes=args.ram_bytes,
