@@ -14,3 +14,4 @@ def mlperf_tiny() -> Path:
     if MLPERF_TINY.is_dir():
         return MLPERF_TINY
     pytest.fail(f"MLPerf Tiny models not found at {MLPERF_TINY}; tests expect shared/ beside the clone")
+from mqtt_broker import *  # noqa: E402,F401,F403 - fleet broker fixtures (tests/mqtt_broker.py)

@@ -2,19 +2,31 @@
 
 Each subcommand module in `dcagent.cli` exposes `register(subparsers)`, which adds its parser
 and sets `func` (a callable taking the parsed arguments and a `Console`, returning an exit
-code). Add a subcommand by adding a module and naming it in `SUBCOMMANDS`.
+code). Add a subcommand by adding such a module: it is found by discovery. Subcommand modules
+import heavy dependencies inside `func`, so that `dcagent --help` stays fast.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
 from dcagent import __version__
 from dcagent.cli.console import Console
 from dcagent.cli.exit_codes import exit_code_for
 
-SUBCOMMANDS = ["keygen", "compress", "inspect", "verify", "decode_levels", "board"]
+
+def subcommand_modules() -> list:
+    """The modules of this package that define a subcommand (a `register` function), by name."""
+    modules = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.ispkg or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"dcagent.cli.{info.name}")
+        if callable(getattr(module, "register", None)):
+            modules.append(module)
+    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-v", "--verbose", action="count", default=0, help="say more (repeatable)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"dcagent.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"dcagent.cli.{name}":
-                continue
-            raise
+    for module in subcommand_modules():
         module.register(subparsers)
     return parser
 
