@@ -6,7 +6,8 @@ network: the layer output changes by dW applied to the input, so
   are linear, and padding adds zeros), which bias correction removes, and
 - what remains has energy trace(dW C dW^T) per sample position, C the covariance of the
   input patches the weights multiply (im2col rows for CONV_2D, per channel for
-  DEPTHWISE_CONV_2D, input rows for FULLY_CONNECTED). `distortion(dW)` computes it.
+  DEPTHWISE_CONV_2D, input rows for FULLY_CONNECTED). `distortion(dW)` computes it (with
+  the diagonal of C only, for large layers).
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from host.graph import Activation, DType, Graph, Op, OpKind, Tensor
 from host.reference.common import OpContext, spatial_geometry
 from host.reference.conv import im2col
 from host.reference.interpreter import KERNELS
+
+# Above this many multiply-adds (out * d * d) `distortion` uses the covariance's diagonal.
+_FULL_COVARIANCE_LIMIT = 8_000_000
 
 
 @dataclass(eq=False)
@@ -35,6 +39,11 @@ class LayerStats:
     mean_input: np.ndarray
     covariance: np.ndarray
     patches: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.covariance32 = self.covariance.astype(np.float32)
+        if self.covariance.ndim == 2:
+            self.variance32 = np.diag(self.covariance).astype(np.float32).copy()
 
 
 def _patches(graph: Graph, op: Op, x: np.ndarray) -> np.ndarray:
@@ -77,11 +86,15 @@ def layer_stats(graph: Graph, op_index: int, inputs: np.ndarray, max_patches: in
 
 def distortion(op_kind: OpKind, stats: LayerStats, delta: np.ndarray) -> float:
     """Expected squared error per output position that weight change `delta` adds (bias-corrected)."""
+    cov = stats.covariance32
     if op_kind is OpKind.DEPTHWISE_CONV_2D:
-        d = delta.reshape(-1, delta.shape[3])  # [kh*kw, c]
-        return float(np.einsum("kc,ckl,lc->", d, stats.covariance, d))
-    d = delta.reshape(delta.shape[0], -1)
-    return float(np.sum((d @ stats.covariance) * d))
+        d = delta.reshape(-1, delta.shape[3]).astype(np.float32)  # [kh*kw, c]
+        return float(np.einsum("kc,ckl,lc->", d, cov, d, dtype=np.float64))
+    d = delta.reshape(delta.shape[0], -1).astype(np.float32)
+    if d.shape[0] * d.shape[1] ** 2 > _FULL_COVARIANCE_LIMIT:
+        # Large layers: the diagonal of C (weight errors taken as uncorrelated).
+        return float(np.sum(d * d * stats.variance32[None, :], dtype=np.float64))
+    return float(np.sum((d @ cov) * d, dtype=np.float64))
 
 
 def output_shift(graph: Graph, op_index: int, delta: np.ndarray, mean_input: np.ndarray) -> np.ndarray:
