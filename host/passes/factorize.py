@@ -83,8 +83,10 @@ def _mid_params(values: np.ndarray) -> tuple[np.float32, int]:
     return activation_params(float(values.min()), float(values.max()))
 
 
-def _factorizations(layer: Layer, op: Op, out_shape: tuple[int, ...], in_shape: tuple[int, ...],
-                    space: SearchSpace, bits: int) -> list[Factorization]:
+def factorizations(layer: Layer, op: Op, out_shape: tuple[int, ...], in_shape: tuple[int, ...],
+                   space: SearchSpace, bits: int, max_ratio: float = 0.7) -> list[Factorization]:
+    """Every factorization of `layer` at the ranks of `space` whose parameter count is below
+    `max_ratio` times the layer's, with both factors quantized uniformly at `bits`."""
     w = layer.real
     patches = layer.stats.patches
     found = []
@@ -92,7 +94,7 @@ def _factorizations(layer: Layer, op: Op, out_shape: tuple[int, ...], in_shape: 
         o, d = w.shape
         for fraction in space.ranks:
             r = max(1, int(round(fraction * min(o, d))))
-            if r * (o + d) >= 0.7 * o * d:
+            if r * (o + d) >= max_ratio * o * d:
                 continue
             u, v = _svd(w, r)
             first = uniform_candidate(v, 0, bits)
@@ -110,7 +112,7 @@ def _factorizations(layer: Layer, op: Op, out_shape: tuple[int, ...], in_shape: 
         matrix = w[:, 0, 0, :]
         for fraction in space.ranks:
             r = max(1, int(round(fraction * min(o, i))))
-            if r * (o + i) >= 0.7 * o * i:
+            if r * (o + i) >= max_ratio * o * i:
                 continue
             u, v = _svd(matrix, r)
             first = uniform_candidate(v[:, None, None, :], 0, bits)
@@ -126,7 +128,7 @@ def _factorizations(layer: Layer, op: Op, out_shape: tuple[int, ...], in_shape: 
     p4 = patches.reshape(-1, kh, kw, i)
     for fraction in space.ranks:
         r = max(1, int(round(fraction * min(kh * i, kw * o))))
-        if r * (kh * i + kw * o) >= 0.7 * w.size:
+        if r * (kh * i + kw * o) >= max_ratio * w.size:
             continue
         left, right = _svd(matrix, r)
         a = np.transpose(left.reshape(kh, i, r), (2, 0, 1))[:, :, None, :]  # [r, kh, 1, i]
@@ -142,7 +144,7 @@ def _factorizations(layer: Layer, op: Op, out_shape: tuple[int, ...], in_shape: 
     # DEPTHWISE: per input channel rank m
     per_channel = np.transpose(w, (3, 0, 1, 2)).reshape(i, o, kh * kw)
     for m in (1, 2):
-        if m > min(o, kh * kw) or (kh * kw * i * m + o * i * m) >= 0.7 * w.size:
+        if m > min(o, kh * kw) or (kh * kw * i * m + o * i * m) >= max_ratio * w.size:
             continue
         u, s, vt = np.linalg.svd(per_channel, full_matrices=False)  # batched over i
         root = np.sqrt(s[:, :m])
@@ -173,7 +175,7 @@ def factor_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph 
     in_shape = graph.tensors[op.inputs[0]].shape
     options = []
     for bits in bits_choices:
-        for f in _factorizations(layer, op, out_shape, in_shape, space, bits):
+        for f in factorizations(layer, op, out_shape, in_shape, space, bits):
             size = (_candidate_bytes(f.first, rate) + _candidate_bytes(f.second, rate)
                     + bias_bytes(_bias_int32(layer, f.second.scale * f.mid_scale / layer.in_scale, None), rate)
                     + ACTIVATION_PARAMS_BYTES)
