@@ -177,14 +177,28 @@ def weight_option(layer: Layer, cand: WeightCandidate, description: str, rate: R
     return LayerOption(layer.op_index, cand, size, d, description)
 
 
+def input_variance(layer: Layer) -> np.ndarray:
+    """Variance of the input each weight multiplies, broadcast to the weights' shape."""
+    cov = layer.stats.covariance
+    w = layer.real
+    if layer.kind is OpKind.DEPTHWISE_CONV_2D:
+        diag = np.einsum("ckk->kc", cov)  # [kh*kw, c]
+        return np.maximum(diag.reshape(w.shape[1:])[None], 0.0)
+    diag = np.maximum(np.diag(cov), 0.0)
+    return np.broadcast_to(diag.reshape((1,) + w.shape[1:]), w.shape)
+
+
 def layer_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph | None = None) -> list[LayerOption]:
     """Every option of `space` for `layer` (the unchanged int8 weights first)."""
     w, axis = layer.real, layer.axis
     options = [weight_option(layer, keep_candidate(layer.data, layer.scale, axis), "int8 as is", rate)]
+    # Saliency: |w| times the standard deviation of the input it multiplies, so weights on
+    # inputs that never vary (dead pixels, constant channels) go first.
+    salience = np.abs(w) * np.sqrt(input_variance(layer))
     masks: list[tuple[str, float, np.ndarray | None]] = [
-        ("", 0.0, None) if s == 0 else (f", {s:.0%} pruned", s, magnitude_mask(w, s, space.prune_mode, axis))
+        ("", 0.0, None) if s == 0 else (f", {s:.0%} pruned", s, magnitude_mask(salience, s, space.prune_mode, axis))
         for s in space.sparsities]
-    masks += [(f", {s:.0%} channels pruned", s, magnitude_mask(w, s, PruneMode.CHANNEL, axis))
+    masks += [(f", {s:.0%} channels pruned", s, magnitude_mask(salience, s, PruneMode.CHANNEL, axis))
               for s in space.channel_sparsities]
     for suffix, _, mask in masks:
         for bits in space.bits:
