@@ -2,6 +2,10 @@
 
 Semantics are TensorFlow Lite's (int8 quantization spec); `host.reference` executes them.
 """
+from host.graph.encoding import (
+    DQ_STATE_TRANSITION, CodebookLevels, DependentLevels, QuantizerKind, UniformLevels,
+    WeightEncoding, check_encoding, dependent_step, uniform_max_level, uniform_step,
+)
 from host.graph.graph import NO_TENSOR, Graph, Op
 from host.graph.ops import (
     OPTIONS_TYPE,
@@ -31,4 +35,6 @@ __all__ = [
     "MeanOptions", "MulOptions", "NoOptions", "OpKind", "OpOptions", "Padding", "Pool2DOptions",
     "ReshapeOptions", "SoftmaxOptions", "UnsupportedOptions", "DType", "Quantization", "Tensor",
     "Problem", "UnsupportedModelError", "find_problems", "validate",
+    "DQ_STATE_TRANSITION", "CodebookLevels", "DependentLevels", "QuantizerKind", "UniformLevels",
+    "WeightEncoding", "check_encoding", "dependent_step", "uniform_max_level", "uniform_step",
 ]

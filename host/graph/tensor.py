@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from host.graph.encoding import WeightEncoding
+
 
 class DType(enum.Enum):
     """Element types a graph tensor may have (the numpy dtype is `DType.numpy`)."""
@@ -66,6 +68,8 @@ class Tensor:
     """One tensor: `data` is set for constants (weights, biases, shape operands), else None.
 
     `shape_signature` keeps dynamic dimensions (-1) when the source model had them.
+    `encoding` is set on compressed weights: the levels and the rule that rebuild `data`
+    exactly (host/graph/encoding.py); validation checks that they do.
     """
 
     name: str
@@ -75,6 +79,7 @@ class Tensor:
     data: np.ndarray | None = None
     shape_signature: tuple[int, ...] | None = None
     is_variable: bool = False
+    encoding: WeightEncoding | None = None
 
     @property
     def is_constant(self) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from host.errors import ModelError
+from host.graph.encoding import check_encoding
 from host.graph.graph import NO_TENSOR, Graph, Op
 from host.graph.ops import OPTIONS_TYPE, OpKind
 from host.graph.tensor import DType, Tensor
@@ -84,6 +85,11 @@ def find_problems(graph: Graph) -> list[Problem]:
             if tuple(tensor.data.shape) != tuple(tensor.shape):
                 problems.append(Problem(None, f"tensor {tensor.name!r}",
                                         f"data shape {tensor.data.shape} != tensor shape {tensor.shape}"))
+            elif tensor.encoding is not None:
+                problems.extend(Problem(None, f"tensor {tensor.name!r}", message)
+                                for message in check_encoding("encoding", tensor.data, tensor.encoding))
+        elif tensor.encoding is not None:
+            problems.append(Problem(None, f"tensor {tensor.name!r}", "has an encoding but no data"))
     for op_index, op in enumerate(graph.ops):
         problems.extend(_op_problems(graph, op_index, op, available))
         available.update(i for i in op.outputs if 0 <= i < count)

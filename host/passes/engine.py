@@ -1,0 +1,434 @@
+"""The budget search shared by every pass: per-layer options, predicted cost, Lagrangian sweep.
+
+1. Run the int8 model on the search samples; per weight layer collect its input statistics
+   (layerstats.py).
+2. Per layer, build options (candidates.py, factorize.py), each with estimated bytes (rate.py)
+   and predicted distortion D = trace(dW C dW^T) of the layer output.
+3. Per layer, measure sensitivity: replace only that layer by its probe option(s) (uniform at
+   `probe_bits`), rerun the network's tail, and record the score drop and the output MSE;
+   the gain g = output MSE / D maps layer distortion to output distortion.
+4. For a multiplier mu, each layer takes the option minimising bytes + mu * g * D (the convex
+   hull of the size/distortion front, assuming additive output distortion). A bisection on
+   log(mu), each step a real evaluation of the assembled model, finds the smallest model
+   whose measured drop stays within `max_drop`; the winner is verified on all samples, and
+   mu is raised until it passes.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from host.data import Dataset
+from host.graph import DType, Graph, OpKind, Quantization, Tensor
+from host.passes.candidates import (
+    WeightCandidate, codebook_candidate, dependent_candidate, keep_candidate, uniform_candidate,
+    uniform_candidates,
+)
+from host.passes.execute import rerun_from, run_samples
+from host.passes.fidelity import Fidelity, measure, real_outputs
+from host.passes.layerstats import LayerStats, distortion, layer_stats, output_shift
+from host.passes.prune import PruneMode, magnitude_mask
+from host.passes.quantizers import ClipMethod, dequantize_weights
+from host.passes.rate import RateFn, estimate_bits, tensor_bytes
+from host.passes.rewrite import channel_axis, clone, weight_ops
+
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: `stage` name, `done` of `total` steps, and a short message."""
+
+    stage: str
+    done: int
+    total: int
+    message: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _ignore(_: Progress) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The options the search may give each weight layer."""
+
+    bits: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
+    sparsities: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
+    prune_mode: PruneMode = PruneMode.UNSTRUCTURED
+    channel_sparsities: tuple[float, ...] = ()
+    codebook_bits: tuple[int, ...] = (1, 2, 3, 4, 5)
+    rdoq_lambdas: tuple[float, ...] = (0.0, 0.1)
+    dependent_bits: tuple[int, ...] = ()
+    dependent_max_weights: int = 20000
+    factorize: bool = False
+    ranks: tuple[float, ...] = (0.125, 0.25, 0.5)
+    bias_correction: bool = True
+
+
+@dataclass(eq=False)
+class Layer:
+    """A weight op of the int8 base graph and what the search knows about it."""
+
+    op_index: int
+    kind: OpKind
+    name: str
+    axis: int
+    data: np.ndarray
+    real: np.ndarray
+    scale: np.ndarray
+    bias_real: np.ndarray
+    in_scale: np.float32
+    stats: LayerStats
+    base_bytes: float
+
+
+@dataclass(eq=False)
+class LayerOption:
+    """One way to store a layer: replaced weights, or (factor set) two factor layers."""
+
+    op_index: int
+    weights: WeightCandidate
+    bytes: float
+    distortion: float
+    description: str
+    factor: object | None = None  # host.passes.factorize.Factorization
+
+    @property
+    def effective_real(self) -> np.ndarray:
+        return self.factor.effective_real() if self.factor is not None else self.weights.real()
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Effect of one layer alone at `bits` (uniform): measured score drop and output MSE."""
+
+    name: str
+    bits: int
+    drop: float
+    output_mse: float
+
+
+@dataclass(eq=False)
+class Outcome:
+    """The search's answer: the assembled graph, per-layer choices, and measurements."""
+
+    graph: Graph
+    chosen: list[LayerOption]
+    fidelity: Fidelity
+    reference_score: float
+    sensitivities: list[Sensitivity] = field(default_factory=list)
+    evaluations: int = 0
+
+    @property
+    def drop(self) -> float:
+        return self.reference_score - self.fidelity.score
+
+
+def bias_bytes(values: np.ndarray, rate: RateFn) -> float:
+    return rate(values.astype(np.int64), False) / 8.0
+
+
+def _layers(graph: Graph, trace_values, rate: RateFn) -> list[Layer]:
+    layers = []
+    for op_index in weight_ops(graph):
+        op = graph.ops[op_index]
+        w_t = graph.tensors[op.inputs[1]]
+        x_t = graph.tensors[op.inputs[0]]
+        axis = channel_axis(op.kind.value)
+        scale = np.broadcast_to(w_t.quantization.scale, (w_t.shape[axis],)).astype(np.float32)
+        real = dequantize_weights(np.asarray(w_t.data), scale, axis)
+        in_scale, in_zero = x_t.quantization.single()
+        inputs = (trace_values[op.inputs[0]].astype(np.float64) - in_zero) * np.float64(in_scale)
+        stats = layer_stats(graph, op_index, inputs)
+        bias_index = op.inputs[2] if len(op.inputs) > 2 else -1
+        if bias_index >= 0:
+            b_t = graph.tensors[bias_index]
+            bias_real = b_t.data.astype(np.float64) * np.float64(np.float32(in_scale)) * scale.astype(np.float64)
+            b_bytes = bias_bytes(b_t.data, rate)
+        else:
+            bias_real = np.zeros(w_t.shape[axis])
+            b_bytes = 0.0
+        base = tensor_bytes(w_t, rate) + b_bytes
+        layers.append(Layer(op_index, op.kind, w_t.name, axis, np.asarray(w_t.data), real, scale, bias_real,
+                            np.float32(in_scale), stats, base))
+    return layers
+
+
+def _bias_int32(layer: Layer, scale: np.ndarray, shift: np.ndarray | None) -> np.ndarray:
+    bias = layer.bias_real if shift is None else layer.bias_real - shift
+    bias_scale = (layer.in_scale * scale.astype(np.float32)).astype(np.float64)
+    return np.clip(np.round(bias / bias_scale), _INT32_MIN, _INT32_MAX).astype(np.int32)
+
+
+def weight_option(layer: Layer, cand: WeightCandidate, description: str, rate: RateFn) -> LayerOption:
+    """A layer option for replacing the layer's weights by `cand` (bytes and distortion)."""
+    tensor = Tensor("w", cand.data.shape, DType.INT8,
+                    Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), cand.axis),
+                    cand.data, encoding=cand.encoding)
+    size = tensor_bytes(tensor, rate) + bias_bytes(_bias_int32(layer, cand.scale, None), rate)
+    d = distortion(layer.kind, layer.stats, cand.real() - layer.real)
+    return LayerOption(layer.op_index, cand, size, d, description)
+
+
+def input_variance(layer: Layer) -> np.ndarray:
+    """Variance of the input each weight multiplies, broadcast to the weights' shape."""
+    cov = layer.stats.covariance
+    w = layer.real
+    if layer.kind is OpKind.DEPTHWISE_CONV_2D:
+        diag = np.einsum("ckk->kc", cov)  # [kh*kw, c]
+        return np.maximum(diag.reshape(w.shape[1:])[None], 0.0)
+    diag = np.maximum(np.diag(cov), 0.0)
+    return np.broadcast_to(diag.reshape((1,) + w.shape[1:]), w.shape)
+
+
+def layer_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph | None = None) -> list[LayerOption]:
+    """Every option of `space` for `layer` (the unchanged int8 weights first)."""
+    w, axis = layer.real, layer.axis
+    options = [weight_option(layer, keep_candidate(layer.data, layer.scale, axis), "int8 as is", rate)]
+    # Saliency: |w| times the standard deviation of the input it multiplies, so weights on
+    # inputs that never vary (dead pixels, constant channels) go first.
+    salience = np.abs(w) * np.sqrt(input_variance(layer))
+    masks: list[tuple[str, float, np.ndarray | None]] = [
+        ("", 0.0, None) if s == 0 else (f", {s:.0%} pruned", s, magnitude_mask(salience, s, space.prune_mode, axis))
+        for s in space.sparsities]
+    masks += [(f", {s:.0%} channels pruned", s, magnitude_mask(salience, s, PruneMode.CHANNEL, axis))
+              for s in space.channel_sparsities]
+    for suffix, _, mask in masks:
+        for bits in space.bits:
+            lams = space.rdoq_lambdas if bits < 8 else (0.0,)
+            for lam, cand in zip(lams, uniform_candidates(w, axis, bits, mask, lams)):
+                tag = f"uniform {bits}b" + (f" rdoq {lam}" if lam else "")
+                options.append(weight_option(layer, cand, tag + suffix, rate))
+        for bits in space.codebook_bits:
+            cand = codebook_candidate(w, axis, layer.scale, bits, mask)
+            options.append(weight_option(layer, cand, f"codebook {bits}b" + suffix, rate))
+        if w.size <= space.dependent_max_weights:
+            for bits in space.dependent_bits:
+                cand = dependent_candidate(w, axis, bits, mask)
+                options.append(weight_option(layer, cand, f"dependent {bits}b" + suffix, rate))
+    if space.factorize:
+        from host.passes.factorize import factor_options  # noqa: PLC0415 (factorize uses this module)
+        options += factor_options(layer, space, rate, graph)
+    return options
+
+
+def realize(base: Graph, layers: dict[int, Layer], chosen: list[LayerOption], bias_correction: bool) -> Graph:
+    """The base graph with every chosen option applied (biases re-expressed and corrected)."""
+    g = clone(base)
+    factored = []
+    for option in chosen:
+        layer = layers[option.op_index]
+        shift = None
+        if bias_correction:
+            shift = output_shift(base, option.op_index, option.effective_real - layer.real, layer.stats.mean_input)
+        if option.factor is not None:
+            factored.append((option, shift))
+            continue
+        cand = option.weights
+        op = g.ops[option.op_index]
+        w_t = g.tensors[op.inputs[1]]
+        g.tensors[op.inputs[1]] = dataclasses.replace(
+            w_t, data=cand.data,
+            quantization=Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), cand.axis),
+            encoding=cand.encoding)
+        _set_bias(g, option.op_index, _bias_int32(layer, cand.scale, shift), layer.in_scale * cand.scale)
+    if factored:
+        from host.passes.factorize import splice  # noqa: PLC0415 (factorize imports this module)
+        for option, shift in sorted(factored, key=lambda item: -item[0].op_index):
+            splice(g, layers[option.op_index], option.factor, shift)
+    return g
+
+
+def _set_bias(g: Graph, op_index: int, values: np.ndarray, bias_scale: np.ndarray) -> None:
+    op = g.ops[op_index]
+    q = Quantization(bias_scale.astype(np.float32), np.zeros(values.size, dtype=np.int64), 0)
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b_t = g.tensors[op.inputs[2]]
+        g.tensors[op.inputs[2]] = dataclasses.replace(b_t, data=values, quantization=q)
+    else:
+        name = g.tensors[op.inputs[1]].name + "/bias"
+        g.tensors.append(Tensor(name, (values.size,), DType.INT32, q, values))
+        op.inputs = (op.inputs[0], op.inputs[1], len(g.tensors) - 1)
+
+
+class Evaluator:
+    """Scores graphs on a data set against reference real outputs (and labels)."""
+
+    def __init__(self, data: Dataset, reference: np.ndarray) -> None:
+        self.data = data
+        self.reference = reference
+        self.count = 0
+
+    def outputs(self, graph: Graph) -> np.ndarray:
+        self.count += 1
+        raw = run_samples(graph, self.data.x, keep=set()).values[graph.outputs[0]]
+        return real_outputs(graph, raw)
+
+    def fidelity(self, graph: Graph) -> Fidelity:
+        return measure(self.reference, self.outputs(graph), self.data.y)
+
+
+@dataclass(eq=False)
+class Problem:
+    """Everything the search needs: base int8 graph, its layers and options, evaluators."""
+
+    base: Graph
+    layers: dict[int, Layer]
+    options: dict[int, list[LayerOption]]
+    gains: dict[int, float]
+    search_eval: Evaluator
+    full_eval: Evaluator
+    reference_score: float
+    trace: object
+    sensitivities: list[Sensitivity]
+
+
+def prepare(base: Graph, data: Dataset, reference_outputs: np.ndarray, space: SearchSpace,
+            search_samples: int, probe_bits: tuple[int, ...], rate: RateFn,
+            progress: ProgressFn) -> Problem:
+    """Steps 1-3: statistics, options and per-layer sensitivity on the int8 `base` graph.
+
+    `reference_outputs` are the real outputs of the reference model on all of `data`.
+    """
+    subset_index = np.arange(data.size)
+    if data.size > search_samples:
+        subset_index = np.sort(np.random.default_rng(0).choice(data.size, search_samples, replace=False))
+    sub = Dataset(data.x[subset_index], None if data.y is None else data.y[subset_index])
+    progress(Progress("statistics", 0, 1, "running the int8 model"))
+    trace = run_samples(base, sub.x)
+    layers_list = _layers(base, trace.values, rate)
+    layers = {layer.op_index: layer for layer in layers_list}
+    search_eval = Evaluator(sub, reference_outputs[subset_index])
+    full_eval = Evaluator(data, reference_outputs)
+    reference_score = measure(reference_outputs, reference_outputs, data.y).score
+    sub_reference_score = measure(search_eval.reference, search_eval.reference, sub.y).score
+    base_sub_out = real_outputs(base, trace.values[base.outputs[0]])
+    options: dict[int, list[LayerOption]] = {}
+    for k, layer in enumerate(layers_list):
+        progress(Progress("options", k, len(layers_list), layer.name))
+        options[layer.op_index] = layer_options(layer, space, rate, base)
+    progress(Progress("options", len(layers_list), len(layers_list)))
+    gains: dict[int, float] = {}
+    sensitivities: list[Sensitivity] = []
+    for k, layer in enumerate(layers_list):
+        progress(Progress("sensitivity", k, len(layers_list), layer.name))
+        ratios = []
+        for bits in probe_bits:
+            cand = uniform_candidate(layer.real, layer.axis, bits, None, 0.0, ClipMethod.MSE)
+            probe = weight_option(layer, cand, f"probe {bits}b", rate)
+            g = realize(base, layers, [probe], space.bias_correction)
+            out = real_outputs(g, rerun_from(g, trace, layer.op_index)[0])
+            mse = float(np.mean((out - base_sub_out) ** 2))
+            fid = measure(search_eval.reference, out, sub.y)
+            sensitivities.append(Sensitivity(layer.name, bits, sub_reference_score - fid.score, mse))
+            if probe.distortion > 0:
+                ratios.append(mse / probe.distortion)
+        gains[layer.op_index] = float(np.exp(np.mean(np.log(np.maximum(ratios, 1e-300))))) if ratios else 0.0
+    progress(Progress("sensitivity", len(layers_list), len(layers_list)))
+    return Problem(base, layers, options, gains, search_eval, full_eval, reference_score, trace, sensitivities)
+
+
+def select(problem: Problem, mu: float) -> list[LayerOption]:
+    """Per layer, the option minimising bytes + mu * gain * distortion."""
+    chosen = []
+    for op_index, options in problem.options.items():
+        g = problem.gains[op_index]
+        chosen.append(min(options, key=lambda o: o.bytes + mu * g * o.distortion))
+    return chosen
+
+
+def total_bytes(chosen: list[LayerOption]) -> float:
+    return float(sum(o.bytes for o in chosen))
+
+
+def search(problem: Problem, max_drop: float, bias_correction: bool, progress: ProgressFn = _ignore,
+           steps: int = 14) -> tuple[Outcome | None, Outcome]:
+    """Step 4: (best outcome meeting the budget or None, smallest measured outcome overall).
+
+    Returns (best_within_budget, best_found): best_within_budget is None when no mu met the
+    budget on all samples; best_found is then the candidate with the least drop.
+    """
+    base_bytes = sum(problem.layers[i].base_bytes for i in problem.options)
+    scale = sum(problem.gains[i] * max((o.distortion for o in opts), default=0.0)
+                for i, opts in problem.options.items())
+    norm = base_bytes / scale if scale > 0 else 1.0
+    evaluated: dict[tuple[int, ...], tuple[Graph, Fidelity]] = {}
+    sub_ref = measure(problem.search_eval.reference, problem.search_eval.reference,
+                      problem.search_eval.data.y).score
+
+    def evaluate(mu: float):
+        chosen = select(problem, mu)
+        key = tuple(id(o) for o in chosen)
+        if key not in evaluated:
+            g = realize(problem.base, problem.layers, chosen, bias_correction)
+            evaluated[key] = (g, problem.search_eval.fidelity(g))
+        g, fid = evaluated[key]
+        return chosen, g, fid
+
+    lo, hi = -8.0, 8.0  # log10(mu / norm): lo compresses most, hi keeps int8
+    best_t = None
+    for step in range(steps):
+        t = (lo + hi) / 2
+        chosen, g, fid = evaluate(norm * 10 ** t)
+        progress(Progress("search", step + 1, steps,
+                          f"{total_bytes(chosen):.0f} B, drop {sub_ref - fid.score:.2f} pt"))
+        if sub_ref - fid.score <= max_drop:
+            best_t, hi = t, t
+        else:
+            lo = t
+    t = best_t if best_t is not None else 8.0
+    best_found: Outcome | None = None
+    while True:
+        chosen, g, _ = evaluate(norm * 10 ** t)
+        fid = problem.full_eval.fidelity(g)
+        outcome = Outcome(g, chosen, fid, problem.reference_score, problem.sensitivities,
+                          problem.search_eval.count + problem.full_eval.count)
+        progress(Progress("verify", 1, 1, f"{total_bytes(chosen):.0f} B, drop {outcome.drop:.2f} pt"))
+        if best_found is None or outcome.drop < best_found.drop:
+            best_found = outcome
+        if outcome.drop <= max_drop:
+            return outcome, best_found
+        if t >= 8.0:
+            return None, best_found
+        t = min(8.0, t + 0.5)
+
+
+
+@dataclass(frozen=True)
+class PassReport:
+    """What a single pass did to an int8 graph: estimated bytes before and after, measured
+    fidelity against the graph it was given, and the choice made per weight layer."""
+
+    bytes_before: float
+    bytes_after: float
+    fidelity: Fidelity
+    drop: float
+    choices: tuple[tuple[str, str], ...]
+
+
+def run_pass(graph: Graph, data: Dataset, max_drop: float, space: SearchSpace, rate: RateFn = estimate_bits,
+             search_samples: int = 1000, progress: ProgressFn = _ignore) -> tuple[Graph, PassReport]:
+    """Apply the options of `space` to int8 `graph` under `max_drop` (against `graph` itself).
+
+    When no option stays within the budget the graph comes back unchanged (its report says
+    so: bytes_after == bytes_before). Raises `DataError`/`ModelError` as the interpreter does.
+    """
+    from host.passes.rate import graph_bytes  # noqa: PLC0415
+
+    reference = real_outputs(graph, run_samples(graph, data.x, keep=set()).values[graph.outputs[0]])
+    problem = prepare(graph, data, reference, space, search_samples, (3,), rate, progress)
+    within, _ = search(problem, max_drop, space.bias_correction, progress)
+    before = graph_bytes(graph, rate).total
+    if within is None:
+        fid = measure(reference, reference, data.y)
+        return graph, PassReport(before, before, fid, 0.0, ())
+    choices = tuple((graph.tensors[graph.ops[o.op_index].inputs[1]].name, o.description) for o in within.chosen)
+    return within.graph, PassReport(before, graph_bytes(within.graph, rate).total, within.fidelity,
+                                    within.drop, choices)

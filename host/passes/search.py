@@ -1,0 +1,131 @@
+"""The compressor's top level: quantize (if float), then search all passes under `max_drop`.
+
+`compress(graph, data, max_drop)` returns a `SearchResult` (the compressed int8 graph, what
+each weight tensor became, sizes and fidelity) or raises `BudgetError` carrying the best
+result found when no compressed model - not even the plain int8 one - stays within the
+budget. The budget is in percentage points of top-1 accuracy against the model as given
+(float or int8) when the data has labels, else of top-1 agreement with it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+from host.data import Dataset, prepare_data
+from host.errors import HostError
+from host.graph import DType, Graph, QuantizerKind
+from host.passes.engine import (
+    Evaluator, LayerOption, Progress, ProgressFn, SearchSpace, Sensitivity, _ignore, prepare, search,
+)
+from host.passes.execute import run_samples
+from host.passes.fidelity import Fidelity, measure, real_outputs
+from host.passes.quantize import QuantizeOptions, quantize
+from host.passes.rate import RateFn, estimate_bits, float32_bytes, graph_bytes
+
+
+@dataclass(frozen=True)
+class TensorResult:
+    """What one weight layer became."""
+
+    name: str
+    params: int
+    bits: int
+    quantizer: QuantizerKind
+    sparsity: float
+    estimated_bytes: float
+    choice: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A compressed model and its measurements (bytes are estimates from rate.py)."""
+
+    graph: Graph
+    tensors: tuple[TensorResult, ...]
+    original: Fidelity
+    int8: Fidelity
+    compressed: Fidelity
+    max_drop: float
+    estimated_bytes: float
+    int8_bytes: float
+    float32_bytes: int
+    sensitivities: tuple[Sensitivity, ...]
+    evaluations: int
+
+    @property
+    def drop(self) -> float:
+        return self.original.score - self.compressed.score
+
+    @property
+    def ratio(self) -> float:
+        """float32 parameter bytes over estimated compressed bytes."""
+        return self.float32_bytes / self.estimated_bytes if self.estimated_bytes else float("inf")
+
+
+class BudgetError(HostError):
+    """No compressed model stays within `max_drop`; `best` is the best result found."""
+
+    def __init__(self, message: str, best: SearchResult) -> None:
+        super().__init__(message, hint="allow a larger --max-drop, or provide more representative data")
+        self.best = best
+
+
+def _is_float(graph: Graph) -> bool:
+    return graph.tensors[graph.inputs[0]].dtype is DType.FLOAT32
+
+
+def _tensor_results(chosen: list[LayerOption], graph: Graph) -> tuple[TensorResult, ...]:
+    rows = []
+    for option in chosen:
+        w = option.weights
+        name = graph.tensors[graph.ops[option.op_index].inputs[1]].name
+        rows.append(TensorResult(name, int(w.data.size) if option.factor is None else option.factor.params(),
+                                 w.bits, w.quantizer, w.sparsity, option.bytes, option.description))
+    return tuple(rows)
+
+
+def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSpace = SearchSpace(),
+             quantize_options: QuantizeOptions = QuantizeOptions(), search_samples: int = 1000,
+             calibration_samples: int = 1000, probe_bits: tuple[int, ...] = (3,),
+             rate: RateFn = estimate_bits, progress: ProgressFn = _ignore) -> SearchResult:
+    """Compress `graph` (float or int8) under `max_drop` percentage points on `data`.
+
+    `data` must have been checked against `graph` (host.data). Raises `BudgetError` (with the
+    best result) when the budget cannot be met, `ModelError`/`DataError` as the passes do.
+    """
+    if max_drop < 0:
+        raise ValueError(f"max_drop must be >= 0, got {max_drop}")
+    progress(Progress("reference", 0, 1, "running the model as given"))
+    reference_raw = run_samples(graph, data.x, keep=set()).values[graph.outputs[0]]
+    reference = real_outputs(graph, reference_raw)
+    original = measure(reference, reference, data.y)
+    if _is_float(graph):
+        progress(Progress("quantize", 0, 1, "calibrating and quantizing to int8"))
+        base, _ = quantize(graph, data.subset(calibration_samples).x, quantize_options)
+        int8_data = prepare_data(data.x, data.y, base)
+    else:
+        base, int8_data = graph, data
+    int8_fid = Evaluator(int8_data, reference).fidelity(base)
+    int8_bytes = graph_bytes(base, rate).total
+    f32 = float32_bytes(graph)
+    if original.score - int8_fid.score > max_drop:
+        best = SearchResult(base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32, (), 1)
+        raise BudgetError(f"even the int8 model loses {original.score - int8_fid.score:.2f} points "
+                          f"(budget {max_drop:.2f})", best)
+    problem = prepare(base, int8_data, reference, space, search_samples, probe_bits, rate, progress)
+    within, best_found = search(problem, max_drop, space.bias_correction, progress)
+    outcome = within if within is not None else best_found
+    result = SearchResult(
+        outcome.graph, _tensor_results(outcome.chosen, base), original, int8_fid, outcome.fidelity, max_drop,
+        graph_bytes(outcome.graph, rate).total, int8_bytes, f32, tuple(problem.sensitivities),
+        outcome.evaluations)
+    if within is None:
+        if result.drop > original.score - int8_fid.score:
+            result = SearchResult(base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32,
+                                  tuple(problem.sensitivities), outcome.evaluations)
+        raise BudgetError(f"no compressed model stays within {max_drop:.2f} points; the best found "
+                          f"loses {result.drop:.2f}", result)
+    return result
+
+
+__all__ = ["BudgetError", "SearchResult", "TensorResult", "SearchSpace", "Progress", "compress"]
