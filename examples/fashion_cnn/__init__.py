@@ -1,0 +1,1 @@
+"""The fashion_cnn example: data preparation (data.py) and training (train.py)."""

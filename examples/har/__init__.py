@@ -1,0 +1,1 @@
+"""The har example: data preparation (data.py) and training (train.py)."""

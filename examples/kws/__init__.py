@@ -1,0 +1,1 @@
+"""The kws example: data preparation (data.py) and training (train.py)."""
