@@ -58,7 +58,8 @@ static dc_status_t rounding_option(const dc_model_options_t *o, dc_rounding_t *r
     return DC_OK;
 }
 
-/* TFLite ComputePaddingWithOffset: the top/left padding of a SAME or VALID window op. */
+/* TFLite ComputeOutSize and ComputePaddingWithOffset: checks the output size of a SAME or VALID
+ * window op (DC_ERR_SHAPE) and gives its top/left padding. */
 static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32_t out, int32_t filter,
                                   int32_t stride, int32_t dilation, int32_t *pad)
 {
@@ -68,11 +69,17 @@ static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32
     int64_t total;
     TRY(dc_model_option_text(o, "padding", &text, &length));
     if (dc_cbor_text_equals(text, length, "VALID")) {
+        if ((in - effective + stride) / stride != out || in < effective) {
+            return DC_ERR_SHAPE;
+        }
         *pad = 0;
         return DC_OK;
     }
     if (!dc_cbor_text_equals(text, length, "SAME")) {
         return DC_ERR_OPTION;
+    }
+    if (((int64_t)in + stride - 1) / stride != out) {
+        return DC_ERR_SHAPE;
     }
     total = (int64_t)(out - 1) * stride + effective - in;
     *pad = total > 0 ? (int32_t)(total / 2) : 0;
