@@ -35,6 +35,7 @@ typedef struct dc_model_tensor {
     uint32_t channel_count;   /* scales in the metadata (0: not quantized) */
     uint32_t scale_position;  /* metadata offset of the first scale */
     uint32_t offset;          /* planned buffers: offset in the planned region */
+    uint32_t extra;           /* PER_LAYER weights: bytes after the weights for their op's multipliers */
     int16_t first, last;      /* lifetime: op indices (-1: before the first op) */
     uint16_t alias;           /* DC_MODEL_NONE, or the operand whose buffer this one shares */
     uint8_t planned;          /* has a planned buffer */
@@ -69,8 +70,8 @@ typedef struct dc_model_op {
     uint16_t first_input;     /* index into m->operand_pool */
     uint16_t output;
     uint32_t options_position;  /* metadata offset of the node's options map */
-    int32_t *multiplier;      /* conv / depthwise / fully connected: per-channel, in the arena */
-    int32_t *shift;
+    int32_t *multiplier;      /* conv / depthwise / fully connected: per-channel, persistent, or NULL: */
+    int32_t *shift;           /* computed before each run after the decoded weights (PER_LAYER) */
     int32_t channels;
     int32_t act_min, act_max; /* fused clamp (also CONCATENATION's) */
     union {
@@ -109,6 +110,14 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b);
 dc_status_t dc_model_prepare_ops(dc_model_t *m, dc_model_bump_t *b);
 /* dc_model_plan.c: lifetimes and offsets of every planned buffer; returns the region size. */
 dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes);
+/* dc_model_prepare.c: the per-channel multipliers of a conv/depthwise/FC op into the two arrays. */
+dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
+                                         int32_t *shift);
+/* Where a PER_LAYER weight tensor's op multipliers go: after its decoded levels. */
+static inline int32_t *dc_model_scratch_multipliers(const struct dc_model_tensor *w)
+{
+    return (int32_t *)(void *)(w->data + ((w->bytes + 3u) & ~3u));
+}
 /* dc_model_weights.c: decode coded tensor `index` into `out` (its `bytes`). */
 dc_status_t dc_model_decode_tensor(dc_model_t *m, uint32_t index, int8_t *out);
 size_t dc_model_decoder_bytes(uint32_t columns);

@@ -35,13 +35,32 @@ static dc_status_t decode_inputs(dc_model_t *m, const dc_model_op_t *op)
     return DC_OK;
 }
 
+/* PER_LAYER: the op's multipliers, computed into the scratch behind its decoded weights. */
+static dc_status_t op_quant(dc_model_t *m, const dc_model_op_t *op, dc_channel_quant_t *q)
+{
+    q->count = op->channels;
+    if (op->multiplier != NULL) {
+        q->multiplier = op->multiplier;
+        q->shift = op->shift;
+        return DC_OK;
+    }
+    int32_t *scratch = dc_model_scratch_multipliers(dc_model_input_tensor(m, op, 1));
+    q->multiplier = scratch;
+    q->shift = scratch + op->channels;
+    return dc_model_channel_multipliers(m, op, scratch, scratch + op->channels);
+}
+
 static dc_status_t run_conv(dc_model_t *m, dc_model_op_t *op)
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
     const dc_model_tensor_t *b = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
     dc_model_tensor_t *y = &m->tensors[op->output];
-    dc_channel_quant_t q = {op->multiplier, op->shift, op->channels};
+    dc_channel_quant_t q;
     dc_dims_t xd = dims_of(x), wd = dims_of(w), yd = dims_of(y);
+    dc_status_t status = op_quant(m, op, &q);
+    if (status != DC_OK) {
+        return status;
+    }
     const int32_t *bias = b != NULL ? (const int32_t *)(const void *)b->data : NULL;
     int32_t bias_len = b != NULL ? len(b) : 0;
     if (op->kind == DC_OP_CONV_2D) {
@@ -57,8 +76,12 @@ static dc_status_t run_fc(dc_model_t *m, dc_model_op_t *op)
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
     const dc_model_tensor_t *b = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
     dc_model_tensor_t *y = &m->tensors[op->output];
-    dc_channel_quant_t q = {op->multiplier, op->shift, op->channels};
+    dc_channel_quant_t q;
     int32_t units = w->dims[2], depth = w->dims[3];
+    dc_status_t status = op_quant(m, op, &q);
+    if (status != DC_OK) {
+        return status;
+    }
     return dc_fully_connected_s8(&op->p.fc, &q, len(x) / depth, depth, units, x->data, len(x), w->data, len(w),
                                  b != NULL ? (const int32_t *)(const void *)b->data : NULL, b != NULL ? len(b) : 0,
                                  y->data, len(y));

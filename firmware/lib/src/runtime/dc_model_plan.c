@@ -45,14 +45,14 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
         dc_model_tensor_t *next = NULL;
         for (uint32_t i = 0; i < m->operand_count; i++) {
             dc_model_tensor_t *t = &m->tensors[i];
-            if (t->planned && !t->placed && (next == NULL || t->bytes > next->bytes)) {
+            if (t->planned && !t->placed && (next == NULL || t->bytes + t->extra > next->bytes + next->extra)) {
                 next = t;
             }
         }
         if (next == NULL) {
             break;
         }
-        size_t size = aligned(next->bytes), offset = 0;
+        size_t size = aligned(next->bytes) + next->extra, offset = 0;
         int moved = 1;
         while (moved) {
             moved = 0;
@@ -61,7 +61,7 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
                 if (!p->placed || !overlap_in_time(p, next)) {
                     continue;
                 }
-                size_t p_end = (size_t)p->offset + aligned(p->bytes);
+                size_t p_end = (size_t)p->offset + aligned(p->bytes) + p->extra;
                 if (offset < p_end && p->offset < offset + size) {
                     offset = p_end;
                     moved = 1;

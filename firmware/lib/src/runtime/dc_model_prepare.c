@@ -86,33 +86,57 @@ static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32
     return DC_OK;
 }
 
-/* Per-channel multipliers double(s_in) * double(s_w[k]) / double(s_out), k < channels. */
+/* multiplier/shift NULL: only check that every channel's multiplier can be formed. */
+dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
+                                         int32_t *shift)
+{
+    const dc_container_t *c = &m->container;
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
+    const dc_model_tensor_t *y = &m->tensors[op->output];
+    dc_cbor_reader_t scales;
+    dc_cbor_init(&scales, c->data + c->metadata_offset, c->metadata_length);
+    scales.position = w->scale_position;
+    for (int32_t k = 0; k < op->channels; k++) {
+        double s;
+        if (dc_cbor_read_float(&scales, &s) != DC_OK) {
+            return DC_ERR_METADATA;
+        }
+        int32_t mk, sk;
+        TRY(quantize((double)x->scale * (double)(float)s / (double)y->scale, &mk, &sk));
+        if (multiplier != NULL) {
+            multiplier[k] = mk;
+            shift[k] = sk;
+        }
+    }
+    return DC_OK;
+}
+
+/* Per-channel multipliers double(s_in) * double(s_w[k]) / double(s_out), k < channels: persistent,
+ * or (PER_LAYER, weights decoded into a planned buffer) computed before each run behind the weights. */
 static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op,
                                        const dc_model_tensor_t *x, const dc_model_tensor_t *w,
                                        const dc_model_tensor_t *y, int32_t channels)
 {
-    const dc_container_t *c = &m->container;
-    dc_cbor_reader_t scales;
     uint32_t count = w->channel_count;
+    uint16_t w_index = m->operand_pool[op->first_input + 1u];
+    (void)x;
+    (void)y;
     if (count != 1u && count != (uint32_t)channels) {
         return DC_ERR_SHAPE;
     }
     op->channels = (int32_t)count;
+    if (m->mode == DC_MODEL_DECODE_PER_LAYER && w_index < m->coded_count && w->source == DC_TENSOR_CONST) {
+        dc_model_tensor_t *weights = &m->tensors[w_index];
+        uint32_t extra = 2u * sizeof(int32_t) * count;
+        weights->extra = extra > weights->extra ? extra : weights->extra;
+        return dc_model_channel_multipliers(m, op, NULL, NULL); /* checks the scales now */
+    }
     op->multiplier = dc_model_bump(b, sizeof(int32_t) * count);
     op->shift = dc_model_bump(b, sizeof(int32_t) * count);
     if (op->multiplier == NULL || op->shift == NULL) {
         return DC_OK; /* sizing: dc_model_load reports DC_ERR_ARENA */
     }
-    dc_cbor_init(&scales, c->data + c->metadata_offset, c->metadata_length);
-    scales.position = w->scale_position;
-    for (uint32_t k = 0; k < count; k++) {
-        double s;
-        if (dc_cbor_read_float(&scales, &s) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-        TRY(quantize((double)x->scale * (double)(float)s / (double)y->scale, &op->multiplier[k], &op->shift[k]));
-    }
-    return DC_OK;
+    return dc_model_channel_multipliers(m, op, op->multiplier, op->shift);
 }
 
 static dc_status_t weights(const dc_model_tensor_t *w, const dc_model_tensor_t *bias, uint32_t rank,
