@@ -22,13 +22,15 @@ def make_container(*, size: int = 100_000, name: str = "synthetic", version: int
     values = rng.integers(-128, 128, size=levels, dtype=np.int64)
     q = Quantization(scale=(0.05,), zero_point=(0,), axis=0)
     weight = TensorInfo(name="w", shape=(levels,), dtype=LevelDtype.INT8, quantization=q)
-    act = TensorInfo(name="x", shape=(1,), dtype=LevelDtype.INT8, quantization=q)
+    act_in = TensorInfo(name="x", shape=(1,), dtype=LevelDtype.INT8, quantization=q)
+    act_out = TensorInfo(name="y", shape=(1,), dtype=LevelDtype.INT8, quantization=q)
     meta = Metadata(
         model=ModelInfo(name=name, version=version),
         target=Target(arch=arch, min_ram=min_ram, min_flash=min_flash),
         compressor=Compressor(name="synthetic", version="1"),
-        graph=Graph(inputs=("x",), outputs=("y",), nodes=(Node(op="IDENTITY", inputs=("x", "w"), outputs=("y",)),),
-                    values=(act,)),
+        # Operands: 0 = the coded tensor w, then the values 1 = x, 2 = y.
+        graph=Graph(inputs=(1,), outputs=(2,), nodes=(Node(op="IDENTITY", inputs=(1, 0), outputs=(2,)),),
+                    values=(act_in, act_out)),
         tensors=(weight,),
     )
     return build_container(meta, [TensorPayload.raw(values, LevelDtype.INT8, delta=base_sha256 is not None)],

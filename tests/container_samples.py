@@ -47,15 +47,14 @@ def sample_metadata(version: int = 1) -> Metadata:
         TensorInfo("output", (1, 2), LevelDtype.INT8, Quantization((0.1,), (0,), 0)),
     )
     nodes = (
-        Node("CONV_2D", ("input", "conv/weights", "conv/bias"), ("conv/out",),
-             {"padding": "valid", "stride": (1, 1), "activation": "relu"}),
-        Node("FULLY_CONNECTED", ("conv/out", "fc/weights"), ("output",), {"keep_dims": False}),
+        Node("CONV_2D", (3, 0, 1), (4,), {"padding": "valid", "stride": (1, 1), "activation": "relu"}),
+        Node("FULLY_CONNECTED", (4, 2, -1), (5,), {"keep_dims": False}),
     )
     return Metadata(
         model=ModelInfo("tiny-sample", version),
         target=Target("cortex-m4", min_ram=4096, min_flash=16384),
         compressor=Compressor("dcagent", "0.1.0", {"quantize_bits": 8, "prune_sparsity": 0.25, "coder": "raw"}),
-        graph=Graph(("input",), ("output",), nodes, values),
+        graph=Graph((3,), (5,), nodes, values),
         tensors=tensors,
     )
 

@@ -60,7 +60,8 @@ def tensor_infos(draw, name=None):
         axis, channels = draw(st.integers(0, max(len(shape), 1) - 1)), 1
     scale = tuple(draw(st.lists(positive, min_size=channels, max_size=channels)))
     zero_point = tuple(draw(st.lists(st.integers(low, high), min_size=channels, max_size=channels)))
-    return TensorInfo(name or draw(names), shape, dtype, Quantization(scale, zero_point, axis))
+    quantization = None if draw(st.integers(0, 4)) == 0 else Quantization(scale, zero_point, axis)
+    return TensorInfo(name or draw(names), shape, dtype, quantization)
 
 
 @st.composite
@@ -73,13 +74,14 @@ def models(draw):
         element = {"random": st.integers(low, high), "zeros": st.just(0), "extremes": st.sampled_from([low, high, 0])}[skew]
         levels.append(np.array(draw(st.lists(element, min_size=info.level_count, max_size=info.level_count)),
                                dtype=np.int32))
-    nodes = tuple(Node(draw(names), tuple(draw(st.lists(names, max_size=3))), tuple(draw(st.lists(names, max_size=2))),
-                       draw(options)) for _ in range(draw(st.integers(0, 3))))
+    operands = st.integers(0, 1 << 40)
+    nodes = tuple(Node(draw(names), tuple(draw(st.lists(st.integers(-1, 300), max_size=3))),
+                       tuple(draw(st.lists(operands, max_size=2))), draw(options)) for _ in range(draw(st.integers(0, 3))))
     metadata = Metadata(
         model=ModelInfo(draw(names), draw(st.integers(0, (1 << 64) - 1))),
         target=Target(draw(st.text(max_size=10)), draw(st.integers(0, 1 << 40)), draw(st.integers(0, 1 << 40))),
         compressor=Compressor(draw(st.text(max_size=8)), draw(st.text(max_size=8)), draw(options)),
-        graph=Graph(tuple(draw(st.lists(names, max_size=2))), tuple(draw(st.lists(names, max_size=2))), nodes,
+        graph=Graph(tuple(draw(st.lists(operands, max_size=2))), tuple(draw(st.lists(operands, max_size=2))), nodes,
                     tuple(draw(st.lists(tensor_infos(), max_size=2)))),
         tensors=tensors,
         extensions=draw(st.one_of(st.none(), st.dictionaries(st.text(max_size=6), extension_values, max_size=3))),
@@ -112,9 +114,12 @@ def test_round_trip_python_and_c_readers_agree(model):
         assert row[6] == container.payload(container.entries.index(entry))
     for index, info in enumerate(metadata.tensors):
         status, (name, dtype, shape, axis, scale, zero_point) = _container.tensor_info(data, index)
-        assert (status, name, dtype, shape, axis) == ("DC_OK", info.name, int(info.dtype), info.shape,
-                                                      info.quantization.axis)
-        assert tuple(scale) == info.quantization.scale and tuple(zero_point) == info.quantization.zero_point
+        q = info.quantization
+        assert (status, name, dtype, shape) == ("DC_OK", info.name, int(info.dtype), info.shape)
+        if q is None:
+            assert (axis, scale, zero_point) == (0, [], [])
+        else:
+            assert axis == q.axis and tuple(scale) == q.scale and tuple(zero_point) == q.zero_point
 
 
 json_like = st.recursive(

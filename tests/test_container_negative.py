@@ -215,6 +215,11 @@ def _edit(path, value=None, delete=False):
     (("graph", "nodes", 0, "options", "pad"), None, "expected an int, float, text or bool"),
     (("compressor", "settings", "blob"), b"\x00", "expected an int, float, text or bool"),
     (("graph", "inputs"), "input", "metadata.graph.inputs: expected an array"),
+    (("graph", "inputs", 0), "input", "metadata.graph.inputs[0]: expected an operand index >= 0"),
+    (("graph", "outputs", 0), -1, "metadata.graph.outputs[0]: expected an operand index >= 0"),
+    (("graph", "nodes", 0, "inputs", 0), -2, "metadata.graph.nodes[0].inputs[0]: expected an operand index >= -1"),
+    (("graph", "nodes", 0, "inputs", 0), 1.0, "metadata.graph.nodes[0].inputs[0]: expected an operand index"),
+    (("graph", "nodes", 0, "outputs", 0), -1, "metadata.graph.nodes[0].outputs[0]: expected an operand index >= 0"),
     (("extensions",), [1], "metadata.extensions: expected a map"),
 ])
 def test_schema_violations_name_the_field(path, value, words):
@@ -233,6 +238,12 @@ def test_missing_fields(path):
     with pytest.raises(BitstreamError, match="required field is missing") as err:
         open_container(data)
     assert err.value.status == "DC_ERR_METADATA" and _container.open(data) == "DC_ERR_METADATA"
+
+
+def test_quantization_may_be_null():
+    plain = _edit(("tensors", 1, "quantization"), None)
+    assert both(with_metadata(plain)) == "DC_OK"
+    assert open_container(with_metadata(plain)).metadata.tensors[1].quantization is None
 
 
 def test_anything_goes_under_extensions():

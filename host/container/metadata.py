@@ -98,8 +98,14 @@ def _options(value: Any, path: str) -> dict[str, OptionValue]:
     return result
 
 
-def _names(value: Any, path: str) -> tuple[str, ...]:
-    return tuple(_text(x, f"{path}[{i}]") for i, x in enumerate(_array(value, path)))
+def _operands(value: Any, path: str, *, optional: bool) -> tuple[int, ...]:
+    """Operand indices: uints, or also -1 (an absent optional operand) when `optional`."""
+    result = []
+    for i, x in enumerate(_array(value, path)):
+        if isinstance(x, bool) or not isinstance(x, int) or x < (-1 if optional else 0) or x > _UINT_MAX:
+            raise _fail(f"{path}[{i}]", "an operand index >= -1" if optional else "an operand index >= 0", x)
+        result.append(x)
+    return tuple(result)
 
 
 def _plain_options(options: dict[str, OptionValue]) -> dict[str, Any]:
@@ -126,7 +132,7 @@ class TensorInfo:
     name: str
     shape: tuple[int, ...]
     dtype: LevelDtype
-    quantization: Quantization
+    quantization: Quantization | None
 
     @property
     def level_count(self) -> int:
@@ -137,7 +143,7 @@ class TensorInfo:
         return {
             "dtype": self.dtype.type_name,
             "name": self.name,
-            "quantization": self.quantization.to_plain(),
+            "quantization": None if self.quantization is None else self.quantization.to_plain(),
             "shape": list(self.shape),
         }
 
@@ -162,6 +168,8 @@ class TensorInfo:
             count *= dim
             if count > MAX_LEVELS_PER_TENSOR:
                 raise _fail(f"{path}.shape", f"at most {MAX_LEVELS_PER_TENSOR} elements", list(shape))
+        if f["quantization"] is None:
+            return cls(name=name, shape=shape, dtype=dtype, quantization=None)
         q = _fields(f["quantization"], f"{path}.quantization", ("axis", "scale", "zero_point"))
         qpath = f"{path}.quantization"
         axis = _uint(q["axis"], f"{qpath}.axis")
@@ -189,11 +197,14 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class Node:
-    """One operator of the graph: `op` reads the named `inputs`, writes the named `outputs`."""
+    """One operator of the graph: `op` reads the operands `inputs` and writes `outputs`.
+
+    Operand index k names `tensors[k]` for k < len(tensors), else `graph.values[k - len(tensors)]`;
+    -1 in `inputs` is an absent optional operand (docs/bitstream.md section 4)."""
 
     op: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
     options: dict[str, OptionValue] = field(default_factory=dict)
 
     def to_plain(self) -> dict[str, Any]:
@@ -203,10 +214,10 @@ class Node:
 
 @dataclass(frozen=True)
 class Graph:
-    """The operator graph: inputs/outputs by name, nodes in execution order, activation values."""
+    """The operator graph: input/output operand indices, nodes in execution order, activation values."""
 
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
     nodes: tuple[Node, ...] = ()
     values: tuple[TensorInfo, ...] = ()
 
@@ -300,13 +311,14 @@ class Metadata:
             path = f"metadata.graph.nodes[{i}]"
             n = _fields(raw, path, ("inputs", "op", "options", "outputs"))
             nodes.append(Node(op=_text(n["op"], f"{path}.op", nonempty=True),
-                              inputs=_names(n["inputs"], f"{path}.inputs"),
-                              outputs=_names(n["outputs"], f"{path}.outputs"),
+                              inputs=_operands(n["inputs"], f"{path}.inputs", optional=True),
+                              outputs=_operands(n["outputs"], f"{path}.outputs", optional=False),
                               options=_options(n["options"], f"{path}.options")))
         values = tuple(TensorInfo.from_plain(v, f"metadata.graph.values[{i}]")
                        for i, v in enumerate(_array(g["values"], "metadata.graph.values")))
-        graph = Graph(inputs=_names(g["inputs"], "metadata.graph.inputs"),
-                      outputs=_names(g["outputs"], "metadata.graph.outputs"), nodes=tuple(nodes), values=values)
+        graph = Graph(inputs=_operands(g["inputs"], "metadata.graph.inputs", optional=False),
+                      outputs=_operands(g["outputs"], "metadata.graph.outputs", optional=False), nodes=tuple(nodes),
+                      values=values)
         m = _fields(top["model"], "metadata.model", ("name", "version"))
         model = ModelInfo(name=_text(m["name"], "metadata.model.name", nonempty=True),
                           version=_uint(m["version"], "metadata.model.version"))

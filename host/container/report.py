@@ -31,8 +31,8 @@ def container_report(container: Container, *, levels: bool = False) -> dict[str,
             "payload_length": entry.payload_length,
             "bits_per_level": round(bits_per_level(entry.payload_length, entry.level_count), 4),
             "delta": entry.delta,
-            "channels": len(info.quantization.scale),
-            "axis": info.quantization.axis,
+            "channels": len(info.quantization.scale) if info.quantization is not None else 0,
+            "axis": info.quantization.axis if info.quantization is not None else None,
         }
         if levels and not entry.delta:
             row["levels"] = [int(v) for v in container.levels(index)]

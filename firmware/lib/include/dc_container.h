@@ -98,7 +98,7 @@ typedef struct {
     uint32_t rank;
     uint32_t shape[DC_CONTAINER_MAX_RANK];
     uint32_t axis;
-    uint32_t channel_count;    /* number of scales = number of zero points */
+    uint32_t channel_count;    /* number of scales = number of zero points; 0: `quantization` is null */
     dc_cbor_reader_t scale;    /* positioned at the first scale: read channel_count floats */
     dc_cbor_reader_t zero_point; /* positioned at the first zero point: read channel_count ints */
 } dc_tensor_info_t;
@@ -123,6 +123,10 @@ int dc_container_verify_tag(const dc_container_t *c, const uint8_t *key, size_t 
  * (32 bytes, or NULL when no base is held). A non-delta container needs none: DC_OK.
  * DC_ERR_BASE when it is a delta and the hashes differ or no base is held. */
 int dc_container_check_base(const dc_container_t *c, const uint8_t *base_sha256);
+
+/* Read and validate one tensor_info map at the reader's position into `info` (the reader moves past
+ * it). Used for `tensors` and `graph.values`. DC_OK, DC_ERR_METADATA, DC_ERR_ARG. */
+int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info);
 
 /* Internal to the container parser (dc_container_metadata.c): checks the metadata schema and
  * its cross-checks with the directory; DC_OK, DC_ERR_METADATA or DC_ERR_TENSOR. */

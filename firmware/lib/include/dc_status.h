@@ -41,6 +41,8 @@ typedef enum {
     DC_ERR_ARENA = -70,       /* the model needs more arena than the caller gave */
     DC_ERR_OP = -71,          /* an operator the runtime does not implement */
     DC_ERR_SHAPE = -72,       /* shapes of an operator do not fit together */
+    DC_ERR_GRAPH = -73,       /* the graph is malformed: an operand reference, order or count is wrong */
+    DC_ERR_OPTION = -74,      /* an operator option is missing, of the wrong type or out of range */
 
     /* Model slots and storage (-100 .. -119) */
     DC_ERR_FLASH = -100,      /* a flash erase/write/read failed */

@@ -28,6 +28,8 @@ const char *dc_status_name(int status)
         DC_NAME(DC_ERR_ARENA);
         DC_NAME(DC_ERR_OP);
         DC_NAME(DC_ERR_SHAPE);
+        DC_NAME(DC_ERR_GRAPH);
+        DC_NAME(DC_ERR_OPTION);
         DC_NAME(DC_ERR_FLASH);
         DC_NAME(DC_ERR_ROLLBACK);
         DC_NAME(DC_ERR_SLOT);

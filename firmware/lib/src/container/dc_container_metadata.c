@@ -36,12 +36,27 @@ static int check_text(dc_cbor_reader_t *r, int nonempty)
     return (nonempty && length == 0) ? META : DC_OK;
 }
 
-static int check_text_array(dc_cbor_reader_t *r)
+/* An array of operand indices: uints, or also -1 (absent optional operand) when `optional`. */
+static int check_operand_array(dc_cbor_reader_t *r, int optional)
 {
     uint64_t count;
     REQUIRE(dc_cbor_read_array(r, &count));
     for (uint64_t i = 0; i < count; i++) {
-        REQUIRE(check_text(r, 0));
+        dc_cbor_type_t type;
+        REQUIRE(dc_cbor_peek(r, &type));
+        if (type != DC_CBOR_INT) {
+            return META;
+        }
+        if (optional) {
+            int64_t value;
+            /* a uint beyond INT64_MAX is no valid index either */
+            if (dc_cbor_read_int(r, &value) != DC_OK || value < -1) {
+                return META;
+            }
+        } else {
+            uint64_t value;
+            REQUIRE(dc_cbor_read_uint(r, &value));
+        }
     }
     return DC_OK;
 }
@@ -123,8 +138,7 @@ static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint6
     return seen == 7u ? DC_OK : META;
 }
 
-/* Reads and validates one tensor_info map into `info`. */
-static int parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
+int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
 {
     static const char *const names[] = {"dtype", "name", "quantization", "shape"};
     static const int64_t low[3] = {-128, -32768, -2147483647 - 1};
@@ -132,6 +146,10 @@ static int parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
     uint64_t count, axis = 0, scales = 0, zero_points = 0;
     int64_t zp_min = INT64_MAX, zp_max = INT64_MIN;
     unsigned seen = 0;
+    int quantized = 0;
+    if (r == NULL || info == NULL) {
+        return DC_ERR_ARG;
+    }
     memset(info, 0, sizeof *info);
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
@@ -157,7 +175,14 @@ static int parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
                 return META;
             }
         } else if (which == 2) {
-            REQUIRE(parse_quantization(r, info, &axis, &scales, &zero_points, &zp_min, &zp_max));
+            dc_cbor_type_t type;
+            REQUIRE(dc_cbor_peek(r, &type));
+            if (type == DC_CBOR_NULL) {
+                REQUIRE(dc_cbor_skip(r));
+            } else {
+                quantized = 1;
+                REQUIRE(parse_quantization(r, info, &axis, &scales, &zero_points, &zp_min, &zp_max));
+            }
         } else {
             uint64_t rank, product = 1;
             REQUIRE(dc_cbor_read_array(r, &rank));
@@ -181,6 +206,9 @@ static int parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
     }
     if (seen != 15u) {
         return META;
+    }
+    if (!quantized) {
+        return DC_OK; /* channel_count 0: no quantization */
     }
     if (zero_points > 0 && (zp_min < low[info->level_dtype] || zp_max > high[info->level_dtype])) {
         return META;
@@ -224,7 +252,7 @@ static int check_node(dc_cbor_reader_t *r)
         } else if (which == 2) {
             REQUIRE(check_options(r));
         } else {
-            REQUIRE(check_text_array(r));
+            REQUIRE(check_operand_array(r, which == 0));
         }
     }
     return seen == 15u ? DC_OK : META;
@@ -242,7 +270,7 @@ static int check_graph(dc_cbor_reader_t *r)
         REQUIRE(read_key(r, names, 4, &which));
         seen |= 1u << which;
         if (which == 0 || which == 2) {
-            REQUIRE(check_text_array(r));
+            REQUIRE(check_operand_array(r, 0));
         } else if (which == 1) {
             REQUIRE(dc_cbor_read_array(r, &items));
             for (uint64_t i = 0; i < items; i++) {
@@ -252,7 +280,7 @@ static int check_graph(dc_cbor_reader_t *r)
             REQUIRE(dc_cbor_read_array(r, &items));
             for (uint64_t i = 0; i < items; i++) {
                 dc_tensor_info_t info;
-                REQUIRE(parse_tensor_info(r, &info));
+                REQUIRE(dc_container_parse_tensor_info(r, &info));
             }
         }
     }
@@ -342,7 +370,7 @@ int dc_container_check_metadata(const dc_container_t *c)
             REQUIRE(dc_cbor_read_array(r, &tensors));
             for (uint64_t i = 0; i < tensors; i++) {
                 dc_tensor_info_t info;
-                REQUIRE(parse_tensor_info(r, &info));
+                REQUIRE(dc_container_parse_tensor_info(r, &info));
                 if (i < c->tensor_count && tensor_status == DC_OK) {
                     dc_tensor_entry_t entry;
                     if (dc_container_tensor(c, (uint32_t)i, &entry) != DC_OK) {
@@ -388,7 +416,7 @@ int dc_container_tensor_info(const dc_container_t *c, uint32_t index, dc_tensor_
         for (uint32_t i = 0; i < index; i++) {
             REQUIRE(dc_cbor_skip(&reader));
         }
-        return parse_tensor_info(&reader, info);
+        return dc_container_parse_tensor_info(&reader, info);
     }
     return META;
 }

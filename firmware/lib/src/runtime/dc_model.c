@@ -1,0 +1,222 @@
+/* dc_model.c: load a model (tables, parameters, plan, weights) into one arena; inputs, outputs, invoke. */
+#include <string.h>
+
+#include "dc_model_internal.h"
+
+static size_t align8(size_t bytes)
+{
+    return (bytes + 7u) & ~(size_t)7u;
+}
+
+static int has_cabac_constants(const dc_model_t *m)
+{
+    for (uint32_t i = 0; i < m->coded_count; i++) {
+        dc_tensor_entry_t entry;
+        if (m->tensors[i].source == DC_TENSOR_CONST && dc_container_tensor(&m->container, i, &entry) == DC_OK &&
+            entry.codec == DC_CODEC_CABAC) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
+                        dc_model_mode_t mode, int decode)
+{
+    dc_model_bump_t b = {arena, arena_size, 0};
+    dc_status_t status;
+    size_t planned = 0, decoder_bytes = 0, region, needed;
+    uint32_t columns = 0;
+    if (m == NULL) {
+        return DC_ERR_ARG;
+    }
+    memset(m, 0, sizeof *m);
+    if (container == NULL || (arena == NULL && arena_size > 0) ||
+        ((uintptr_t)arena % DC_MODEL_ARENA_ALIGN) != 0u ||
+        (mode != DC_MODEL_DECODE_AT_LOAD && mode != DC_MODEL_DECODE_PER_LAYER)) {
+        return DC_ERR_ARG;
+    }
+    status = (dc_status_t)dc_container_open(&m->container, container, len);
+    if (status != DC_OK) {
+        return status;
+    }
+    if (m->container.flags & DC_CONTAINER_FLAG_DELTA) {
+        return DC_ERR_UNSUPPORTED; /* apply a delta to its base before loading */
+    }
+    m->mode = mode;
+    m->arena = arena;
+    m->arena_size = arena_size;
+    status = dc_model_build_graph(m, &b);
+    if (status == DC_ERR_ARENA) {
+        m->arena_needed = b.used; /* a lower bound: the tables alone */
+        return status;
+    }
+    if (status == DC_OK) {
+        status = dc_model_prepare_ops(m, &b);
+    }
+    if (status == DC_OK) {
+        status = dc_model_max_columns(m, &columns);
+    }
+    if (status != DC_OK) {
+        return status;
+    }
+    m->decoder_columns = columns;
+    if (has_cabac_constants(m)) {
+        decoder_bytes = dc_model_decoder_bytes(columns);
+    }
+    for (uint32_t i = 0; mode == DC_MODEL_DECODE_AT_LOAD && i < m->coded_count; i++) {
+        dc_model_tensor_t *t = &m->tensors[i];
+        if (t->source == DC_TENSOR_CONST) {
+            t->data = dc_model_bump(&b, t->bytes);
+            m->weight_bytes += t->bytes;
+        }
+    }
+    if (mode == DC_MODEL_DECODE_PER_LAYER && decoder_bytes > 0) {
+        m->decoder = dc_model_bump(&b, decoder_bytes);
+    }
+    status = dc_model_plan(m, &planned);
+    if (status != DC_OK) {
+        return status;
+    }
+    region = planned;
+    if (mode == DC_MODEL_DECODE_AT_LOAD && decoder_bytes > region) {
+        region = decoder_bytes; /* the decoder works in the planned region before anything runs */
+    }
+    m->persistent_bytes = align8(b.used);
+    m->planned_bytes = region;
+    needed = m->persistent_bytes + region;
+    m->arena_needed = needed;
+    if (needed > arena_size || b.used > arena_size) {
+        return DC_ERR_ARENA;
+    }
+    m->plan = arena + m->persistent_bytes;
+    if (mode == DC_MODEL_DECODE_AT_LOAD) {
+        m->decoder = m->plan;
+    }
+    for (uint32_t i = 0; i < m->operand_count; i++) {
+        dc_model_tensor_t *t = &m->tensors[i];
+        if (t->planned) {
+            t->data = (int8_t *)(m->plan + t->offset);
+            if (i < m->coded_count) {
+                m->weight_bytes += t->bytes;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < m->operand_count; i++) {
+        dc_model_tensor_t *t = &m->tensors[i];
+        if (t->alias != DC_MODEL_NONE) {
+            t->data = m->tensors[t->alias].data;
+        }
+    }
+    for (uint32_t i = 0; decode && mode == DC_MODEL_DECODE_AT_LOAD && i < m->coded_count; i++) {
+        if (m->tensors[i].source == DC_TENSOR_CONST) {
+            status = dc_model_decode_tensor(m, i, m->tensors[i].data);
+            if (status != DC_OK) {
+                return status;
+            }
+        }
+    }
+    m->loaded = 1;
+    return DC_OK;
+}
+
+dc_status_t dc_model_load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
+                          dc_model_mode_t mode)
+{
+    dc_status_t status = load(m, container, len, arena, arena_size, mode, 1);
+    if (status != DC_OK && m != NULL) {
+        size_t needed = m->arena_needed;
+        memset(m, 0, sizeof *m);
+        m->arena_needed = needed;
+    }
+    return status;
+}
+
+dc_status_t dc_model_arena_size(const uint8_t *container, size_t len, dc_model_mode_t mode, uint8_t *work,
+                                size_t work_size, size_t *size)
+{
+    dc_model_t m;
+    dc_status_t status;
+    if (size == NULL) {
+        return DC_ERR_ARG;
+    }
+    status = load(&m, container, len, work, work_size, mode, 0);
+    *size = m.arena_needed;
+    if (status == DC_ERR_ARENA && m.tensors != NULL && m.arena_needed > 0 && m.persistent_bytes > 0) {
+        return DC_OK; /* the tables fit: the number is exact */
+    }
+    return status;
+}
+
+dc_status_t dc_model_set_profiler(dc_model_t *m, dc_model_profile_fn fn, void *context)
+{
+    if (m == NULL) {
+        return DC_ERR_ARG;
+    }
+    m->profile = fn;
+    m->profile_context = context;
+    return DC_OK;
+}
+
+static dc_status_t describe(const dc_model_t *m, uint16_t index, dc_model_io_t *io)
+{
+    const dc_model_tensor_t *t = &m->tensors[index];
+    memset(io, 0, sizeof *io);
+    io->data = t->data;
+    io->bytes = t->bytes;
+    io->rank = t->rank <= DC_MODEL_MAX_RANK ? t->rank : 0u;
+    for (uint32_t i = 0; i < io->rank; i++) {
+        io->shape[i] = t->dims[DC_MODEL_MAX_RANK - io->rank + i];
+    }
+    io->scale = t->scale;
+    io->zero_point = t->zero_point;
+    return DC_OK;
+}
+
+dc_status_t dc_model_input(dc_model_t *m, uint32_t index, dc_model_io_t *io)
+{
+    if (m == NULL || io == NULL || !m->loaded || index >= m->input_count) {
+        return DC_ERR_ARG;
+    }
+    return describe(m, m->inputs[index], io);
+}
+
+dc_status_t dc_model_output(dc_model_t *m, uint32_t index, dc_model_io_t *io)
+{
+    if (m == NULL || io == NULL || !m->loaded || index >= m->output_count) {
+        return DC_ERR_ARG;
+    }
+    return describe(m, m->outputs[index], io);
+}
+
+dc_status_t dc_model_op_output(dc_model_t *m, uint32_t op_index, dc_model_io_t *io)
+{
+    if (m == NULL || io == NULL || !m->loaded || op_index >= m->op_count) {
+        return DC_ERR_ARG;
+    }
+    return describe(m, m->ops[op_index].output, io);
+}
+
+dc_status_t dc_model_invoke(dc_model_t *m)
+{
+    if (m == NULL || !m->loaded) {
+        return DC_ERR_ARG;
+    }
+    for (uint32_t i = 0; i < m->coded_count; i++) {
+        m->tensors[i].decoded = 0;
+    }
+    for (uint32_t k = 0; k < m->op_count; k++) {
+        dc_status_t status;
+        if (m->profile != NULL) {
+            m->profile(m->profile_context, k, DC_MODEL_EVENT_BEGIN);
+        }
+        status = dc_model_run_op(m, k);
+        if (m->profile != NULL) {
+            m->profile(m->profile_context, k, DC_MODEL_EVENT_END);
+        }
+        if (status != DC_OK) {
+            return status;
+        }
+    }
+    return DC_OK;
+}

@@ -1,0 +1,82 @@
+/* dc_model_plan.c: static memory planner: greedy by size over buffer lifetimes (as TFLite Micro's GreedyMemoryPlanner). */
+#include "dc_model_internal.h"
+
+static size_t aligned(size_t bytes)
+{
+    return (bytes + (DC_MODEL_PLAN_ALIGN - 1u)) & ~(size_t)(DC_MODEL_PLAN_ALIGN - 1u);
+}
+
+static int needs_buffer(const dc_model_t *m, const dc_model_tensor_t *t, uint32_t index)
+{
+    if (t->alias != DC_MODEL_NONE || t->first == INT16_MIN) {
+        return 0; /* shares another buffer, or never used */
+    }
+    if (index < m->coded_count) {
+        return m->mode == DC_MODEL_DECODE_PER_LAYER && t->source == DC_TENSOR_CONST;
+    }
+    return 1;
+}
+
+static int overlap_in_time(const dc_model_tensor_t *a, const dc_model_tensor_t *b)
+{
+    return a->first <= b->last && b->first <= a->last;
+}
+
+dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
+{
+    size_t total = 0;
+    /* a shared buffer lives as long as every tensor on it */
+    for (uint32_t i = 0; i < m->operand_count; i++) {
+        dc_model_tensor_t *t = &m->tensors[i];
+        t->planned = 0;
+        t->placed = 0;
+        if (t->alias != DC_MODEL_NONE && t->first != INT16_MIN) {
+            dc_model_tensor_t *root = &m->tensors[t->alias];
+            root->first = t->first < root->first ? t->first : root->first;
+            root->last = t->last > root->last ? t->last : root->last;
+        }
+    }
+    for (uint32_t i = 0; i < m->operand_count; i++) {
+        m->tensors[i].planned = (uint8_t)needs_buffer(m, &m->tensors[i], i);
+    }
+    /* Place the largest unplaced buffer at the lowest offset free during its lifetime.
+     * O(n^2) selection and O(n^2) placement per buffer, n <= DC_MODEL_MAX_OPERANDS; no scratch memory. */
+    for (;;) {
+        dc_model_tensor_t *next = NULL;
+        for (uint32_t i = 0; i < m->operand_count; i++) {
+            dc_model_tensor_t *t = &m->tensors[i];
+            if (t->planned && !t->placed && (next == NULL || t->bytes + t->extra > next->bytes + next->extra)) {
+                next = t;
+            }
+        }
+        if (next == NULL) {
+            break;
+        }
+        size_t size = aligned(next->bytes) + next->extra, offset = 0;
+        int moved = 1;
+        while (moved) {
+            moved = 0;
+            for (uint32_t i = 0; i < m->operand_count; i++) {
+                const dc_model_tensor_t *p = &m->tensors[i];
+                if (!p->placed || !overlap_in_time(p, next)) {
+                    continue;
+                }
+                size_t p_end = (size_t)p->offset + aligned(p->bytes) + p->extra;
+                if (offset < p_end && p->offset < offset + size) {
+                    offset = p_end;
+                    moved = 1;
+                }
+            }
+        }
+        if (offset > UINT32_MAX - size) {
+            return DC_ERR_OVERSIZE;
+        }
+        next->offset = (uint32_t)offset;
+        next->placed = 1;
+        if (offset + size > total) {
+            total = offset + size;
+        }
+    }
+    *planned_bytes = total;
+    return DC_OK;
+}

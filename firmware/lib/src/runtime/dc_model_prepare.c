@@ -1,0 +1,481 @@
+/* dc_model_prepare.c: each op's kernel parameters from its options and tensor quantization, as LiteRT's Prepare computes them. */
+#include <string.h>
+
+#include "dc_model_internal.h"
+
+#define TRY(expr)                         \
+    do {                                  \
+        dc_status_t status_ = (expr);     \
+        if (status_ != DC_OK) {           \
+            return status_;               \
+        }                                 \
+    } while (0)
+
+/* An int8 activation: quantized per tensor. */
+static dc_status_t check_activation(const dc_model_tensor_t *t)
+{
+    if (t == NULL) {
+        return DC_ERR_GRAPH;
+    }
+    if (t->dtype != DC_LEVEL_INT8 || t->channel_count != 1u || t->rank > DC_MODEL_MAX_RANK) {
+        return DC_ERR_UNSUPPORTED;
+    }
+    if (t->zero_point < -128 || t->zero_point > 127 || !(t->scale > 0.0f)) {
+        return DC_ERR_UNSUPPORTED;
+    }
+    return DC_OK;
+}
+
+static dc_status_t quantize(double real, int32_t *multiplier, int32_t *shift)
+{
+    int s = 0;
+    if (dc_quantize_multiplier(real, multiplier, &s) != 0) {
+        return DC_ERR_OPTION;
+    }
+    *shift = s;
+    return DC_OK;
+}
+
+static dc_status_t clamp_options(const dc_model_options_t *o, dc_model_op_t *op)
+{
+    TRY(dc_model_option_int(o, "act_min", -128, 127, &op->act_min));
+    TRY(dc_model_option_int(o, "act_max", -128, 127, &op->act_max));
+    return op->act_min <= op->act_max ? DC_OK : DC_ERR_OPTION;
+}
+
+static dc_status_t rounding_option(const dc_model_options_t *o, dc_rounding_t *rounding)
+{
+    const char *text;
+    size_t length;
+    TRY(dc_model_option_text(o, "rounding", &text, &length));
+    if (dc_cbor_text_equals(text, length, "double")) {
+        *rounding = DC_ROUNDING_DOUBLE;
+    } else if (dc_cbor_text_equals(text, length, "single")) {
+        *rounding = DC_ROUNDING_SINGLE;
+    } else {
+        return DC_ERR_OPTION;
+    }
+    return DC_OK;
+}
+
+/* TFLite ComputeOutSize and ComputePaddingWithOffset: checks the output size of a SAME or VALID
+ * window op (DC_ERR_SHAPE) and gives its top/left padding. */
+static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32_t out, int32_t filter,
+                                  int32_t stride, int32_t dilation, int32_t *pad)
+{
+    const char *text;
+    size_t length;
+    int64_t effective = (int64_t)(filter - 1) * dilation + 1;
+    int64_t total;
+    TRY(dc_model_option_text(o, "padding", &text, &length));
+    if (dc_cbor_text_equals(text, length, "VALID")) {
+        if ((in - effective + stride) / stride != out || in < effective) {
+            return DC_ERR_SHAPE;
+        }
+        *pad = 0;
+        return DC_OK;
+    }
+    if (!dc_cbor_text_equals(text, length, "SAME")) {
+        return DC_ERR_OPTION;
+    }
+    if (((int64_t)in + stride - 1) / stride != out) {
+        return DC_ERR_SHAPE;
+    }
+    total = (int64_t)(out - 1) * stride + effective - in;
+    *pad = total > 0 ? (int32_t)(total / 2) : 0;
+    return DC_OK;
+}
+
+/* multiplier/shift NULL: only check that every channel's multiplier can be formed. */
+dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
+                                         int32_t *shift)
+{
+    const dc_container_t *c = &m->container;
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
+    const dc_model_tensor_t *y = &m->tensors[op->output];
+    dc_cbor_reader_t scales;
+    dc_cbor_init(&scales, c->data + c->metadata_offset, c->metadata_length);
+    scales.position = w->scale_position;
+    for (int32_t k = 0; k < op->channels; k++) {
+        double s;
+        if (dc_cbor_read_float(&scales, &s) != DC_OK) {
+            return DC_ERR_METADATA;
+        }
+        int32_t mk, sk;
+        TRY(quantize((double)x->scale * (double)(float)s / (double)y->scale, &mk, &sk));
+        if (multiplier != NULL) {
+            multiplier[k] = mk;
+            shift[k] = sk;
+        }
+    }
+    return DC_OK;
+}
+
+/* Per-channel multipliers double(s_in) * double(s_w[k]) / double(s_out), k < channels: persistent,
+ * or (PER_LAYER, weights decoded into a planned buffer) computed before each run behind the weights. */
+static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op,
+                                       const dc_model_tensor_t *x, const dc_model_tensor_t *w,
+                                       const dc_model_tensor_t *y, int32_t channels)
+{
+    uint32_t count = w->channel_count;
+    uint16_t w_index = m->operand_pool[op->first_input + 1u];
+    (void)x;
+    (void)y;
+    if (count != 1u && count != (uint32_t)channels) {
+        return DC_ERR_SHAPE;
+    }
+    op->channels = (int32_t)count;
+    if (m->mode == DC_MODEL_DECODE_PER_LAYER && w_index < m->coded_count && w->source == DC_TENSOR_CONST) {
+        dc_model_tensor_t *weights = &m->tensors[w_index];
+        uint32_t extra = 2u * sizeof(int32_t) * count;
+        weights->extra = extra > weights->extra ? extra : weights->extra;
+        return dc_model_channel_multipliers(m, op, NULL, NULL); /* checks the scales now */
+    }
+    op->multiplier = dc_model_bump(b, sizeof(int32_t) * count);
+    op->shift = dc_model_bump(b, sizeof(int32_t) * count);
+    if (op->multiplier == NULL || op->shift == NULL) {
+        return DC_OK; /* sizing: dc_model_load reports DC_ERR_ARENA */
+    }
+    return dc_model_channel_multipliers(m, op, op->multiplier, op->shift);
+}
+
+static dc_status_t weights(const dc_model_tensor_t *w, const dc_model_tensor_t *bias, uint32_t rank,
+                           int32_t channels)
+{
+    if (w->dtype != DC_LEVEL_INT8 || w->rank != rank || w->channel_count == 0u) {
+        return DC_ERR_UNSUPPORTED;
+    }
+    if (bias != NULL && (bias->dtype != DC_LEVEL_INT32 || bias->count != (uint32_t)channels)) {
+        return bias->dtype != DC_LEVEL_INT32 ? DC_ERR_UNSUPPORTED : DC_ERR_SHAPE;
+    }
+    return DC_OK;
+}
+
+static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
+    const dc_model_tensor_t *bias = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
+    const dc_model_tensor_t *y = &m->tensors[op->output];
+    int depthwise = op->kind == DC_OP_DEPTHWISE_CONV_2D;
+    dc_conv_params_t *p = depthwise ? &op->p.depthwise.conv : &op->p.conv;
+    int32_t channels = depthwise ? w->dims[3] : w->dims[0];
+    TRY(check_activation(x));
+    TRY(check_activation(y));
+    TRY(weights(w, bias, 4u, channels));
+    if (x->rank != 4u || y->rank != 4u) {
+        return DC_ERR_SHAPE;
+    }
+    TRY(dc_model_option_int(o, "stride_h", 1, INT32_MAX, &p->stride_h));
+    TRY(dc_model_option_int(o, "stride_w", 1, INT32_MAX, &p->stride_w));
+    TRY(dc_model_option_int(o, "dilation_h", 1, INT32_MAX, &p->dilation_h));
+    TRY(dc_model_option_int(o, "dilation_w", 1, INT32_MAX, &p->dilation_w));
+    TRY(clamp_options(o, op));
+    TRY(rounding_option(o, &p->rounding));
+    TRY(padding_offset(o, x->dims[1], y->dims[1], w->dims[1], p->stride_h, p->dilation_h, &p->pad_h));
+    TRY(padding_offset(o, x->dims[2], y->dims[2], w->dims[2], p->stride_w, p->dilation_w, &p->pad_w));
+    p->input_offset = -x->zero_point;
+    p->output_offset = y->zero_point;
+    p->act_min = op->act_min;
+    p->act_max = op->act_max;
+    if (depthwise) {
+        TRY(dc_model_option_int(o, "depth_multiplier", 1, INT32_MAX, &op->p.depthwise.depth_multiplier));
+    }
+    return channel_multipliers(m, b, op, x, w, y, channels);
+}
+
+static dc_status_t prepare_fc(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
+    const dc_model_tensor_t *bias = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
+    const dc_model_tensor_t *y = &m->tensors[op->output];
+    TRY(check_activation(x));
+    TRY(check_activation(y));
+    TRY(weights(w, bias, 2u, w->dims[2]));
+    TRY(clamp_options(o, op));
+    TRY(rounding_option(o, &op->p.fc.rounding));
+    op->p.fc.input_offset = -x->zero_point;
+    op->p.fc.filter_offset = -w->zero_point;
+    op->p.fc.output_offset = y->zero_point;
+    op->p.fc.act_min = op->act_min;
+    op->p.fc.act_max = op->act_max;
+    if (w->dims[3] < 1 || x->count % (uint32_t)w->dims[3] != 0u ||
+        (uint64_t)(x->count / (uint32_t)w->dims[3]) * (uint32_t)w->dims[2] != y->count) {
+        return DC_ERR_SHAPE;
+    }
+    return channel_multipliers(m, b, op, x, w, y, w->dims[2]);
+}
+
+static dc_status_t prepare_pool(dc_model_t *m, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
+    dc_pool_params_t *p = &op->p.pool;
+    TRY(check_activation(x));
+    TRY(check_activation(y));
+    if (x->rank != 4u || y->rank != 4u) {
+        return DC_ERR_SHAPE;
+    }
+    TRY(dc_model_option_int(o, "stride_h", 1, INT32_MAX, &p->stride_h));
+    TRY(dc_model_option_int(o, "stride_w", 1, INT32_MAX, &p->stride_w));
+    TRY(dc_model_option_int(o, "filter_h", 1, INT32_MAX, &p->filter_h));
+    TRY(dc_model_option_int(o, "filter_w", 1, INT32_MAX, &p->filter_w));
+    TRY(clamp_options(o, op));
+    TRY(padding_offset(o, x->dims[1], y->dims[1], p->filter_h, p->stride_h, 1, &p->pad_h));
+    TRY(padding_offset(o, x->dims[2], y->dims[2], p->filter_w, p->stride_w, 1, &p->pad_w));
+    p->act_min = op->act_min;
+    p->act_max = op->act_max;
+    return DC_OK;
+}
+
+static dc_status_t prepare_binary(dc_model_t *m, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *x1 = dc_model_input_tensor(m, op, 0), *x2 = dc_model_input_tensor(m, op, 1);
+    const dc_model_tensor_t *y = &m->tensors[op->output];
+    TRY(check_activation(x1));
+    TRY(check_activation(x2));
+    TRY(check_activation(y));
+    TRY(clamp_options(o, op));
+    if (op->kind == DC_OP_ADD) {
+        dc_add_params_t *p = &op->p.add;
+        const double twice_max = 2.0 * (double)(x1->scale > x2->scale ? x1->scale : x2->scale);
+        p->input1_offset = -x1->zero_point;
+        p->input2_offset = -x2->zero_point;
+        p->output_offset = y->zero_point;
+        p->left_shift = 20;
+        TRY(quantize((double)x1->scale / twice_max, &p->input1_multiplier, &p->input1_shift));
+        TRY(quantize((double)x2->scale / twice_max, &p->input2_multiplier, &p->input2_shift));
+        TRY(quantize(twice_max / ((double)(1 << 20) * (double)y->scale), &p->output_multiplier, &p->output_shift));
+        p->act_min = op->act_min;
+        p->act_max = op->act_max;
+    } else {
+        dc_mul_params_t *p = &op->p.mul;
+        p->input1_offset = -x1->zero_point;
+        p->input2_offset = -x2->zero_point;
+        p->output_offset = y->zero_point;
+        TRY(quantize((double)x1->scale * (double)x2->scale / (double)y->scale, &p->output_multiplier,
+                     &p->output_shift));
+        p->act_min = op->act_min;
+        p->act_max = op->act_max;
+    }
+    return DC_OK;
+}
+
+/* A float table or int8 LUT option of exactly `count` entries, copied into the arena. */
+static dc_status_t table_option(dc_model_bump_t *b, const dc_model_options_t *o, const char *name, int is_float,
+                                void **out)
+{
+    dc_cbor_reader_t r;
+    uint64_t count;
+    TRY(dc_model_option_array(o, name, &count, &r));
+    if (count != 256u) {
+        return DC_ERR_OPTION;
+    }
+    *out = dc_model_bump(b, is_float ? 256u * sizeof(float) : 256u);
+    for (uint32_t i = 0; i < 256u; i++) {
+        if (is_float) {
+            double v;
+            if (dc_cbor_read_float(&r, &v) != DC_OK) {
+                return DC_ERR_OPTION;
+            }
+            if (*out != NULL) {
+                ((float *)*out)[i] = (float)v;
+            }
+        } else {
+            int64_t v;
+            if (dc_cbor_read_int(&r, &v) != DC_OK || v < -128 || v > 127) {
+                return DC_ERR_OPTION;
+            }
+            if (*out != NULL) {
+                ((int8_t *)*out)[i] = (int8_t)v;
+            }
+        }
+    }
+    return DC_OK;
+}
+
+static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
+    TRY(check_activation(x));
+    TRY(check_activation(y));
+    if (x->count != y->count) {
+        return DC_ERR_SHAPE;
+    }
+    switch (op->kind) {
+    case DC_OP_SOFTMAX: {
+        void *table = NULL;
+        TRY(table_option(b, o, "table", 1, &table));
+        op->p.softmax.table = table;
+        op->p.softmax.output_scale = y->scale;
+        op->p.softmax.output_zero_point = y->zero_point;
+        return x->rank >= 1u ? DC_OK : DC_ERR_SHAPE;
+    }
+    case DC_OP_LOGISTIC: {
+        void *lut = NULL;
+        TRY(table_option(b, o, "lut", 0, &lut));
+        op->p.lut = lut;
+        return DC_OK;
+    }
+    case DC_OP_RELU:
+    case DC_OP_RELU6:
+        TRY(clamp_options(o, op));
+        op->p.relu.input_zero_point = x->zero_point;
+        op->p.relu.output_zero_point = y->zero_point;
+        op->p.relu.act_min = op->act_min;
+        op->p.relu.act_max = op->act_max;
+        return quantize((double)x->scale / (double)y->scale, &op->p.relu.output_multiplier,
+                        &op->p.relu.output_shift);
+    case DC_OP_HARD_SWISH:
+        return dc_hard_swish_s8_prepare(x->scale, x->zero_point, y->scale, y->zero_point, &op->p.hard_swish);
+    case DC_OP_QUANTIZE:
+        TRY(rounding_option(o, &op->p.requantize.rounding));
+        op->p.requantize.input_zero_point = x->zero_point;
+        op->p.requantize.output_zero_point = y->zero_point;
+        return quantize((double)x->scale / (double)y->scale, &op->p.requantize.multiplier,
+                        &op->p.requantize.shift);
+    default:
+        return DC_ERR_INTERNAL;
+    }
+}
+
+/* RESHAPE shares its input's buffer (the planner gives both one buffer). */
+static dc_status_t prepare_reshape(dc_model_t *m, dc_model_op_t *op)
+{
+    uint16_t input = m->operand_pool[op->first_input];
+    dc_model_tensor_t *x = &m->tensors[input], *y = &m->tensors[op->output];
+    TRY(check_activation(x));
+    TRY(check_activation(y));
+    if (x->count != y->count || x->zero_point != y->zero_point) {
+        return DC_ERR_SHAPE;
+    }
+    if (input < m->coded_count) {
+        return DC_ERR_UNSUPPORTED; /* RESHAPE of a constant: fold it on the host */
+    }
+    y->alias = x->alias != DC_MODEL_NONE ? x->alias : input;
+    return DC_OK;
+}
+
+static dc_status_t prepare_pad(dc_model_t *m, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
+    dc_cbor_reader_t r;
+    uint64_t count;
+    TRY(check_activation(x));
+    TRY(check_activation(y));
+    TRY(dc_model_option_array(o, "paddings", &count, &r));
+    if (count != 2u * x->rank || x->rank > DC_MODEL_MAX_RANK) {
+        return DC_ERR_OPTION;
+    }
+    memset(&op->p.pad, 0, sizeof op->p.pad);
+    for (uint32_t i = 0; i < x->rank; i++) {
+        int64_t before, after;
+        if (dc_cbor_read_int(&r, &before) != DC_OK || dc_cbor_read_int(&r, &after) != DC_OK || before < 0 ||
+            after < 0 || before > INT32_MAX / 2 || after > INT32_MAX / 2) {
+            return DC_ERR_OPTION;
+        }
+        op->p.pad.before[DC_MODEL_MAX_RANK - x->rank + i] = (int32_t)before;
+        op->p.pad.after[DC_MODEL_MAX_RANK - x->rank + i] = (int32_t)after;
+    }
+    op->p.pad.pad_value = (int8_t)y->zero_point;
+    return DC_OK;
+}
+
+static dc_status_t prepare_concat(dc_model_t *m, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *y = &m->tensors[op->output];
+    int32_t axis;
+    TRY(check_activation(y));
+    for (uint32_t i = 0; i < op->input_count; i++) {
+        const dc_model_tensor_t *x = dc_model_input_tensor(m, op, i);
+        TRY(check_activation(x));
+        if (x->rank != y->rank || x->zero_point != y->zero_point || x->scale != y->scale) {
+            return DC_ERR_UNSUPPORTED; /* int8 CONCATENATION needs one quantization */
+        }
+    }
+    TRY(dc_model_option_int(o, "axis", -(int64_t)y->rank, (int64_t)y->rank - 1, &axis));
+    TRY(clamp_options(o, op));
+    if (y->rank < 1u) {
+        return DC_ERR_SHAPE;
+    }
+    op->p.concat_axis = (axis < 0 ? axis + (int32_t)y->rank : axis) + (int32_t)(DC_MODEL_MAX_RANK - y->rank);
+    return DC_OK;
+}
+
+static dc_status_t prepare_mean(dc_model_t *m, dc_model_op_t *op, const dc_model_options_t *o)
+{
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
+    dc_cbor_reader_t r;
+    uint64_t count;
+    TRY(check_activation(x));
+    TRY(check_activation(y));
+    TRY(dc_model_option_array(o, "axes", &count, &r));
+    if (count > 8u) {
+        return DC_ERR_OPTION;
+    }
+    memset(&op->p.mean, 0, sizeof op->p.mean);
+    for (uint64_t i = 0; i < count; i++) {
+        int64_t axis;
+        if (dc_cbor_read_int(&r, &axis) != DC_OK || axis < -(int64_t)x->rank || axis >= (int64_t)x->rank) {
+            return DC_ERR_OPTION;
+        }
+        if (axis < 0) {
+            axis += x->rank;
+        }
+        op->p.mean.reduce[DC_MODEL_MAX_RANK - x->rank + (uint32_t)axis] = 1u;
+    }
+    op->p.mean.input_zero_point = x->zero_point;
+    op->p.mean.output_zero_point = y->zero_point;
+    return quantize((double)x->scale / (double)y->scale, &op->p.mean.multiplier, &op->p.mean.shift);
+}
+
+dc_status_t dc_model_prepare_ops(dc_model_t *m, dc_model_bump_t *b)
+{
+    for (uint32_t k = 0; k < m->op_count; k++) {
+        dc_model_op_t *op = &m->ops[k];
+        dc_model_options_t o;
+        dc_status_t status;
+        /* every operand a kernel touches has rank <= 4 */
+        for (uint32_t i = 0; i <= op->input_count; i++) {
+            const dc_model_tensor_t *t = i < op->input_count ? dc_model_input_tensor(m, op, i) : &m->tensors[op->output];
+            if (t != NULL && t->rank > DC_MODEL_MAX_RANK && t->source != DC_TENSOR_PARAM) {
+                return DC_ERR_UNSUPPORTED;
+            }
+        }
+        dc_model_options_at(m, op->options_position, &o);
+        switch (op->kind) {
+        case DC_OP_CONV_2D:
+        case DC_OP_DEPTHWISE_CONV_2D:
+            status = prepare_conv(m, b, op, &o);
+            break;
+        case DC_OP_FULLY_CONNECTED:
+            status = prepare_fc(m, b, op, &o);
+            break;
+        case DC_OP_AVERAGE_POOL_2D:
+        case DC_OP_MAX_POOL_2D:
+            status = prepare_pool(m, op, &o);
+            break;
+        case DC_OP_ADD:
+        case DC_OP_MUL:
+            status = prepare_binary(m, op, &o);
+            break;
+        case DC_OP_RESHAPE:
+            status = prepare_reshape(m, op);
+            break;
+        case DC_OP_PAD:
+            status = prepare_pad(m, op, &o);
+            break;
+        case DC_OP_CONCATENATION:
+            status = prepare_concat(m, op, &o);
+            break;
+        case DC_OP_MEAN:
+            status = prepare_mean(m, op, &o);
+            break;
+        default:
+            status = prepare_unary(m, b, op, &o);
+            break;
+        }
+        if (status != DC_OK) {
+            return status;
+        }
+    }
+    return DC_OK;
+}

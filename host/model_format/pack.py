@@ -1,0 +1,219 @@
+"""Graph -> .dcb container: every constant entropy-coded, the graph in the metadata.
+
+Layout of the graph in the metadata: docs/bitstream.md section 4 ("Graph"). In short: the
+constant tensors of the IR become the container's coded `tensors` (their integer levels are
+the stored values themselves: the lossless path), every other tensor a `graph.values` entry,
+both in the IR's order; node operands are indices into `tensors ++ values`. What the IR keeps
+that the device does not need (the source order of the tensors, shape signatures, the model
+description) goes under `extensions["ir"]`, so that `unpack` returns an equal graph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from host.container.layout import Codec, LevelDtype
+from host.container.metadata import (Compressor, Graph as MetaGraph, Metadata, ModelInfo, Node, Quantization,
+                                     Target, TensorInfo)
+from host.container.writer import TensorPayload, build_container
+from host.errors import ModelError
+from host.graph import NO_TENSOR, DType, Graph, Problem, UnsupportedModelError, find_problems
+from host.model_format.options import node_options
+
+IR_EXTENSION = "ir"
+CODECS = ("cabac", "raw")
+_LEVEL_DTYPES = {DType.INT8: LevelDtype.INT8, DType.INT16: LevelDtype.INT16, DType.INT32: LevelDtype.INT32}
+_CABAC_MAX_ABS = 32767  # host.coder.MAX_ABS; kept here so `raw` packing needs no coder
+
+
+@dataclass(frozen=True)
+class Operands:
+    """The IR tensor order split into coded tensors and values: `order[k]` is the IR index of
+    operand k (k < len(coded): a coded tensor, else a value)."""
+
+    coded: tuple[int, ...]
+    values: tuple[int, ...]
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        return self.coded + self.values
+
+    def operand_of(self) -> dict[int, int]:
+        return {ir: k for k, ir in enumerate(self.order)}
+
+
+def split_operands(graph: Graph) -> Operands:
+    """Constants (in IR order) first, then every other tensor (in IR order)."""
+    coded = tuple(i for i, t in enumerate(graph.tensors) if t.data is not None)
+    values = tuple(i for i, t in enumerate(graph.tensors) if t.data is None)
+    return Operands(coded, values)
+
+
+def packing_problems(graph: Graph) -> list[Problem]:
+    """Everything that keeps `graph` from being packed losslessly: validation problems of the
+    IR plus the container's limits (integer tensors only, quantized activations, no
+    variables, no empty dimension)."""
+    problems = list(find_problems(graph))
+    for index, t in enumerate(graph.tensors):
+        where = f"tensor {index} {t.name!r}"
+        if t.dtype not in _LEVEL_DTYPES:
+            problems.append(Problem(None, where, f"element type {t.dtype.value}: only int8, int16 and int32 tensors "
+                                                 "can be packed (lossless packing takes int8 models)"))
+        if t.is_variable:
+            problems.append(Problem(None, where, "variable (stateful) tensors cannot be packed"))
+        if any(d < 1 for d in t.shape):
+            problems.append(Problem(None, where, f"shape {t.shape} has an empty dimension"))
+        if t.data is None and t.quantization is None and t.dtype is DType.INT8:
+            problems.append(Problem(None, where, "int8 activation without quantization"))
+    return problems
+
+
+def derived_bias_tensors(graph: Graph) -> set[int]:
+    """IR indices of biases whose quantization is exactly what TFLite derives from their op:
+    scale[k] = float32(input_scale * weight_scale[k]), zero points 0, axis 0. Their metadata
+    quantization is written as null (the device does not use it; unpack derives it again)."""
+    found: set[int] = set()
+    for op in graph.ops:
+        if op.kind.value not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 3:
+            continue
+        if min(op.inputs[:3]) < 0:
+            continue
+        x, w, b = (graph.tensors[i] for i in op.inputs[:3])
+        if x.quantization is None or w.quantization is None or b.quantization is None:
+            continue
+        expected = bias_scale(x.quantization.scale[0], w.quantization.scale)
+        q = b.quantization
+        if (q.axis == 0 and np.array_equal(q.scale, expected) and not np.any(q.zero_point)
+                and q.scale.size in (1, len(b.shape) and b.shape[0])):
+            found.add(op.inputs[2])
+    return found
+
+
+def bias_scale(input_scale, weight_scales) -> np.ndarray:
+    """float32(input_scale * weight_scale[k]) for every k, as the TFLite converter computes it."""
+    return (np.float32(input_scale) * np.asarray(weight_scales, dtype=np.float32)).astype(np.float32)
+
+
+def _quantization(tensor) -> Quantization | None:
+    q = tensor.quantization
+    if q is None:
+        return None
+    return Quantization(scale=tuple(float(s) for s in q.scale), zero_point=tuple(int(z) for z in q.zero_point),
+                        axis=int(q.axis))
+
+
+def _info(tensor, name: str, *, drop_quantization: bool = False) -> TensorInfo:
+    return TensorInfo(name=name, shape=tuple(int(d) for d in tensor.shape), dtype=_LEVEL_DTYPES[tensor.dtype],
+                      quantization=None if drop_quantization else _quantization(tensor))
+
+
+def encode_tensor(data: np.ndarray, level_dtype: LevelDtype, codec: str) -> TensorPayload:
+    """The payload of one constant: `raw`, or with `cabac` the coded levels when the coder can
+    take them (|level| <= 32767) and they are smaller than `raw` (else `raw`: still lossless).
+    Raises CodecError from the coder."""
+    levels = np.asarray(data).astype(np.int64)
+    raw = TensorPayload.raw(levels.reshape(-1), level_dtype)
+    if codec == "raw" or levels.size == 0 or int(np.abs(levels).max()) > _CABAC_MAX_ABS:
+        return raw
+    from host.coder import encode_levels
+
+    payload = encode_levels(levels.astype(np.int32))
+    if len(payload) > len(raw.payload):
+        return raw
+    return TensorPayload(payload, int(levels.size), Codec.CABAC, level_dtype)
+
+
+def build_metadata(graph: Graph, *, name: str, version: int, target: Target, compressor: Compressor,
+                   keep_names: bool = True) -> Metadata:
+    """The metadata of `graph` (no payloads). Raises ModelError / UnsupportedModelError."""
+    problems = packing_problems(graph)
+    if problems:
+        raise UnsupportedModelError(problems)
+    operands = split_operands(graph)
+    operand_of = operands.operand_of()
+
+    def label(ir_index: int) -> str:
+        return graph.tensors[ir_index].name if keep_names else f"t{ir_index}"
+
+    derived = derived_bias_tensors(graph)
+    tensors = tuple(_info(graph.tensors[i], label(i), drop_quantization=i in derived) for i in operands.coded)
+    values = tuple(_info(graph.tensors[i], label(i)) for i in operands.values)
+    nodes = []
+    for op in graph.ops:
+        nodes.append(Node(op=op.kind.value,
+                          inputs=tuple(-1 if i == NO_TENSOR else operand_of[i] for i in op.inputs),
+                          outputs=tuple(operand_of[i] for i in op.outputs),
+                          options=node_options(graph, op)))
+    meta_graph = MetaGraph(inputs=tuple(operand_of[i] for i in graph.inputs),
+                           outputs=tuple(operand_of[i] for i in graph.outputs), nodes=tuple(nodes), values=values)
+    signatures: list[Any] = [None if graph.tensors[i].shape_signature is None
+                             else [int(d) for d in graph.tensors[i].shape_signature] for i in operands.order]
+    extensions = {IR_EXTENSION: {"description": graph.description, "order": list(operands.order),
+                                 "shape_signatures": signatures,
+                                 "derived_bias": sorted(operand_of[i] for i in derived)}}
+    return Metadata(model=ModelInfo(name, version), target=target, compressor=compressor, graph=meta_graph,
+                    tensors=tensors, extensions=extensions)
+
+
+def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
+         compressor_settings: Mapping[str, Any] | None = None, codec: str = "cabac",
+         compressor_version: str = "0.1.0", keep_names: bool = True, progress=None) -> bytes:
+    """The unsigned container of `graph` (sign it with host.container.signing.sign_container).
+
+    Every constant tensor's values are stored exactly (see encode_tensor); the metadata holds
+    the graph and every parameter the device needs (host.model_format.options). `target`
+    names the architecture; `target.min_flash` is the container length and `target.min_ram`
+    the arena the C runtime needs in its per-layer decode mode (0 when host._runtime is not
+    built). `keep_names=False` replaces tensor names by `t<index>` (smaller metadata).
+    `progress(done, total)` is called after each coded tensor.
+    Raises UnsupportedModelError (a ModelError) listing every problem of the graph,
+    ModelError for a bad argument, CodecError from the coder, BitstreamError when the result
+    would break a container limit.
+    """
+    if codec not in CODECS:
+        raise ModelError(f"codec must be one of {', '.join(CODECS)}, not {codec!r}")
+    if not name:
+        raise ModelError("the model name must not be empty")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ModelError(f"the model version must be an unsigned integer, not {version!r}")
+    settings = dict(compressor_settings or {})
+    settings.setdefault("codec", codec)
+    compressor = Compressor("dcagent", compressor_version, settings)
+    metadata = build_metadata(graph, name=name, version=version, target=Target(target, 0, 0),
+                              compressor=compressor, keep_names=keep_names)
+    operands = split_operands(graph)
+    payloads = []
+    for done, ir_index in enumerate(operands.coded, start=1):
+        tensor = graph.tensors[ir_index]
+        payloads.append(encode_tensor(tensor.data, _LEVEL_DTYPES[tensor.dtype], codec))
+        if progress is not None:
+            progress(done, len(operands.coded))
+    return _with_target(metadata, payloads, target)
+
+
+def _with_target(metadata: Metadata, payloads: list[TensorPayload], arch: str) -> bytes:
+    """Build the container with `target.min_ram` (arena) and `target.min_flash` (its own length)
+    filled in; the length depends on the field widths, so iterate until it is stable."""
+    import dataclasses
+
+    data = build_container(metadata, payloads)
+    min_ram = _arena_bytes(data)
+    length = 0
+    for _ in range(4):
+        meta = dataclasses.replace(metadata, target=Target(arch, min_ram=min_ram, min_flash=length))
+        data = build_container(meta, payloads)
+        if len(data) == length:
+            return data
+        length = len(data)
+    return data  # pragma: no cover - the width of min_flash settles after two rounds
+
+
+def _arena_bytes(data: bytes) -> int:
+    try:
+        from host import _runtime
+    except ImportError:  # pragma: no cover - the extension is part of every build
+        return 0
+    status, size = _runtime.arena_size(data, _runtime.MODE_PER_LAYER)
+    return int(size) if status == "DC_OK" else 0

@@ -1,0 +1,134 @@
+"""`dcagent compress`, `decode` and `demo` through dcagent.cli.main, with their exit codes and bad inputs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dcagent.cli import main
+from host.container.reader import read_container
+from host.container.signing import load_public_key, verify_signature
+from host.tflite import read_model, write_model
+from tests.model_samples import tiny_graph
+
+MODELS = Path("/work/shared/models/mlperf-tiny")
+KWS = Path(__file__).parents[1] / "examples" / "models" / "kws_ref_model.tflite"
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+@pytest.fixture
+def keys(tmp_path):
+    folder = tmp_path / "keys"
+    assert main(["-q", "keygen", "-o", str(folder)]) == 0
+    return folder
+
+
+def test_compress_signs_reports_and_decodes_back(tmp_path, keys, capsys):
+    out, report, decoded = tmp_path / "kws.dcb", tmp_path / "kws.json", tmp_path / "kws.tflite"
+    assert main(["compress", str(KWS), "-o", str(out), "--lossless", "--name", "kws", "--model-version", "7",
+                 "--key", str(keys / "publisher.key"), "--report", str(report)]) == 0
+    assert ".dcb container" in capsys.readouterr().out
+    container = read_container(out)
+    verify_signature(container, load_public_key(keys / "publisher.pub"))
+    assert (container.metadata.model.name, container.metadata.model.version) == ("kws", 7)
+    data = json.loads(report.read_text())
+    assert data["compressed_bytes"] == out.stat().st_size
+    assert data["original_bytes"] == KWS.stat().st_size
+    assert data["float32_bytes"] == 4 * data["params"] and data["ratio_vs_float32"] > 2
+    assert {"name", "params", "bits", "sparsity", "bytes"} <= set(data["tensors"][0])
+    assert main(["decode", str(out), "-o", str(decoded), "--key", str(keys / "publisher.pub")]) == 0
+    assert write_model(read_model(decoded)) == write_model(read_model(KWS))
+
+
+def test_decoded_model_runs_in_litert_like_the_original(tmp_path):
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    source = MODELS / "ad01_int8.tflite"
+    out, decoded = tmp_path / "ad.dcb", tmp_path / "ad.tflite"
+    assert main(["-q", "compress", str(source), "-o", str(out), "--lossless", "--unsigned"]) == 0
+    assert main(["-q", "decode", str(out), "-o", str(decoded)]) == 0
+    x = np.random.default_rng(3).integers(-128, 128, size=(1, 640), dtype=np.int8)
+    outputs = []
+    for model in (source, decoded):
+        interpreter = litert.Interpreter(model_path=str(model),
+                                         experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy())
+    assert np.array_equal(outputs[0], outputs[1])
+
+
+def test_compress_without_lossless_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "x.dcb"
+    assert main(["compress", str(KWS), "-o", str(out), "--unsigned"]) == 2
+    assert "only lossless compression is available" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_compress_needs_output(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["compress", str(KWS), "--lossless"])
+    assert exit_.value.code == 2
+
+
+def test_missing_key_is_a_usage_error_before_any_work(tmp_path, capsys):
+    out = tmp_path / "x.dcb"
+    assert main(["compress", str(KWS), "-o", str(out), "--lossless"]) == 2  # no default key yet
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["compress", str(KWS), "-o", str(out), "--lossless", "--key", str(tmp_path / "nope")]) == 2
+    assert not out.exists()
+
+
+def test_corrupt_and_unsupported_models_are_bad_input(tmp_path, capsys):
+    corrupt = tmp_path / "corrupt.tflite"
+    corrupt.write_bytes(KWS.read_bytes()[:3000])
+    out = tmp_path / "x.dcb"
+    assert main(["compress", str(corrupt), "-o", str(out), "--lossless", "--unsigned"]) == 3
+    assert "corrupt" in capsys.readouterr().err.lower()
+    assert main(["compress", str(MODELS / "ad01_fp32.tflite"), "-o", str(out), "--lossless", "--unsigned"]) == 3
+    err = capsys.readouterr().err
+    assert "model not supported" in err and "float32" in err
+    assert main(["compress", str(tmp_path / "missing.tflite"), "-o", str(out), "--lossless", "--unsigned"]) == 3
+    assert not out.exists()
+
+
+def test_unsupported_op_is_listed(tmp_path, capsys, monkeypatch):
+    from host.graph import OpKind
+    from host.tflite import schema
+    # write the LOGISTIC op as TANH (builtin 28), which the compressor does not take
+    monkeypatch.setitem(schema.OP_CODES, OpKind.LOGISTIC, 28)
+    source = tmp_path / "tanh.tflite"
+    source.write_bytes(write_model(tiny_graph()))
+    assert main(["compress", str(source), "-o", str(tmp_path / "x.dcb"), "--lossless", "--unsigned"]) == 3
+    err = capsys.readouterr().err
+    assert "TANH" in err and "supported ops:" in err
+
+
+def test_decode_rejects_a_tampered_container(tmp_path, capsys):
+    out = tmp_path / "t.dcb"
+    assert main(["-q", "compress", str(MODELS / "ad01_int8.tflite"), "-o", str(out), "--lossless", "--unsigned"]) == 0
+    data = bytearray(out.read_bytes())
+    data[500] ^= 1
+    out.write_bytes(bytes(data))
+    target = tmp_path / "t.tflite"
+    assert main(["decode", str(out), "-o", str(target)]) == 3
+    assert "content_sha256" in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    keys = tmp_path / "devkeys"
+    assert main(["demo", "--workdir", str(tmp_path / "demo"), "--keys", str(keys), "--inputs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "all checks passed" in out and ".dcb (signed, lossless)" in out
+    assert (keys / "publisher.key").exists() and (tmp_path / "demo" / "kws_ref_model.dcb").exists()
+    # a second run reuses the key
+    before = (keys / "publisher.key").read_bytes()
+    assert main(["-q", "demo", "--workdir", str(tmp_path / "demo"), "--keys", str(keys), "--inputs", "1"]) == 0
+    assert (keys / "publisher.key").read_bytes() == before

@@ -1,0 +1,159 @@
+"""host.model_format: pack a graph into a .dcb and unpack it back, exactly (docs/bitstream.md section 4)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from host.container.layout import Codec
+from host.container.reader import open_container
+from host.container.writer import TensorPayload, build_container
+from host.errors import BitstreamError, ModelError
+from host.graph import DType, UnsupportedModelError
+from host.model_format import compression_report, pack, unpack
+from host.tflite import read_model, write_model
+from tests.model_samples import tiny_graph
+
+MODELS = Path("/work/shared/models/mlperf-tiny")
+INT8_MODELS = ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "ad01_int8"]
+
+
+def assert_same_graph(a, b) -> None:
+    """Tensors (name, shape, dtype, quantization, data, signature), ops and graph I/O equal."""
+    assert len(a.tensors) == len(b.tensors)
+    for index, (x, y) in enumerate(zip(a.tensors, b.tensors)):
+        where = f"tensor {index} {x.name!r}"
+        assert (x.name, x.shape, x.dtype, x.shape_signature) == (y.name, y.shape, y.dtype, y.shape_signature), where
+        assert (x.quantization is None) == (y.quantization is None), where
+        if x.quantization is not None:
+            assert x.quantization.same_as(y.quantization), where
+        assert (x.data is None) == (y.data is None), where
+        if x.data is not None:
+            assert x.data.dtype == y.data.dtype, where
+            mismatch = np.flatnonzero(np.asarray(x.data).reshape(-1) != np.asarray(y.data).reshape(-1))
+            assert mismatch.size == 0, f"{where}: first mismatch at element {mismatch[0]}"
+    assert len(a.ops) == len(b.ops)
+    for index, (p, q) in enumerate(zip(a.ops, b.ops)):
+        assert (p.kind, p.inputs, p.outputs, p.options) == (q.kind, q.inputs, q.outputs, q.options), f"op {index}"
+    assert (list(a.inputs), list(a.outputs), a.description) == (list(b.inputs), list(b.outputs), b.description)
+
+
+@pytest.fixture(scope="module", params=INT8_MODELS)
+def mlperf(request):
+    data = (MODELS / f"{request.param}.tflite").read_bytes()
+    return request.param, data, read_model(data)
+
+
+def test_mlperf_round_trip_is_exact(mlperf):
+    name, original, graph = mlperf
+    packed = pack(graph, name=name, version=3)
+    container = open_container(packed)
+    assert container.metadata.model.name == name and container.metadata.model.version == 3
+    assert container.metadata.target.min_flash == len(packed)
+    assert container.metadata.target.min_ram > 0
+    decoded = unpack(container)
+    assert_same_graph(graph, decoded)
+    # the TFLite writer gives the same bytes for the decoded graph as for the original's graph
+    assert write_model(decoded) == write_model(graph)
+    report = compression_report(graph, container, original_bytes=len(original))
+    assert report["compressed_bytes"] == len(packed) < len(original)
+    assert report["float32_bytes"] == 4 * report["params"]
+    assert sum(t["params"] for t in report["tensors"]) >= report["params"]
+    codecs = {t["codec"] for t in report["tensors"]}
+    assert "cabac" in codecs
+
+
+def test_raw_codec_and_stripped_names_round_trip():
+    graph = tiny_graph()
+    packed = pack(graph, name="tiny", version=1, codec="raw", keep_names=False)
+    container = open_container(packed)
+    assert all(e.codec is Codec.RAW for e in container.entries)
+    decoded = unpack(container)
+    assert [t.name for t in decoded.tensors] == [f"t{i}" for i in range(len(graph.tensors))]
+    for t, original in zip(decoded.tensors, graph.tensors):
+        t.name = original.name
+    assert_same_graph(graph, decoded)
+
+
+def test_bias_beyond_the_coder_range_is_stored_raw():
+    graph = tiny_graph()
+    bias = next(t for t in graph.tensors if t.name == "conv/b")
+    bias.data = np.array([40000, -70000, 5, 0], dtype=np.int32)
+    weights = next(t for t in graph.tensors if t.name == "conv/w")
+    weights.data = np.where(np.arange(weights.size) % 9 == 0, 3, 0).astype(np.int8).reshape(weights.shape)
+    container = open_container(pack(graph, name="tiny", version=1))
+    index = [t.name for t in container.metadata.tensors].index("conv/b")
+    assert container.entries[index].codec is Codec.RAW
+    weights = [t.name for t in container.metadata.tensors].index("conv/w")
+    assert container.entries[weights].codec is Codec.CABAC
+    assert_same_graph(graph, unpack(container))
+
+
+def test_derived_bias_quantization_is_not_stored_but_restored():
+    graph = tiny_graph()
+    container = open_container(pack(graph, name="tiny", version=1))
+    stored = {t.name: t.quantization for t in container.metadata.tensors}
+    assert stored["conv/b"] is None and stored["conv/w"] is not None
+    assert unpack(container).tensors[[t.name for t in graph.tensors].index("conv/b")].quantization.same_as(
+        next(t for t in graph.tensors if t.name == "conv/b").quantization)
+
+
+def test_float_and_bad_arguments_are_refused():
+    float_graph = read_model(MODELS / "ad01_fp32.tflite")
+    with pytest.raises(UnsupportedModelError) as err:
+        pack(float_graph, name="ad", version=1)
+    assert "float32" in str(err.value) and len(err.value.problems) > 1
+    graph = tiny_graph()
+    with pytest.raises(ModelError, match="codec"):
+        pack(graph, name="t", version=1, codec="zip")
+    with pytest.raises(ModelError, match="name"):
+        pack(graph, name="", version=1)
+    with pytest.raises(ModelError, match="version"):
+        pack(graph, name="t", version=-1)
+    graph.tensors[0].dtype = DType.FLOAT32
+    with pytest.raises(UnsupportedModelError):
+        pack(graph, name="t", version=1)
+
+
+def _with_options(data: bytes, node: int, **changes) -> bytes:
+    c = open_container(data)
+    nodes = list(c.metadata.graph.nodes)
+    nodes[node] = dataclasses.replace(nodes[node], options={**nodes[node].options, **changes})
+    meta = dataclasses.replace(c.metadata, graph=dataclasses.replace(c.metadata.graph, nodes=tuple(nodes)))
+    payloads = [TensorPayload(c.payload(i), e.level_count, e.codec, e.level_dtype) for i, e in enumerate(c.entries)]
+    return build_container(meta, payloads)
+
+
+@pytest.mark.parametrize("node, changes, words", [
+    (0, {"act_min": -128}, "option act_min is -128"),
+    (0, {"rounding": "single"}, "option rounding"),
+    (6, {"rounding": "double"}, "option rounding"),
+    (7, {"table": (0.5,) * 256}, "option table"),
+    (0, {"colour": 1}, "unknown option 'colour'"),
+    (0, {"padding": "FULL"}, "option padding is 'FULL'"),
+    (0, {"stride_h": 1.5}, "option stride_h must be an int"),
+])
+def test_parameters_that_disagree_with_the_graph_are_rejected(node, changes, words):
+    data = _with_options(pack(tiny_graph(), name="tiny", version=1), node, **changes)
+    with pytest.raises(BitstreamError) as err:
+        unpack(data)
+    assert err.value.status == "DC_ERR_METADATA" and words in str(err.value)
+
+
+def test_bad_operand_and_unknown_op_in_metadata():
+    data = pack(tiny_graph(), name="tiny", version=1)
+    c = open_container(data)
+    payloads = [TensorPayload(c.payload(i), e.level_count, e.codec, e.level_dtype) for i, e in enumerate(c.entries)]
+
+    def rebuilt(**node_changes):
+        nodes = list(c.metadata.graph.nodes)
+        nodes[0] = dataclasses.replace(nodes[0], **node_changes)
+        meta = dataclasses.replace(c.metadata, graph=dataclasses.replace(c.metadata.graph, nodes=tuple(nodes)))
+        return build_container(meta, payloads)
+
+    with pytest.raises(BitstreamError, match="operand 999 outside"):
+        unpack(rebuilt(inputs=(999,)))
+    with pytest.raises(ModelError, match="CONV_3D"):
+        unpack(rebuilt(op="CONV_3D"))

@@ -1,0 +1,171 @@
+"""The C model runtime (firmware/lib/include/dc_model.h via host.runtime): exactness, arena, graph errors.
+
+The four MLPerf Tiny int8 models, packed: the C runtime's outputs equal host.reference's and
+LiteRT's (BUILTIN_REF) on seeded inputs, in both decode modes, and every op's output equals the
+reference interpreter's. A too-small arena is refused before anything runs; every malformed
+graph gets its own status (the golden vectors in tests/vectors/model/).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from host.errors import BitstreamError, DataError
+from host.model_format import pack
+from host.reference import run, run_all
+from host.runtime import DecodeMode, Runtime, RuntimeStatusError, arena_size
+from host.tflite import read_model, write_model
+from tests.model_samples import broken_containers, tiny_container, tiny_graph, tiny_inputs
+
+MODELS = Path("/work/shared/models/mlperf-tiny")
+VECTORS = Path(__file__).parent / "vectors" / "model"
+INT8_MODELS = ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "ad01_int8"]
+TFLM_ARENA = {"kws_ref_model": 22_820, "pretrainedResnet_quant": 54_996, "vww_96_int8": 100_708, "ad01_int8": 2_580}
+
+
+def first_mismatch(ours: np.ndarray, theirs: np.ndarray) -> str | None:
+    ours, theirs = np.asarray(ours).reshape(-1), np.asarray(theirs).reshape(-1)
+    if ours.shape != theirs.shape:
+        return f"sizes {ours.size} vs {theirs.size}"
+    bad = np.flatnonzero(ours != theirs)
+    return None if bad.size == 0 else f"element {bad[0]}: {ours[bad[0]]} vs {theirs[bad[0]]} ({bad.size} differ)"
+
+
+def litert_outputs(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    interpreter = litert.Interpreter(model_content=model,
+                                     experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    for detail, value in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail["index"], value)
+    interpreter.invoke()
+    return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]
+
+
+@pytest.fixture(scope="module", params=INT8_MODELS)
+def packed(request):
+    data = (MODELS / f"{request.param}.tflite").read_bytes()
+    graph = read_model(data)
+    return request.param, data, graph, pack(graph, name=request.param, version=1)
+
+
+@pytest.mark.parametrize("mode", list(DecodeMode))
+def test_mlperf_outputs_equal_reference_and_litert(packed, mode):
+    name, original, graph, container = packed
+    runtime = Runtime(container, mode)
+    rng = np.random.default_rng(hash(name) % 1000)
+    for _ in range(2):
+        inputs = [rng.integers(-128, 128, size=t.shape, dtype=np.int8) for t in graph.input_tensors()]
+        ours = runtime.run(inputs)
+        reference = run(graph, inputs)
+        theirs = litert_outputs(original, inputs)
+        for k, (o, r, t) in enumerate(zip(ours, reference, theirs)):
+            assert first_mismatch(o, r) is None, f"{name} output {k} vs reference: {first_mismatch(o, r)}"
+            assert first_mismatch(o, t) is None, f"{name} output {k} vs LiteRT: {first_mismatch(o, t)}"
+
+
+def test_mlperf_every_op_output_equals_the_reference(packed):
+    name, _, graph, container = packed
+    inputs = [np.random.default_rng(5).integers(-128, 128, size=t.shape, dtype=np.int8)
+              for t in graph.input_tensors()]
+    values = run_all(graph, inputs)
+    runtime = Runtime(container, DecodeMode.PER_LAYER)
+    _, layers = runtime.run(inputs, layers=True)
+    assert len(layers) == len(graph.ops)
+    for index, (op, ours) in enumerate(zip(graph.ops, layers)):
+        problem = first_mismatch(ours, values[op.outputs[0]])
+        assert problem is None, f"{name} {graph.describe_op(index)}: {problem}"
+
+
+def test_mlperf_arena_plan(packed):
+    """The planned region is far below the naive sum of activations; numbers go to the report."""
+    name, _, graph, container = packed
+    naive = sum(t.size for t in graph.tensors if t.data is None)
+    largest = max(t.size for t in graph.tensors if t.data is None)
+    at_load, per_layer = (Runtime(container, mode).info for mode in DecodeMode)
+    assert largest <= at_load["planned_bytes"] < naive
+    # decoded weights (raw-coded tensors are read in place, so at most all of them)
+    assert 0 < at_load["weight_bytes"] == per_layer["weight_bytes"] <= sum(
+        t.data.nbytes for t in graph.tensors if t.data is not None)
+    assert per_layer["arena_needed"] < at_load["arena_needed"]
+    assert arena_size(container, DecodeMode.PER_LAYER) == per_layer["arena_needed"]
+
+
+def test_arena_too_small_is_refused_before_running():
+    data = tiny_container()
+    for mode in DecodeMode:
+        needed = arena_size(data, mode)
+        with pytest.raises(RuntimeStatusError) as err:
+            Runtime(data, mode, arena=needed - 1)
+        assert err.value.status == "DC_ERR_ARENA" and err.value.needed == needed
+        with pytest.raises(RuntimeStatusError) as err:
+            Runtime(data, mode, arena=64)  # not even the tables fit: a lower bound
+        assert err.value.status == "DC_ERR_ARENA" and 64 < err.value.needed <= needed
+        Runtime(data, mode, arena=needed)
+
+
+def test_tiny_model_in_both_modes_and_larger_arena():
+    graph, data = tiny_graph(), tiny_container()
+    for mode in DecodeMode:
+        runtime = Runtime(data, mode, arena=arena_size(data, mode) + 1000)
+        assert runtime.op_names == [op.kind.value for op in graph.ops]
+        for inputs in tiny_inputs(graph, 4):
+            for k, (o, r) in enumerate(zip(runtime.run(inputs), run(graph, inputs))):
+                assert first_mismatch(o, r) is None, f"{mode.name} output {k}: {first_mismatch(o, r)}"
+    runtime = Runtime(data)
+    with pytest.raises(DataError):
+        runtime.run([])
+    with pytest.raises(DataError):
+        runtime.run([np.zeros((1, 6, 6, 2), dtype=np.int16)])
+
+
+def test_tiny_golden_vector():
+    data = (VECTORS / "tiny.dcb").read_bytes()
+    inputs = [np.frombuffer((VECTORS / "tiny.in0.bin").read_bytes(), dtype=np.int8).reshape(1, 6, 6, 2)]
+    for mode in DecodeMode:
+        outputs = Runtime(data, mode).run(inputs)
+        for k, output in enumerate(outputs):
+            expected = np.frombuffer((VECTORS / f"tiny.out{k}.bin").read_bytes(), dtype=np.int8)
+            assert first_mismatch(output, expected) is None
+
+
+def _expected_status(path: Path) -> str:
+    return path.with_suffix(".expect").read_text().split()[1]
+
+
+@pytest.mark.parametrize("path", sorted(VECTORS.glob("neg_*.dcb")), ids=lambda p: p.stem)
+def test_negative_vectors_give_their_status(path):
+    data, status = path.read_bytes(), _expected_status(path)
+    for mode in DecodeMode:
+        with pytest.raises((RuntimeStatusError, BitstreamError)) as err:  # DC_ERR_OVERSIZE is both kinds
+            Runtime(data, mode, arena=1 << 20)
+        assert err.value.status == status
+
+
+def test_negative_vectors_are_current_and_distinct():
+    cases = broken_containers()
+    assert {path.stem for path in VECTORS.glob("neg_*.dcb")} == set(cases)
+    statuses = {status for _, status in cases.values()}
+    assert statuses == {"DC_ERR_GRAPH", "DC_ERR_OP", "DC_ERR_OPTION", "DC_ERR_SHAPE", "DC_ERR_UNSUPPORTED",
+                        "DC_ERR_OVERSIZE"}
+
+
+def test_corrupt_payload_and_container():
+    data = bytearray(tiny_container())
+    with pytest.raises(BitstreamError) as err:
+        arena_size(bytes(data[:-1]))
+    assert err.value.status == "DC_ERR_TRUNCATED"
+    data[200] ^= 0xFF
+    with pytest.raises(BitstreamError) as err:
+        Runtime(bytes(data))
+    assert err.value.status == "DC_ERR_HASH"
+
+
+def test_decoded_model_runs_identically_in_litert():
+    graph = tiny_graph()
+    model = write_model(graph)
+    for inputs in tiny_inputs(graph, 2):
+        for k, (o, t) in enumerate(zip(Runtime(tiny_container()).run(inputs), litert_outputs(model, inputs))):
+            assert first_mismatch(o, t) is None, f"output {k}: {first_mismatch(o, t)}"
