@@ -81,7 +81,7 @@ def _holdout(name: str, count: int) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     try:
         module = __import__(f"examples.{name}.data", fromlist=["prepare"])
-        x, y = module.prepare("test")
+        x, y = module.prepare("t10k")
     except (DcagentError, OSError, ImportError, ValueError):
         return None
     return x[500:500 + count], y[500:500 + count]
