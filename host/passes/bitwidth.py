@@ -28,5 +28,6 @@ def choose_bitwidths(graph: Graph, data: Dataset, max_drop: float,
         codebook_bits=tuple(b for b in bits if b <= 6) if QuantizerKind.CODEBOOK in quantizers else (),
         rdoq_lambdas=(0.0,),
         dependent_bits=tuple(b for b in bits if b <= 5) if QuantizerKind.DEPENDENT in quantizers else (),
+        compensated_bits=(),
     )
     return run_pass(graph, data, max_drop, space, **kwargs)

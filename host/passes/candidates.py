@@ -13,7 +13,9 @@ import numpy as np
 from host.graph import QuantizerKind, WeightEncoding, dependent_step, uniform_max_level, uniform_step
 from host.graph.encoding import UniformLevels
 from host.passes.cluster import codebook_levels
+from host.passes.gptq import compensated_levels
 from host.passes.quantizers import ClipMethod, channel_scales, uniform_levels
+from host.passes.rate import storable_scales
 from host.passes.rdoq import rdoq_levels, trellis_levels
 
 
@@ -52,7 +54,8 @@ def uniform_candidates(w: np.ndarray, axis: int, bits: int, mask: np.ndarray | N
                        ) -> list[WeightCandidate]:
     """Symmetric per-channel `bits`-bit levels, one candidate per RDOQ weight in `lams`
     (0 = plain rounding); the channel scales are chosen once and shared."""
-    levels, scale, step = uniform_levels(w, axis, bits, clip if bits < 6 else ClipMethod.MINMAX, mask)
+    levels, scale, step = uniform_levels(w, axis, bits, clip if bits < 6 else ClipMethod.MINMAX, mask,
+                                         half_scales=True)
     delta = _broadcast(scale.astype(np.float64) * step, w.ndim, axis)
     out = []
     for lam in lams:
@@ -72,10 +75,11 @@ def uniform_candidate(w: np.ndarray, axis: int, bits: int, mask: np.ndarray | No
 def codebook_candidate(w: np.ndarray, axis: int, int8_scale: np.ndarray, bits: int,
                        mask: np.ndarray | None = None) -> WeightCandidate:
     """k-means codebook of at most 2**bits int8 values over the weights at the int8 scales."""
-    normalized = np.asarray(w, dtype=np.float64) / _broadcast(int8_scale.astype(np.float64), w.ndim, axis)
+    scale = storable_scales(int8_scale)
+    normalized = np.asarray(w, dtype=np.float64) / _broadcast(scale.astype(np.float64), w.ndim, axis)
     encoding = codebook_levels(normalized, bits, mask)
     data = encoding.reconstruct()
-    return WeightCandidate(data, int8_scale.astype(np.float32), axis, encoding, _sparsity(data))
+    return WeightCandidate(data, scale, axis, encoding, _sparsity(data))
 
 
 def dependent_candidate(w: np.ndarray, axis: int, bits: int, mask: np.ndarray | None = None,
@@ -84,7 +88,7 @@ def dependent_candidate(w: np.ndarray, axis: int, bits: int, mask: np.ndarray | 
     max_value = 2 * uniform_max_level(bits)
     step = dependent_step(bits)
     s_unit = channel_scales(w, axis, max_value, ClipMethod.MINMAX, mask)
-    scale = (s_unit / step).astype(np.float32)
+    scale = storable_scales(s_unit / step)
     delta = _broadcast(scale.astype(np.float64) * step, w.ndim, axis)
     target = np.asarray(w, dtype=np.float64) if mask is None else np.where(mask, w, 0.0)
     encoding = trellis_levels(target, delta, bits, lam)
@@ -101,3 +105,28 @@ def keep_candidate(data: np.ndarray, scale: np.ndarray, axis: int) -> WeightCand
 
 def _sparsity(data: np.ndarray) -> float:
     return float(np.mean(data == 0)) if data.size else 0.0
+
+
+def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray, dead: np.ndarray,
+                          lam: float = 0.0, sparsity: float = 0.0,
+                          clip: ClipMethod = ClipMethod.MSE) -> WeightCandidate:
+    """Per-channel `bits`-bit uniform levels by GPTQ error compensation (gptq.py), optionally
+    rate-aware (`lam`) and SparseGPT-pruned (`sparsity`). `w` has its output channels on axis 0
+    and its remaining axes in the order of the input covariance behind `upper` (FC, CONV_2D)."""
+    if axis != 0:
+        raise ValueError("compensated quantization needs output channels on axis 0")
+    max_level = uniform_max_level(bits)
+    step = uniform_step(bits)
+    rows = np.asarray(w, dtype=np.float64).reshape(w.shape[0], -1)
+    kept = None
+    if sparsity > 0:  # the scale serves the weights that survive (largest OBS saliency)
+        saliency = rows ** 2 / np.diag(upper)[None, :] ** 2
+        count = int(round(saliency.size * sparsity))
+        kept = saliency > np.partition(saliency.reshape(-1), count - 1)[count - 1] if count else None
+    s_b = channel_scales(rows, 0, max_level, clip if bits < 6 else ClipMethod.MINMAX, kept)
+    scale = storable_scales(s_b / step)
+    delta = scale.astype(np.float64) * step
+    levels = compensated_levels(rows, delta, upper, dead, bits, lam, sparsity).reshape(w.shape)
+    encoding = UniformLevels(levels, bits, step)
+    data = encoding.reconstruct()
+    return WeightCandidate(data, scale, axis, encoding, _sparsity(data))

@@ -76,5 +76,5 @@ def cluster(graph, data, max_drop: float, bits: tuple[int, ...] = (1, 2, 3, 4, 5
     """
     from host.passes.engine import SearchSpace, run_pass  # noqa: PLC0415 (engine imports this module)
 
-    space = SearchSpace(bits=(), sparsities=(0.0,), codebook_bits=bits, rdoq_lambdas=(0.0,))
+    space = SearchSpace(bits=(), sparsities=(0.0,), codebook_bits=bits, rdoq_lambdas=(0.0,), compensated_bits=())
     return run_pass(graph, data, max_drop, space, **kwargs)

@@ -24,15 +24,16 @@ import numpy as np
 from host.data import Dataset
 from host.graph import DType, Graph, OpKind, Quantization, Tensor
 from host.passes.candidates import (
-    WeightCandidate, codebook_candidate, dependent_candidate, keep_candidate, uniform_candidate,
-    uniform_candidates,
+    WeightCandidate, codebook_candidate, compensated_candidate, dependent_candidate, keep_candidate,
+    uniform_candidate, uniform_candidates,
 )
 from host.passes.execute import rerun_from, run_samples
 from host.passes.fidelity import Fidelity, measure, real_outputs
+from host.passes.gptq import inverse_cholesky
 from host.passes.layerstats import LayerStats, distortion, layer_stats, output_shift
 from host.passes.prune import PruneMode, magnitude_mask
 from host.passes.quantizers import ClipMethod, dequantize_weights
-from host.passes.rate import RateFn, estimate_bits, tensor_bytes
+from host.passes.rate import DIRECTORY_BYTES, TENSOR_INFO_BYTES, RateFn, default_rate, tensor_bytes
 from host.passes.rewrite import channel_axis, clone, weight_ops
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -70,6 +71,19 @@ class SearchSpace:
     factorize: bool = False
     ranks: tuple[float, ...] = (0.125, 0.25, 0.5)
     bias_correction: bool = True
+    # GPTQ error compensation (gptq.py) for FULLY_CONNECTED and CONV_2D layers: uniform
+    # levels at each of `compensated_bits` x rate weights `compensated_lambdas` (0 = plain
+    # compensated rounding), and SparseGPT pruning at `compensated_sparsities` (lambda 0).
+    compensated_bits: tuple[int, ...] = (2, 3, 4, 5, 6)
+    compensated_lambdas: tuple[float, ...] = (0.0, 0.2, 0.4, 0.7, 1.0, 1.4, 2.0, 3.0, 4.0)
+    compensated_sparsities: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9)
+    damping: float = 0.05
+    # Unit pruning with compensation (units.py) before the search: the fractions of a
+    # producer's channels tried (largest first), allowed `unit_share` of the remaining budget.
+    unit_fractions: tuple[float, ...] = (0.25, 0.4, 0.5, 0.6, 0.7)
+    unit_share: float = 0.3
+    # Layers with GPTQ options and more weights than this get plain options without pruning only.
+    plain_max_weights: int = 20000
 
 
 @dataclass(eq=False)
@@ -132,7 +146,10 @@ class Outcome:
 
 
 def bias_bytes(values: np.ndarray, rate: RateFn) -> float:
-    return rate(values.astype(np.int64), False) / 8.0
+    """Container bytes of an int32 bias: coded payload (padded to 4) and side information
+    (rate.side_bytes for an int32 tensor)."""
+    payload = int(np.ceil(rate(values.astype(np.int64), False) / 8.0))
+    return float(payload + (-payload) % 4 + DIRECTORY_BYTES + TENSOR_INFO_BYTES + 6)
 
 
 def _layers(graph: Graph, trace_values, rate: RateFn) -> list[Layer]:
@@ -200,6 +217,9 @@ def layer_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph |
         for s in space.sparsities]
     masks += [(f", {s:.0%} channels pruned", s, magnitude_mask(salience, s, PruneMode.CHANNEL, axis))
               for s in space.channel_sparsities]
+    compensated = layer.kind in (OpKind.FULLY_CONNECTED, OpKind.CONV_2D) and bool(space.compensated_bits)
+    if compensated and w.size > space.plain_max_weights:
+        masks = masks[:1] if masks and masks[0][2] is None else []  # GPTQ options cover the rest
     for suffix, _, mask in masks:
         for bits in space.bits:
             lams = space.rdoq_lambdas if bits < 8 else (0.0,)
@@ -213,9 +233,26 @@ def layer_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph |
             for bits in space.dependent_bits:
                 cand = dependent_candidate(w, axis, bits, mask)
                 options.append(weight_option(layer, cand, f"dependent {bits}b" + suffix, rate))
+    if compensated:
+        options += compensated_options(layer, space, rate)
     if space.factorize:
         from host.passes.factorize import factor_options  # noqa: PLC0415 (factorize uses this module)
         options += factor_options(layer, space, rate, graph)
+    return options
+
+
+def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[LayerOption]:
+    """GPTQ / SparseGPT options of a FULLY_CONNECTED or CONV_2D layer (gptq.py)."""
+    upper, dead = inverse_cholesky(layer.stats.covariance, space.damping)
+    options = []
+    for bits in space.compensated_bits:
+        for lam in space.compensated_lambdas:
+            cand = compensated_candidate(layer.real, 0, bits, upper, dead, lam)
+            tag = f"gptq {bits}b" + (f" rd {lam}" if lam else "")
+            options.append(weight_option(layer, cand, tag, rate))
+        for sparsity in space.compensated_sparsities:
+            cand = compensated_candidate(layer.real, 0, bits, upper, dead, 0.0, sparsity)
+            options.append(weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate))
     return options
 
 
@@ -348,10 +385,61 @@ def total_bytes(chosen: list[LayerOption]) -> float:
     return float(sum(o.bytes for o in chosen))
 
 
+# Multiply-accumulates per second of the numpy reference kernels, measured on the 2-core
+# development machine (kws: 2.6 M MACs x 300 samples in ~5 s).
+REFERENCE_MACS_PER_SECOND = 1.5e8
+
+
+def evaluation_seconds(graph: Graph, samples: int) -> float:
+    """Predicted seconds of one evaluation of `graph` on `samples` samples (from its MACs)."""
+    macs = 0
+    for op_index in weight_ops(graph):
+        op = graph.ops[op_index]
+        w = graph.tensors[op.inputs[1]]
+        out = graph.tensors[op.outputs[0]]
+        positions = int(np.prod(out.shape[1:-1])) if len(out.shape) > 2 else 1
+        per_output = w.size // max(1, w.shape[channel_axis(op.kind.value)])
+        macs += positions * int(out.shape[-1]) * per_output
+    return macs * samples / REFERENCE_MACS_PER_SECOND
+
+
+def lower_hull(options: list[LayerOption], gain: float) -> list[LayerOption]:
+    """The options on the lower convex hull of (bytes, gain * distortion), by increasing bytes:
+    the only ones a Lagrangian choice can pick."""
+    ordered = sorted(options, key=lambda o: (o.bytes, o.distortion))
+    hull: list[LayerOption] = []
+    for o in ordered:
+        if hull and gain * o.distortion >= gain * hull[-1].distortion and o.bytes >= hull[-1].bytes:
+            continue
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = ((h.bytes, gain * h.distortion) for h in hull[-2:])
+            x3, y3 = o.bytes, gain * o.distortion
+            if (x2 - x1) * (y3 - y1) - (y2 - y1) * (x3 - x1) <= 0:  # hull[-1] lies above the chord
+                hull.pop()
+            else:
+                break
+        hull.append(o)
+    # keep only points whose distortion falls as bytes grow
+    out = []
+    for o in hull:
+        if not out or o.distortion < out[-1].distortion:
+            out.append(o)
+    return out
+
+
 def search(problem: Problem, max_drop: float, bias_correction: bool, progress: ProgressFn = _ignore,
-           steps: int = 14) -> tuple[Outcome | None, Outcome]:
+           steps: int = 14, refine_evaluations: int = 60, seconds: float | None = None
+           ) -> tuple[Outcome | None, Outcome]:
     """Step 4: (best outcome meeting the budget or None, smallest measured outcome overall).
 
+    A bisection on the multiplier finds the smallest Lagrangian choice within the budget on the
+    search samples; a greedy refinement (at most `refine_evaluations` real evaluations) then
+    moves single layers to their next smaller hull option while the measured drop stays within
+    the budget, taking the move that saves most bytes each round. The result is verified on all
+    samples (a failed refinement falls back to the bisection's choice, then mu is raised).
+    `seconds` (optional) bounds the evaluations by their predicted time (`evaluation_seconds`,
+    deterministic, so a run repeats exactly): 40 % for the bisection (at least 6 steps), 60 % for
+    the refinement.
     Returns (best_within_budget, best_found): best_within_budget is None when no mu met the
     budget on all samples; best_found is then the candidate with the least drop.
     """
@@ -363,30 +451,45 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     sub_ref = measure(problem.search_eval.reference, problem.search_eval.reference,
                       problem.search_eval.data.y).score
 
-    def evaluate(mu: float):
-        chosen = select(problem, mu)
+    def measure_choice(chosen: list[LayerOption]) -> tuple[Graph, Fidelity]:
         key = tuple(id(o) for o in chosen)
         if key not in evaluated:
             g = realize(problem.base, problem.layers, chosen, bias_correction)
             evaluated[key] = (g, problem.search_eval.fidelity(g))
-        g, fid = evaluated[key]
+        return evaluated[key]
+
+    def evaluate(mu: float):
+        chosen = select(problem, mu)
+        g, fid = measure_choice(chosen)
         return chosen, g, fid
 
     lo, hi = -8.0, 8.0  # log10(mu / norm): lo compresses most, hi keeps int8
     best_t = None
-    for step in range(steps):
+    step = 0
+    while step < steps:
         t = (lo + hi) / 2
         chosen, g, fid = evaluate(norm * 10 ** t)
-        progress(Progress("search", step + 1, steps,
+        if step == 0 and seconds is not None:
+            took = max(evaluation_seconds(problem.base, problem.search_eval.data.size), 1e-3)
+            steps = min(steps, max(6, int(0.4 * seconds / took)))
+            refine_evaluations = min(refine_evaluations, int(0.6 * seconds / took))
+        step += 1
+        progress(Progress("search", step, steps,
                           f"{total_bytes(chosen):.0f} B, drop {sub_ref - fid.score:.2f} pt"))
         if sub_ref - fid.score <= max_drop:
             best_t, hi = t, t
         else:
             lo = t
     t = best_t if best_t is not None else 8.0
+    refined = _refine(problem, select(problem, norm * 10 ** t), measure_choice, sub_ref, max_drop,
+                      refine_evaluations, progress) if best_t is not None else None
     best_found: Outcome | None = None
     while True:
-        chosen, g, _ = evaluate(norm * 10 ** t)
+        if refined is not None:
+            chosen, refined = refined, None
+            g, _ = measure_choice(chosen)
+        else:
+            chosen, g, _ = evaluate(norm * 10 ** t)
         fid = problem.full_eval.fidelity(g)
         outcome = Outcome(g, chosen, fid, problem.reference_score, problem.sensitivities,
                           problem.search_eval.count + problem.full_eval.count)
@@ -397,8 +500,44 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
             return outcome, best_found
         if t >= 8.0:
             return None, best_found
+        if best_t is not None and outcome.chosen is not select(problem, norm * 10 ** t):
+            best_t = None  # the refinement failed verification: retry the bisection's choice first
+            continue
         t = min(8.0, t + 0.5)
 
+
+def _refine(problem: Problem, chosen: list[LayerOption], measure_choice, sub_ref: float, max_drop: float,
+            budget: int, progress: ProgressFn) -> list[LayerOption]:
+    """Greedy single-layer moves down each layer's hull while the measured drop stays within budget."""
+    hulls = {i: lower_hull(opts, problem.gains[i]) for i, opts in problem.options.items()}
+    current = list(chosen)
+    blocked: set[int] = set()
+    spent = 0
+    while spent < budget:
+        best = None
+        for k, option in enumerate(current):
+            if k in blocked:
+                continue
+            smaller = [o for o in hulls[option.op_index] if o.bytes < option.bytes]
+            if not smaller:
+                blocked.add(k)
+                continue
+            trial = list(current)
+            trial[k] = smaller[-1]
+            _, fid = measure_choice(trial)
+            spent += 1
+            if sub_ref - fid.score > max_drop:
+                blocked.add(k)
+            elif best is None or option.bytes - smaller[-1].bytes > best[0]:
+                best = (option.bytes - smaller[-1].bytes, trial, fid)
+            if spent >= budget:
+                break
+        if best is None:
+            break
+        current = best[1]
+        progress(Progress("refine", spent, budget,
+                          f"{total_bytes(current):.0f} B, drop {sub_ref - best[2].score:.2f} pt"))
+    return current
 
 
 @dataclass(frozen=True)
@@ -413,7 +552,7 @@ class PassReport:
     choices: tuple[tuple[str, str], ...]
 
 
-def run_pass(graph: Graph, data: Dataset, max_drop: float, space: SearchSpace, rate: RateFn = estimate_bits,
+def run_pass(graph: Graph, data: Dataset, max_drop: float, space: SearchSpace, rate: RateFn = default_rate,
              search_samples: int = 1000, progress: ProgressFn = _ignore) -> tuple[Graph, PassReport]:
     """Apply the options of `space` to int8 `graph` under `max_drop` (against `graph` itself).
 

@@ -22,7 +22,7 @@ from host.reference.conv import im2col
 from host.reference.interpreter import KERNELS
 
 # Above this many multiply-adds (out * d * d) `distortion` uses the covariance's diagonal.
-_FULL_COVARIANCE_LIMIT = 8_000_000
+_FULL_COVARIANCE_LIMIT = 400_000_000
 
 
 @dataclass(eq=False)

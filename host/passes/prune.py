@@ -55,8 +55,8 @@ def prune(graph, data, max_drop: float, mode: PruneMode = PruneMode.UNSTRUCTURED
     from host.passes.engine import SearchSpace, run_pass  # noqa: PLC0415 (engine imports this module)
 
     if mode is PruneMode.UNSTRUCTURED:
-        space = SearchSpace(bits=(8,), sparsities=sparsities, codebook_bits=(), rdoq_lambdas=(0.0,))
+        space = SearchSpace(bits=(8,), sparsities=sparsities, codebook_bits=(), rdoq_lambdas=(0.0,), compensated_bits=())
     else:
         space = SearchSpace(bits=(8,), sparsities=(0.0,), channel_sparsities=tuple(s for s in sparsities if s),
-                            codebook_bits=(), rdoq_lambdas=(0.0,))
+                            codebook_bits=(), rdoq_lambdas=(0.0,), compensated_bits=())
     return run_pass(graph, data, max_drop, space, **kwargs)

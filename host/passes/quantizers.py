@@ -56,16 +56,22 @@ def channel_scales(w: np.ndarray, axis: int, max_level: int, clip: ClipMethod = 
 
 
 def uniform_levels(w: np.ndarray, axis: int, bits: int, clip: ClipMethod = ClipMethod.MINMAX,
-                   mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                   mask: np.ndarray | None = None, half_scales: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
     """Quantize real weights `w` to `bits`-bit symmetric levels per channel along `axis`.
 
     Returns (levels int32, int8 scale per channel as float32, int8 step): the int8 weights
     are levels * step at the returned scale. Pruned weights (`mask` False) get level 0.
+    `half_scales` rounds the scales to float16 values (3 bytes each in the container).
     """
     max_level = uniform_max_level(bits)
     step = uniform_step(bits)
     s_b = channel_scales(w, axis, max_level, clip, mask)
     s8 = (s_b / step).astype(np.float32)
+    if half_scales:
+        from host.passes.rate import storable_scales  # noqa: PLC0415 (rate imports nothing of ours)
+
+        s8 = storable_scales(s8)
     shape = [1] * w.ndim
     shape[axis] = -1
     # Divide by the float32 int8 scale actually stored, so that levels match what runs.

@@ -7,10 +7,12 @@ dependent quantization also the quantizer of the trellis state), a sign flag, up
 (order 0) remainder in bypass bins. Each context is an adaptive binary model; its cost is the
 Krichevsky-Trofimov code length of its counts, which does not depend on the bin order:
     L(n0, n1) = -log2( Gamma(n0 + 1/2) Gamma(n1 + 1/2) / (pi Gamma(n0 + n1 + 1)) ).
-The real coder (host.coder) plugs in through `RateFn`: every pass takes a `rate` argument.
+The passes use the REAL coder by default (`CoderRate`: host.coder.encode_levels, cached):
+`estimate_bits` remains for analysis and as a fallback `rate` argument.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -74,30 +76,97 @@ def estimate_bits(levels: np.ndarray, dq: bool = False) -> float:
     return float(bits)
 
 
+class CoderRate:
+    """The real entropy coder's rate: 8 x the length of `host.coder.encode_levels`'s payload.
+
+    Results are cached by content (the search asks for the same levels many times). Levels
+    the coder cannot take (|level| > host.coder.MAX_ABS, e.g. large int32 biases) are counted
+    as the container's raw int32 codec: 32 bits each.
+    Raises `ImportError` at construction when the coder extension is not built.
+    """
+
+    def __init__(self, cache_size: int = 8192) -> None:
+        from host import coder  # noqa: PLC0415 (compiled extension)
+
+        self._coder = coder
+        self._cache: dict[tuple, float] = {}
+        self._cache_size = cache_size
+
+    def __call__(self, levels: np.ndarray, dq: bool = False) -> float:
+        arr = np.asarray(levels)
+        if arr.size == 0:
+            return 0.0
+        if arr.dtype.kind not in "iub":
+            raise ValueError(f"levels must be integers, got {arr.dtype}")
+        wide = np.ascontiguousarray(arr, dtype=np.int64)
+        key = (hashlib.blake2b(wide.tobytes(), digest_size=16).digest(), arr.shape, bool(dq))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if int(np.abs(wide).max()) > self._coder.MAX_ABS:
+            bits = 32.0 * arr.size
+        else:
+            bits = 8.0 * len(self._coder.encode_levels(wide.astype(np.int32), dq=dq))
+        if len(self._cache) >= self._cache_size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = bits
+        return bits
+
+
+_SHARED_RATE: CoderRate | None = None
+
+
 def coder_rate() -> RateFn:
-    """The real entropy coder's rate (8 x its output length), once `host.coder` exists.
+    """The real entropy coder's rate (one shared, cached `CoderRate` per process).
 
     Raises `ImportError` when the coder is not built into this installation.
     """
-    from host.coder import encode_levels  # noqa: PLC0415 (optional part)
-
-    def bits(levels: np.ndarray, dq: bool = False) -> float:
-        return 8.0 * len(encode_levels(np.asarray(levels), dq=dq))
-
-    return bits
+    global _SHARED_RATE  # noqa: PLW0603 (one cache per process)
+    if _SHARED_RATE is None:
+        _SHARED_RATE = CoderRate()
+    return _SHARED_RATE
 
 
-# Bytes of side information the container carries per item (docs/compression.md, "Size").
-SCALE_BYTES = 4
-TENSOR_HEADER_BYTES = 4
-ACTIVATION_PARAMS_BYTES = 5
+def default_rate(levels: np.ndarray, dq: bool = False) -> float:
+    """The rate every pass uses unless told otherwise: the real coder's, cached."""
+    return coder_rate()(levels, dq)
 
 
-def weight_payload_bits(tensor: Tensor, rate: RateFn = estimate_bits) -> float:
+# Side information (docs/compression.md, "Sizes"): what the container (docs/bitstream.md)
+# spends per tensor besides the coded levels, counted conservatively.
+DIRECTORY_BYTES = 16         # one tensor directory entry
+TENSOR_INFO_BYTES = 12       # CBOR tensor_info keys, dtype, shape, axis (names not counted)
+ENCODING_BYTES = 4           # quantizer kind, bits, step or zero_index
+ZERO_POINT_BYTES = 1         # a CBOR small integer
+ACTIVATION_PARAMS_BYTES = 7  # a CBOR float32 scale (5) and zero point (2)
+
+
+def cbor_float_bytes(value: float) -> int:
+    """Bytes of one float in deterministic CBOR: 3 (exact in float16), 5 (float32) or 9."""
+    v = float(value)
+    if math.isfinite(v) and float(np.float16(v)) == v:
+        return 3
+    if float(np.float32(v)) == v:
+        return 5
+    return 9
+
+
+def storable_scales(scales: np.ndarray) -> np.ndarray:
+    """Scales rounded to the nearest float16 value (returned as float32), so that the container's
+    CBOR stores each in 3 bytes instead of 5. Scales outside float16's normal range stay float32."""
+    s = np.asarray(scales, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        half = s.astype(np.float16).astype(np.float32)
+    ok = np.isfinite(half) & (half > 0) & (np.abs(s) >= np.float32(6.2e-5)) & (np.abs(s) < np.float32(65000))
+    return np.where(ok, half, s).astype(np.float32)
+
+
+def weight_payload_bits(tensor: Tensor, rate: RateFn | None = None) -> float:
     """Coded bits of a constant tensor's values: its levels when encoded, else its integers.
 
     Float constants count 32 bits per element (they are not coded).
     """
+    rate = rate or default_rate
     enc = tensor.encoding
     if enc is not None:
         return rate(enc.levels, isinstance(enc, DependentLevels))
@@ -106,17 +175,28 @@ def weight_payload_bits(tensor: Tensor, rate: RateFn = estimate_bits) -> float:
     return rate(tensor.data, False)
 
 
-def tensor_bytes(tensor: Tensor, rate: RateFn = estimate_bits) -> float:
-    """Estimated container bytes of one constant tensor: payload plus its side information."""
-    side = TENSOR_HEADER_BYTES
+def side_bytes(tensor: Tensor) -> int:
+    """Container bytes of a constant tensor besides its payload: directory entry, tensor info,
+    quantization parameters (at their CBOR sizes), encoding parameters and codebook."""
+    side = DIRECTORY_BYTES + TENSOR_INFO_BYTES
     q = tensor.quantization
-    if q is not None and q.per_channel and tensor.dtype.value == "int8":
-        side += SCALE_BYTES * q.scale.size
-    elif q is not None and tensor.dtype.value == "int8":
-        side += SCALE_BYTES
+    if q is not None:
+        scales = np.asarray(q.scale).reshape(-1)
+        if tensor.dtype.value == "int32":
+            side += 5 + ZERO_POINT_BYTES  # a bias: one scale (s_in * s_w per channel is implied)
+        else:
+            side += sum(cbor_float_bytes(v) for v in scales.tolist()) + ZERO_POINT_BYTES * scales.size
+    if tensor.encoding is not None:
+        side += ENCODING_BYTES
     if isinstance(tensor.encoding, CodebookLevels):
-        side += tensor.encoding.codebook.size
-    return weight_payload_bits(tensor, rate) / 8.0 + side
+        side += sum(1 if -24 <= int(v) <= 23 else 2 for v in tensor.encoding.codebook.tolist())
+    return side
+
+
+def tensor_bytes(tensor: Tensor, rate: RateFn | None = None) -> float:
+    """Container bytes of one constant tensor: its payload (padded to 4 bytes) plus side information."""
+    payload = math.ceil(weight_payload_bits(tensor, rate) / 8.0)
+    return float(payload + (-payload) % 4 + side_bytes(tensor))
 
 
 @dataclass(frozen=True)
@@ -131,8 +211,9 @@ class SizeEstimate:
         return self.constants + self.activation_params
 
 
-def graph_bytes(graph: Graph, rate: RateFn = estimate_bits) -> SizeEstimate:
-    """Estimated container payload of `graph` (graph structure itself not counted)."""
+def graph_bytes(graph: Graph, rate: RateFn | None = None) -> SizeEstimate:
+    """Container bytes of `graph`'s constants (payloads and side information) and of its
+    activation quantization parameters; the graph structure (ops, names) is not counted."""
     constants = 0.0
     activations = 0.0
     for tensor in graph.tensors:
@@ -163,6 +244,7 @@ def float32_bytes(graph: Graph) -> int:
 
 
 __all__ = [
-    "GTX_FLAGS", "RateFn", "estimate_bits", "coder_rate", "weight_payload_bits", "tensor_bytes",
+    "GTX_FLAGS", "RateFn", "estimate_bits", "CoderRate", "coder_rate", "default_rate", "side_bytes",
+    "storable_scales", "cbor_float_bytes", "tensor_bytes", "weight_payload_bits", "tensor_bytes",
     "SizeEstimate", "graph_bytes", "parameter_count", "float32_bytes",
 ]

@@ -8,8 +8,10 @@ budget. The budget is in percentage points of top-1 accuracy against the model a
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
 
 from host.data import Dataset, prepare_data
 from host.errors import HostError
@@ -19,8 +21,9 @@ from host.passes.engine import (
 )
 from host.passes.execute import run_samples
 from host.passes.fidelity import Fidelity, measure, real_outputs
+from host.passes.calibrate import RangeMethod
 from host.passes.quantize import QuantizeOptions, quantize
-from host.passes.rate import RateFn, estimate_bits, float32_bytes, graph_bytes
+from host.passes.rate import RateFn, default_rate, float32_bytes, graph_bytes
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,45 @@ def _tensor_results(chosen: list[LayerOption], graph: Graph) -> tuple[TensorResu
     return tuple(rows)
 
 
+def _best_quantization(graph: Graph, data: Dataset, reference, calibration_samples: int,
+                       options: QuantizeOptions) -> tuple[Graph, Dataset]:
+    """PTQ with each activation-range method (the given one first); the int8 model with the best
+    score on `data` wins, ties going to the higher output SQNR (then to the given method)."""
+    methods = [options.activation_range] + [m for m in RangeMethod if m is not options.activation_range]
+    best = None
+    for method in methods:
+        g, _ = quantize(graph, data.subset(calibration_samples).x, dataclasses.replace(options, activation_range=method))
+        d = prepare_data(data.x, data.y, g)
+        fid = Evaluator(d, reference).fidelity(g)
+        if best is None or (fid.score, fid.sqnr_db) > best[0]:
+            best = ((fid.score, fid.sqnr_db), g, d)
+    return best[1], best[2]
+
+
+def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samples: int, floor: float,
+                 progress: ProgressFn) -> Graph:
+    """Unit pruning (units.py) of the int8 `base` before the search, scored on up to `samples`."""
+    from host.passes.units import choose_units  # noqa: PLC0415
+
+    index = np.arange(data.size)
+    if data.size > samples:
+        index = np.sort(np.random.default_rng(0).choice(data.size, samples, replace=False))
+    evaluator = Evaluator(Dataset(data.x[index], None if data.y is None else data.y[index]), reference[index])
+    pruned, _ = choose_units(base, data.x[index], lambda g: evaluator.fidelity(g).score, floor,
+                             space.unit_fractions, space.damping,
+                             lambda k, n: progress(Progress("units", k, n, "pruning hidden units")))
+    return pruned
+
+
 def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSpace = SearchSpace(),
              quantize_options: QuantizeOptions = QuantizeOptions(), search_samples: int = 1000,
              calibration_samples: int = 1000, probe_bits: tuple[int, ...] = (3,),
-             rate: RateFn = estimate_bits, progress: ProgressFn = _ignore) -> SearchResult:
+             rate: RateFn = default_rate, progress: ProgressFn = _ignore,
+             search_seconds: float | None = 90.0) -> SearchResult:
     """Compress `graph` (float or int8) under `max_drop` percentage points on `data`.
 
+    `search_seconds` bounds the real evaluations of the final search (None: 14 bisection steps
+    and up to 60 refinement evaluations, however long they take).
     `data` must have been checked against `graph` (host.data). Raises `BudgetError` (with the
     best result) when the budget cannot be met, `ModelError`/`DataError` as the passes do.
     """
@@ -101,8 +137,7 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
     original = measure(reference, reference, data.y)
     if _is_float(graph):
         progress(Progress("quantize", 0, 1, "calibrating and quantizing to int8"))
-        base, _ = quantize(graph, data.subset(calibration_samples).x, quantize_options)
-        int8_data = prepare_data(data.x, data.y, base)
+        base, int8_data = _best_quantization(graph, data, reference, calibration_samples, quantize_options)
     else:
         base, int8_data = graph, data
     int8_fid = Evaluator(int8_data, reference).fidelity(base)
@@ -112,8 +147,12 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
         best = SearchResult(base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32, (), 1)
         raise BudgetError(f"even the int8 model loses {original.score - int8_fid.score:.2f} points "
                           f"(budget {max_drop:.2f})", best)
+    if space.unit_fractions:
+        base = _prune_units(base, int8_data, reference, space, search_samples,
+                            int8_fid.score - space.unit_share * (max_drop - (original.score - int8_fid.score)),
+                            progress)
     problem = prepare(base, int8_data, reference, space, search_samples, probe_bits, rate, progress)
-    within, best_found = search(problem, max_drop, space.bias_correction, progress)
+    within, best_found = search(problem, max_drop, space.bias_correction, progress, seconds=search_seconds)
     outcome = within if within is not None else best_found
     result = SearchResult(
         outcome.graph, _tensor_results(outcome.chosen, base), original, int8_fid, outcome.fidelity, max_drop,

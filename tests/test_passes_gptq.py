@@ -1,0 +1,99 @@
+"""GPTQ / SparseGPT compensation, unit pruning with compensation, and the real-coder rate."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from host.coder import encode_levels
+from host.passes.candidates import compensated_candidate, uniform_candidate
+from host.passes.gptq import compensated_levels, inverse_cholesky
+from host.passes.rate import CoderRate, cbor_float_bytes, storable_scales
+from host.passes.units import remove_groups
+
+
+def _layer(seed: int = 0, rows: int = 24, d: int = 40, n: int = 2000):
+    """Weights and correlated inputs (a few latent factors), like real layer inputs."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, 6))
+    x = latent @ rng.normal(size=(6, d)) + 0.3 * rng.normal(size=(n, d))
+    x[:, 3] = 1.5  # an input that never varies
+    w = rng.normal(0, 0.2, size=(rows, d))
+    cov = np.cov(x.T, bias=True)
+    return w, x, cov
+
+
+def _output_error(w, q, x):
+    xc = x - x.mean(axis=0)
+    return float(np.mean(((w - q) @ xc.T) ** 2))
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4])
+def test_compensation_beats_rounding_on_the_output(bits):
+    w, x, cov = _layer()
+    upper, dead = inverse_cholesky(cov, 0.01)
+    assert dead.tolist() == [i == 3 for i in range(w.shape[1])]
+    plain = uniform_candidate(w, 0, bits)
+    comp = compensated_candidate(w, 0, bits, upper, dead)
+    assert np.abs(comp.encoding.levels).max() <= (1 << (bits - 1)) - 1
+    assert np.all(comp.encoding.levels[:, 3] == 0)
+    assert _output_error(w, comp.real(), x) < 0.7 * _output_error(w, plain.real(), x)
+
+
+def test_rate_weight_trades_error_for_coded_bytes():
+    w, x, cov = _layer(1, rows=64, d=64)
+    upper, dead = inverse_cholesky(cov, 0.01)
+    delta = np.abs(w).max(axis=1) / 3
+    sizes, errors = [], []
+    for lam in (0.0, 1.0, 4.0):
+        levels = compensated_levels(w, delta, upper, dead, 3, lam)
+        sizes.append(len(encode_levels(levels)))
+        errors.append(_output_error(w, levels * delta[:, None], x))
+    assert sizes[0] > sizes[1] > sizes[2]
+    assert errors[0] < errors[2]
+
+
+def test_sparsegpt_reaches_the_sparsity_and_beats_magnitude_pruning():
+    w, x, cov = _layer(2)
+    upper, dead = inverse_cholesky(cov, 0.01)
+    delta = np.full(w.shape[0], 0.01)  # fine steps: pruning dominates the error
+    levels = compensated_levels(w, delta, upper, dead, 8, 0.0, 0.6)
+    assert np.mean(levels == 0) >= 0.6
+    magnitude = np.where(np.abs(w) > np.quantile(np.abs(w), 0.6), w, 0.0)
+    assert _output_error(w, levels * delta[:, None], x) < 0.5 * _output_error(w, magnitude, x)
+
+
+def test_zero_rows_stay_zero():
+    w, _, cov = _layer(3)
+    w[5] = 0.0
+    upper, dead = inverse_cholesky(cov, 0.01)
+    levels = compensated_levels(w, np.full(w.shape[0], 0.05), upper, dead, 4, 0.5)
+    assert not levels[5].any() and levels.any()
+
+
+def test_group_removal_compensates():
+    w, x, cov = _layer(4, rows=16, d=48)
+    groups = np.arange(48) % 12
+    new, removed = remove_groups(w, cov, groups, 6, damping=1e-3)
+    assert len(set(removed)) == 6
+    gone = np.isin(groups, removed)
+    assert not new[:, gone].any()
+    naive = np.where(gone[None, :], 0.0, w)
+    assert _output_error(w, new, x) < 0.8 * _output_error(w, naive, x)
+
+
+def test_coder_rate_is_the_real_coder_and_caches():
+    rng = np.random.default_rng(5)
+    levels = np.round(rng.laplace(0, 2, size=(30, 50))).astype(np.int32)
+    rate = CoderRate()
+    assert rate(levels) == 8 * len(encode_levels(levels))
+    assert rate(levels) == rate(levels.copy())
+    big = np.array([0, 40000, -5], dtype=np.int64)
+    assert rate(big) == 32 * 3  # beyond the coder's range: raw int32
+    assert rate(np.zeros(0, dtype=np.int32)) == 0.0
+
+
+def test_storable_scales_are_float16_exact():
+    s = np.array([0.0123456, 3.3e-3, 1e-7, 0.5], dtype=np.float32)
+    out = storable_scales(s)
+    assert [cbor_float_bytes(v) for v in out.tolist()] == [3, 3, 5, 3]
+    assert np.all(np.abs(out - s) <= 1e-3 * s)
