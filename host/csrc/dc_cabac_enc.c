@@ -51,6 +51,7 @@ void dc_cabac_enc_init(dc_cabac_enc_t *enc, uint8_t *out, size_t cap, int cost_o
     enc->bad_first = 0;
     enc->cost_only = cost_only;
     enc->cost = 0u;
+    enc->work = 0u;
     if (cost_only) {
         dc_cabac_cost_table_init();
     }
