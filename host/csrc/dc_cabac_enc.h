@@ -36,7 +36,17 @@ void dc_cabac_cost_table_init(void);
 void dc_cabac_enc_init(dc_cabac_enc_t *enc, uint8_t *out, size_t cap, int cost_only);
 /* Flush (docs/coder.md, "Termination"); returns DC_OK, DC_ERR_BUFFER or DC_ERR_INTERNAL. */
 dc_status_t dc_cabac_enc_finish(dc_cabac_enc_t *enc);
-void dc_cabac_enc_shift_low(dc_cabac_enc_t *enc);
+void dc_cabac_enc_put_bytes(dc_cabac_enc_t *enc);
+
+/* Move the top byte of low out (LZMA's ShiftLow): the common case inline, carries out of line. */
+static inline void dc_cabac_enc_shift_low(dc_cabac_enc_t *enc)
+{
+    if ((uint32_t)enc->low < 0xFF000000u || (enc->low >> 32) != 0u) {
+        dc_cabac_enc_put_bytes(enc);
+    }
+    enc->cache_size++;
+    enc->low = (enc->low & 0x00FFFFFFu) << 8;
+}
 
 /* Encode (or cost) `bin` with context c of (prob, state); `adapt` from dc_cabac_adapt_table(). */
 static inline void dc_cabac_encode_bin(dc_cabac_enc_t *e, dc_cabac_prob_t *prob, dc_cabac_state_t *state,

@@ -61,7 +61,23 @@ typedef struct {
      * choose the start base that needs the fewest prefix bins */
     uint32_t bucket_hist[32][DC_LEVELS_MAX_BUCKET + 1u];
     uint32_t wide_levels, wide_zeros; /* values coded at row class 7, and how many were 0 */
+    /* cost-only mode: a second probability model with window alt_window (0: none) runs beside
+     * the first on the same bins, so one pass costs two windows */
+    unsigned alt_window;
+    uint64_t alt_cost;
+    dc_cabac_prob_t alt_prob[DC_LEVELS_NUM_CTX];
+    dc_cabac_state_t alt_state[DC_LEVELS_NUM_CTX];
 } level_coder_t;
+
+/* Cost `bin` in the second model (alt_window) too. */
+static inline void alt_bin(level_coder_t *lc, const uint16_t *alt_adapt, unsigned c, unsigned bin)
+{
+    uint32_t p = lc->alt_prob[c];
+    unsigned a = alt_adapt[lc->alt_state[c]];
+    lc->alt_state[c] = (dc_cabac_state_t)(a >> 8);
+    lc->alt_prob[c] = (dc_cabac_prob_t)dc_cabac_adapt(p, bin, a & 0xFFu);
+    lc->alt_cost += dc_cabac_cost_table[(bin ? DC_CABAC_PROB_ONE - p : p) >> 4];
+}
 
 /* The coded value of `level` at position i given the prediction state; DC_ERR_ARG if the level
  * is out of range or not reachable in DQ. */
@@ -129,7 +145,9 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
     const uint32_t stride = prm->col_stride;
     const unsigned sign_bypass = prm->sign_bypass;
     const unsigned rem_ctx = prm->rem_ctx;
-    dc_cabac_enc_t *ac = &lc->ac;
+    /* A local copy of the coder: no store to the (char-typed) context states can alias it. */
+    dc_cabac_enc_t enc = lc->ac;
+    dc_cabac_enc_t *ac = &enc;
     dc_cabac_prob_t *prob = lc->prob;
     dc_cabac_state_t *state = lc->state;
     dc_cabac_ctx_init(prob, state, DC_LEVELS_NUM_CTX, prm->window);
@@ -140,6 +158,21 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
     }
     uint16_t adapt[DC_CABAC_STATES];
     dc_cabac_adapt_table(adapt, prm->window);
+    uint16_t alt_adapt[DC_CABAC_STATES];
+    const int alt = cost_only && lc->alt_window != 0u;
+    if (alt) {
+        dc_cabac_ctx_init(lc->alt_prob, lc->alt_state, DC_LEVELS_NUM_CTX, lc->alt_window);
+        dc_cabac_adapt_table(alt_adapt, lc->alt_window);
+        lc->alt_cost = 0u;
+    }
+#define ENC_BIN(c, bin)                                                                          \
+    do {                                                                                         \
+        unsigned c__ = (c), b__ = (bin);                                                         \
+        dc_cabac_encode_bin(ac, prob, state, adapt, c__, b__, cost_only);                        \
+        if (alt) {                                                                               \
+            alt_bin(lc, alt_adapt, c__, b__);                                                    \
+        }                                                                                        \
+    } while (0)
     uint8_t classes[32];
     for (unsigned z = 0; z < 32u; z++) {
         classes[z] = dc_levels_class_entry(31u - z, prm->start_base);
@@ -159,7 +192,7 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
         if (prm->row_skip && i == row_end) { /* row_zero_flag */
             row_end = count - i > prm->row_len ? i + prm->row_len : count;
             unsigned z = row_is_predicted(prm, levels, i, row_end, last, cols, colno, base);
-            dc_cabac_encode_bin(ac, prob, state, adapt, DC_LEVELS_CTX_ROW + row_zero, z, cost_only);
+            ENC_BIN(DC_LEVELS_CTX_ROW + row_zero, z);
             row_zero = z;
             if (z) {
                 uint32_t m = row_end - i;
@@ -193,13 +226,13 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
             lc->wide_zeros += a == 0u;
         }
         if (!off) {
-            dc_cabac_encode_bin(ac, prob, state, adapt, dc_levels_ctx_sig(dqs & 1u, cc, rc), a != 0u, cost_only);
+            ENC_BIN(dc_levels_ctx_sig(dqs & 1u, cc, rc), a != 0u);
         }
         if (a != 0u || off) {
             unsigned sign_ctx = dc_levels_ctx_sign(dc_levels_sign_class(col->prev), left);
             if (!sign_bypass && !off) {
                 c0 = ac->cost;
-                dc_cabac_encode_bin(ac, prob, state, adapt, sign_ctx, neg, cost_only);
+                ENC_BIN(sign_ctx, neg);
                 sign_cost += ac->cost - c0;
                 sign_bins++;
             }
@@ -211,11 +244,11 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
                 lc->bucket_hist[dc_levels_log_mean(mean)][bucket]++;
             }
             unsigned xbase = dc_levels_ctx_x2(k);
-            dc_cabac_encode_bin(ac, prob, state, adapt, k ? xbase : dc_levels_ctx_gt1(cc, rc), bucket > k, cost_only);
+            ENC_BIN(k ? xbase : dc_levels_ctx_gt1(cc, rc), bucket > k);
             if (bucket > k) { /* abs_level_greater_x2 */
                 for (unsigned b = k + 1u; b < DC_LEVELS_MAX_BUCKET; b++) {
                     unsigned j = b - k;
-                    dc_cabac_encode_bin(ac, prob, state, adapt, xbase + (j < 7u ? j : 7u), bucket > b, cost_only);
+                    ENC_BIN(xbase + (j < 7u ? j : 7u), bucket > b);
                     if (bucket == b) {
                         break;
                     }
@@ -224,21 +257,21 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
                 unsigned dbase = dc_levels_ctx_down(k);
                 for (unsigned b = k; b > 0u; b--) {
                     unsigned j = k - b;
-                    dc_cabac_encode_bin(ac, prob, state, adapt, dbase + (j < 3u ? j : 3u), bucket < b, cost_only);
+                    ENC_BIN(dbase + (j < 3u ? j : 3u), bucket < b);
                     if (bucket == b) {
                         break;
                     }
                 }
             }
             if (off && bucket == 0u) { /* sig_flag after all: a is 0 or 1 */
-                dc_cabac_encode_bin(ac, prob, state, adapt, dc_levels_ctx_sig(dqs & 1u, cc, rc), a != 0u, cost_only);
+                ENC_BIN(dc_levels_ctx_sig(dqs & 1u, cc, rc), a != 0u);
                 if (a == 0u) {
                     goto coded;
                 }
             }
             if (!sign_bypass && off) {
                 c0 = ac->cost;
-                dc_cabac_encode_bin(ac, prob, state, adapt, sign_ctx, neg, cost_only);
+                ENC_BIN(sign_ctx, neg);
                 sign_cost += ac->cost - c0;
                 sign_bins++;
             }
@@ -249,13 +282,13 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
                 unsigned rbase = dc_levels_ctx_rem(bucket);
                 unsigned b1 = (t >> (bucket - 1u)) & 1u;
                 c0 = ac->cost;
-                dc_cabac_encode_bin(ac, prob, state, adapt, rbase, b1, cost_only);
+                ENC_BIN(rbase, b1);
                 rem1_cost += ac->cost - c0;
                 rem1_bins++;
                 if (nctx > 1u) {
                     unsigned b2 = (t >> (bucket - 2u)) & 1u;
                     c0 = ac->cost;
-                    dc_cabac_encode_bin(ac, prob, state, adapt, rbase + 1u + b1, b2, cost_only);
+                    ENC_BIN(rbase + 1u + b1, b2);
                     rem2_cost += ac->cost - c0;
                     rem2_bins++;
                 }
@@ -268,6 +301,9 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
             }
             if (nb > 0u) {
                 dc_cabac_encode_group(ac, g, nb, cost_only);
+                if (alt) {
+                    lc->alt_cost += 256u * nb;
+                }
             }
         }
     coded:
@@ -284,6 +320,8 @@ static inline dc_status_t code_levels(level_coder_t *lc, const int32_t *levels, 
             }
         }
     }
+#undef ENC_BIN
+    lc->ac = enc;
     lc->sign_cost = sign_cost;
     lc->rem1_cost = rem1_cost;
     lc->rem2_cost = rem2_cost;
@@ -407,17 +445,35 @@ typedef struct {
     level_coder_t *stats; /* the statistics of the best candidate's trial */
 } search_t;
 
-/* Try *cand; keep it if cheaper. */
-static dc_status_t try_params(search_t *s, const dc_levels_params_t *cand)
+/* Try *cand, and the same with window `alt_window` when that is not 0 (one pass costs both);
+ * keep the cheapest. */
+static dc_status_t try_params2(search_t *s, const dc_levels_params_t *cand, unsigned alt_window)
 {
     uint64_t cost = 0;
+    s->lc->alt_window = alt_window;
     dc_status_t st = cost_with(s->lc, s->levels, s->n, s->base, cand, &cost);
-    if (st == DC_OK && cost < s->best_cost) {
+    s->lc->alt_window = 0u;
+    if (st != DC_OK) {
+        return st;
+    }
+    /* the statistics (sign, suffix, buckets) hardly depend on the window: keep them either way */
+    uint64_t alt_cost = cost - s->lc->ac.cost + s->lc->alt_cost;
+    if (alt_window != 0u && alt_cost < cost && alt_cost < s->best_cost) {
+        s->best_cost = alt_cost;
+        s->best = *cand;
+        s->best.window = (uint8_t)alt_window;
+        memcpy(s->stats, s->lc, sizeof(*s->lc));
+    } else if (cost < s->best_cost) {
         s->best_cost = cost;
         s->best = *cand;
         memcpy(s->stats, s->lc, sizeof(*s->lc));
     }
     return st;
+}
+
+static dc_status_t try_params(search_t *s, const dc_levels_params_t *cand)
+{
+    return try_params2(s, cand, 0u);
 }
 
 /* Approximate Exp-Golomb bits of a residual: the prediction proxy. */
@@ -549,6 +605,7 @@ dc_status_t dc_levels_choose(const int32_t *levels, uint32_t count, const int32_
         return DC_ERR_INTERNAL;
     }
     s.stats = s.lc + 1;
+    s.lc->alt_window = 0u;
     s.levels = levels;
     s.n = count < trial_levels[effort] ? count : trial_levels[effort];
     s.base = base;
@@ -558,9 +615,10 @@ dc_status_t dc_levels_choose(const int32_t *levels, uint32_t count, const int32_
     dc_status_t st = DC_OK;
     /* Stage 1: column period, no prediction (row skipping wherever a row is zero: a zero row
      * then costs one bin, and the other rows one bin more). */
+    const unsigned alt_window = 4u; /* every trial also costs window 4 beside 6 */
     for (unsigned si = 0; si < n_strides && st == DC_OK; si++) {
         cand.col_stride = (uint16_t)strides[si];
-        st = try_params(&s, &cand);
+        st = try_params2(&s, &cand, alt_window);
     }
     if (effort >= 2u && zero_rows && st == DC_OK) {
         cand = s.best;
@@ -576,32 +634,31 @@ dc_status_t dc_levels_choose(const int32_t *levels, uint32_t count, const int32_
         if (effort >= 2u || proxy[1] < proxy[0]) {
             cand = stage;
             cand.pred_mode = DC_PRED_LEFT;
-            st = try_params(&s, &cand);
+            st = try_params2(&s, &cand, cand.window == alt_window ? 6u : alt_window);
         }
         for (unsigned si = 1; si < n_strides && st == DC_OK; si++) {
             if (effort >= 2u || proxy[2] < proxy[0]) {
                 cand = stage;
                 cand.pred_mode = DC_PRED_UP;
                 cand.col_stride = (uint16_t)strides[si];
-                st = try_params(&s, &cand);
+                st = try_params2(&s, &cand, cand.window == alt_window ? 6u : alt_window);
             }
         }
         if (st == DC_OK && base != NULL) {
             cand = stage;
             cand.pred_mode = DC_PRED_BASE;
-            st = try_params(&s, &cand);
+            st = try_params2(&s, &cand, cand.window == alt_window ? 6u : alt_window);
         }
     }
     /* Stage 3: adaptation window and start bucket. */
-    static const uint8_t windows_few[] = {4u};
-    static const uint8_t windows_many[] = {3u, 4u, 5u, 7u};
-    const uint8_t *windows = effort >= 2u ? windows_many : windows_few;
-    unsigned n_windows = effort >= 2u ? 4u : 1u;
-    dc_levels_params_t stage = s.best;
-    for (unsigned w = 0; w < n_windows && st == DC_OK; w++) {
-        cand = stage;
-        cand.window = windows[w];
-        st = try_params(&s, &cand);
+    if (effort >= 2u) {
+        static const uint8_t windows[] = {3u, 5u, 7u};
+        dc_levels_params_t stage = s.best;
+        for (unsigned w = 0; w < sizeof windows && st == DC_OK; w++) {
+            cand = stage;
+            cand.window = windows[w];
+            st = try_params(&s, &cand);
+        }
     }
     /* The start bucket hardly changes the size (docs/coder.md section 9): take the start
      * base that needs the fewest prefix bins on the trial's statistics. */
