@@ -65,7 +65,7 @@ typedef struct {
     int32_t status;                               /* sticky error, DC_OK while fine */
 } dc_levels_dec_t;
 
-#define DC_LEVELS_DEC_BYTES 636u /* sizeof(dc_levels_dec_t) on Cortex-M (arm-none-eabi-gcc 12) */
+#define DC_LEVELS_DEC_BYTES 848u /* sizeof(dc_levels_dec_t) on Cortex-M (arm-none-eabi-gcc 12) */
 
 /* Parse the header of `payload` (`len` bytes) into *params; *header_len gets its size.
  * Returns DC_OK, DC_ERR_ARG, DC_ERR_TRUNCATED (shorter than its header) or DC_ERR_PARAMS. */

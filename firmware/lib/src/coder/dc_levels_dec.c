@@ -134,12 +134,13 @@ static DC_ALWAYS_INLINE dc_status_t read_slice(dc_levels_dec_t *dec, int32_t *ou
     const uint8_t *in = buf + (dec->ac.pos < len ? dec->ac.pos : len);
     const uint8_t *const in_end = buf + len;
     uint32_t virt = dec->ac.pos > len ? dec->ac.pos - len : 0u;
-    const uint16_t *adapt = dec->adapt;
     uint32_t range = dec->ac.range;
     uint32_t code = dec->ac.code;
-    dc_cabac_prob_t *prob = dec->prob;
-    dc_cabac_state_t *state = dec->state;
-    const uint8_t *classes = dec->classes;
+    /* The models and tables are addressed from `dec` alone: one base register for all. */
+#define prob (dec->prob)
+#define state (dec->state)
+#define adapt (dec->adapt)
+#define classes (dec->classes)
     uint32_t mean = dec->mean_acc;
     unsigned left = dec->left_sign;
     unsigned dqs = dec->dq_state;
@@ -287,6 +288,10 @@ static DC_ALWAYS_INLINE dc_status_t read_slice(dc_levels_dec_t *dec, int32_t *ou
             }
         }
     }
+#undef prob
+#undef state
+#undef adapt
+#undef classes
     DC_CABAC_RENORM();
     if (virt > DC_CABAC_VIRTUAL) {
         return fail(dec, DC_ERR_TRUNCATED);
