@@ -28,7 +28,7 @@
 #define DC_CABAC_TOP (1u << 24)    /* renormalise when range falls below this */
 #define DC_CABAC_VIRTUAL 3u        /* virtual zero bytes a well-formed stream consumes */
 #define DC_CABAC_MAX_WINDOW 8u     /* largest adaptation window (shift) */
-#define DC_CABAC_GROUP_MAX 16u     /* bypass bins decoded with one division at most */
+#define DC_CABAC_GROUP_MAX 16u     /* bypass bins in one group at most (one division) */
 
 typedef uint16_t dc_cabac_prob_t;  /* P(bin == 0) * 65536 */
 typedef uint8_t dc_cabac_state_t;  /* adaptation state: counts down from 2 * window - 1 to 0 */
@@ -79,12 +79,6 @@ static inline uint32_t dc_cabac_byte(const uint8_t *buf, uint32_t len, uint32_t 
 static inline uint32_t dc_cabac_adapt(uint32_t p, unsigned bin, unsigned sh)
 {
     return bin ? p - (p >> sh) : p + ((DC_CABAC_PROB_ONE - p) >> sh);
-}
-
-/* The next adaptation state: down to 0. */
-static inline unsigned dc_cabac_next_state(unsigned s)
-{
-    return s - (s != 0u);
 }
 
 /* --- Hot-path macros over local variables -------------------------------------------------

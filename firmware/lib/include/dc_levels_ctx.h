@@ -26,7 +26,7 @@
 #define DC_LEVELS_MAX_ABS 32767          /* |level| limit of the format */
 #define DC_LEVELS_MAX_CODED 65534u       /* |coded value| limit (a level minus a prediction) */
 #define DC_LEVELS_MAX_BUCKET 15u         /* largest Exp-Golomb bucket (|coded| - 1 < 2^16 - 1) */
-#define DC_LEVELS_REM_CTX_BITS 2u        /* top suffix bits of abs_remainder that are context coded */
+#define DC_LEVELS_REM_CTX_MAX 2u         /* top suffix bits of abs_remainder that may be context coded */
 #define DC_LEVELS_MAX_START 12u          /* largest predicted start bucket */
 
 /* Prediction modes (coder_flags bits 0-1). */
