@@ -23,8 +23,11 @@ MAX_ABS = _coder.MAX_ABS
 MAX_STRIDE = _coder.MAX_STRIDE
 CONTEXT_BYTES = _coder.CONTEXT_BYTES
 DECODER_BYTES = _coder.DECODER_BYTES
-# Parameter search looks at no more than this many levels per candidate (encode speed).
-MAX_TRIAL_LEVELS = 32768
+#: Effort of the parameter search when `params` is not given (docs/coder.md section 8):
+#: 0 rules of thumb only; 1 a few candidates tried on up to 4,096 levels; 2 more candidates on
+#: up to 32,768 levels; 3 those on the whole tensor.
+DEFAULT_EFFORT = _coder.EFFORT_DEFAULT
+MAX_EFFORT = _coder.EFFORT_MAX
 
 # The 8-state DQ transition table, [state][parity of |q|] (docs/coder.md).
 _DQ_NEXT = ((0, 2), (7, 5), (1, 3), (6, 4), (2, 0), (5, 7), (3, 1), (4, 6))
@@ -41,44 +44,59 @@ class PredMode(enum.IntEnum):
 
 @dataclass(frozen=True)
 class CoderParams:
-    """The per-tensor parameters signalled in a payload header."""
+    """The per-tensor parameters signalled in a payload header (docs/coder.md section 1).
+
+    `sign_bypass`: signs are bypass bits (else context coded). `row_skip`: a flag per row of
+    `row_len` levels says the whole row equals its prediction. `rem_ctx` (0..2): how many top
+    suffix bits of a magnitude are context coded. `sig_skip`: no significance flag where the
+    running mean of magnitudes is 8 or more. `window` (1..8): adaptation shift of the
+    probability model. `start_base` 0 starts the magnitude's bucket prefix at bucket 0; 1..15 at
+    clamp(log2(mean_acc) - start_base, 0, 12). `col_stride`: column period (0 = none).
+    """
 
     pred_mode: PredMode = PredMode.NONE
     dq: bool = False
-    rice: bool = False
-    shift_fast: int = 5
-    shift_slow: int = 8
+    sign_bypass: bool = False
+    row_skip: bool = False
+    rem_ctx: int = 2
+    sig_skip: bool = False
+    window: int = 6
+    start_base: int = 6
     col_stride: int = 0
+    row_len: int = 0
 
-    def _as_tuple(self) -> tuple[int, int, int, int, int, int]:
-        return (int(self.pred_mode), int(self.dq), int(self.rice), self.shift_fast, self.shift_slow,
-                self.col_stride)
+    def _as_tuple(self) -> tuple[int, ...]:
+        return (int(self.pred_mode), int(self.dq), int(self.sign_bypass), int(self.row_skip), self.rem_ctx,
+                int(self.sig_skip), self.window, self.start_base, self.col_stride, self.row_len)
 
     @classmethod
-    def _from_tuple(cls, t: tuple[int, int, int, int, int, int]) -> CoderParams:
-        return cls(PredMode(t[0]), bool(t[1]), bool(t[2]), t[3], t[4], t[5])
+    def _from_tuple(cls, t: tuple[int, ...]) -> CoderParams:
+        return cls(PredMode(t[0]), bool(t[1]), bool(t[2]), bool(t[3]), t[4], bool(t[5]), t[6], t[7], t[8], t[9])
 
 
 def _as_int32(levels: np.ndarray, what: str) -> np.ndarray:
     arr = np.asarray(levels)
     if arr.dtype.kind not in "iub":
         raise CodecError(f"{what} must be integers, got dtype {arr.dtype}", status="DC_ERR_ARG")
-    if arr.size and (int(arr.min()) < -MAX_ABS or int(arr.max()) > MAX_ABS):
+    if arr.dtype.itemsize > 1 and arr.size and (int(arr.min()) < -MAX_ABS or int(arr.max()) > MAX_ABS):
         raise CodecError(f"{what} out of range: |level| must be <= {MAX_ABS}", status="DC_ERR_ARG",
                          hint="re-quantize to at most 16 bits")
     return np.ascontiguousarray(arr.reshape(-1), dtype=np.int32)
 
 
 def encode_levels(levels: np.ndarray, *, base: np.ndarray | None = None, dq: bool = False,
-                  params: CoderParams | None = None) -> bytes:
+                  params: CoderParams | None = None, effort: int = DEFAULT_EFFORT) -> bytes:
     """Encode integer levels (any integer dtype and shape, C order) into a tensor payload.
 
-    Without `params` the encoder tries a few settings (column period from the shape, Rice split,
-    prediction, adaptation windows) and keeps the smallest. `base` (same shape) enables delta
-    coding against a base tensor; `dq` codes DQ reconstruction levels.
+    Without `params` the encoder tries settings (column period from the shape, Rice split,
+    prediction, adaptation window, sign coding) and keeps the smallest; `effort` (0..3) sets how
+    many and on how many levels (DEFAULT_EFFORT = 1; 2 is 2-7x slower and 0.1-1.2 % smaller,
+    docs/coder.md section 8).
+    `base` (same shape) enables delta coding against a base tensor; `dq` codes DQ
+    reconstruction levels.
     Raises CodecError(status="DC_ERR_ARG") for non-integer or out-of-range levels, a base of
-    another shape, levels DQ cannot produce, or params that contradict `base`/`dq`;
-    CodecError(status="DC_ERR_PARAMS") for invalid params.
+    another shape, levels DQ cannot produce, params that contradict `base`/`dq`, or an effort
+    outside 0..3; CodecError(status="DC_ERR_PARAMS") for invalid params.
     """
     arr = np.asarray(levels)
     flat = _as_int32(arr, "levels")
@@ -89,10 +107,11 @@ def encode_levels(levels: np.ndarray, *, base: np.ndarray | None = None, dq: boo
             raise CodecError(f"base shape {b.shape} differs from levels shape {arr.shape}", status="DC_ERR_ARG")
         base_flat = _as_int32(b, "base levels")
     if params is None:
+        if not isinstance(effort, (int, np.integer)) or not 0 <= effort <= MAX_EFFORT:
+            raise CodecError(f"effort must be an integer in 0..{MAX_EFFORT}, got {effort!r}", status="DC_ERR_ARG")
         kernel_len = int(np.prod(arr.shape[1:])) if arr.ndim >= 2 else 0
         row_len = int(arr.shape[-1]) if arr.ndim >= 2 else 0
-        chosen = _coder.choose(flat, base_flat, dq, kernel_len, row_len, MAX_TRIAL_LEVELS)
-        params = CoderParams._from_tuple(chosen)
+        return _coder.encode_auto(flat, base_flat, dq, kernel_len, row_len, int(effort))
     else:
         if params.dq != dq:
             raise CodecError("params.dq disagrees with dq", status="DC_ERR_ARG")
@@ -117,7 +136,8 @@ def decode_levels(payload: bytes, count: int, *, base: np.ndarray | None = None,
     if base is not None:
         base_flat = _as_int32(base, "base levels")
     out = _coder.decode(bytes(payload), int(count), base_flat, slices)
-    return np.frombuffer(out, dtype=np.int32).copy() if count else np.zeros(0, dtype=np.int32)
+    # The bytearray is owned by the array alone: no copy needed.
+    return np.frombuffer(out, dtype=np.int32) if count else np.zeros(0, dtype=np.int32)
 
 
 def payload_params(payload: bytes) -> CoderParams:

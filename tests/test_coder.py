@@ -1,6 +1,8 @@
 """Round-trip properties and error statuses of the level coder (host.coder, docs/coder.md)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -45,11 +47,15 @@ all_params = st.builds(
     CoderParams,
     pred_mode=st.sampled_from([PredMode.NONE, PredMode.LEFT, PredMode.UP]),
     dq=st.just(False),
-    rice=st.booleans(),
-    shift_fast=st.integers(1, 8),
-    shift_slow=st.integers(8, 15),
+    sign_bypass=st.booleans(),
+    row_skip=st.booleans(),
+    rem_ctx=st.integers(0, 2),
+    sig_skip=st.booleans(),
+    window=st.integers(1, 8),
+    start_base=st.integers(0, 15),
     col_stride=st.integers(1, 70),
-)
+    row_len=st.integers(1, 90),
+).map(lambda p: p if p.row_skip else dataclasses.replace(p, row_len=0))
 
 
 @settings(max_examples=150, deadline=None)
@@ -69,6 +75,65 @@ def test_empty_tensor_is_header_only():
     payload = roundtrip(np.zeros((0, 3), np.int8))
     assert len(payload) == 3
     assert decode_levels(payload, 0).size == 0
+
+
+@pytest.mark.parametrize("effort", [0, 1, 2, 3])
+def test_every_effort_roundtrips(effort):
+    rng = np.random.default_rng(effort)
+    levels = np.round(rng.laplace(0, 20, (16, 3, 3, 8))).astype(np.int32)
+    levels[3] = 0  # a zero output channel: row skipping
+    roundtrip(levels, effort=effort)
+
+
+def test_higher_effort_is_not_larger_on_structured_levels():
+    rng = np.random.default_rng(5)
+    rows = np.round(rng.laplace(0, 30, (40, 64))).astype(np.int32)
+    rows[:, rng.random(64) < 0.5] = 0  # dead input channels: column contexts pay
+    sizes = [len(roundtrip(rows, effort=e)) for e in (0, 1, 3)]
+    assert sizes[1] <= sizes[0] and sizes[2] <= sizes[1], sizes
+
+
+def test_bad_effort():
+    with pytest.raises(CodecError) as err:
+        encode_levels(np.zeros(4, np.int8), effort=4)
+    assert err.value.status == "DC_ERR_ARG"
+
+
+def test_zero_rows_are_skipped():
+    levels = np.zeros((64, 100), np.int32)
+    levels[::8] = np.random.default_rng(3).integers(-90, 91, (8, 100))
+    payload = roundtrip(levels)
+    params = payload_params(payload)
+    assert params.row_skip and params.row_len == 100
+    # the 56 zero rows cost one row_zero_flag each, not 100 sig_flags
+    assert len(payload) < len(encode_levels(levels, params=dataclasses.replace(params, row_skip=False, row_len=0)))
+
+
+@pytest.mark.parametrize("pred", [PredMode.NONE, PredMode.LEFT, PredMode.UP, PredMode.BASE])
+def test_row_skipping_with_every_prediction(pred):
+    rng = np.random.default_rng(int(pred))
+    base = rng.integers(-100, 101, (12, 30)).astype(np.int32)
+    levels = base.copy() if pred == PredMode.BASE else rng.integers(-100, 101, (12, 30)).astype(np.int32)
+    if pred == PredMode.LEFT:
+        levels[4] = levels[3, -1]  # equals the previous level throughout
+    elif pred == PredMode.UP:
+        levels[4] = levels[3]      # equals the row above
+    elif pred == PredMode.NONE:
+        levels[4] = 0
+    levels[7:9] = levels[6, -1] if pred == PredMode.LEFT else (levels[6] if pred == PredMode.UP else
+                                                               (base[7:9] if pred == PredMode.BASE else 0))
+    params = CoderParams(pred_mode=pred, row_skip=True, row_len=30, col_stride=30)
+    kw = {"base": base} if pred == PredMode.BASE else {}
+    payload = encode_levels(levels, params=params, **kw)
+    for slices in (None, [7], [30], [1, 59]):
+        assert_levels_equal(decode_levels(payload, levels.size, slices=slices, **kw), levels)
+
+
+def test_dense_levels_skip_sig_flags():
+    levels = np.random.default_rng(11).integers(-127, 128, (32, 64)).astype(np.int32)
+    params = payload_params(roundtrip(levels))
+    assert params.sig_skip
+    assert params.start_base > 0
 
 
 @pytest.mark.parametrize("value", [0, 1, -1, 127, -128, MAX_ABS, -MAX_ABS])
@@ -102,7 +167,7 @@ def test_skewed_laplacian_levels(seed, scale, shape):
 def test_dq_mode_roundtrip(indices, rice):
     levels = dq_indices_to_levels(indices)
     roundtrip(levels, dq=True)
-    params = CoderParams(dq=True, rice=rice, col_stride=7)
+    params = CoderParams(dq=True, sign_bypass=rice, start_base=6 if rice else 0, col_stride=7)
     roundtrip(levels, dq=True, params=params)
 
 
@@ -173,25 +238,29 @@ def test_truncated_payload():
 def test_trailing_bytes():
     levels, payload = sample_payload()
     assert status_of(payload + b"\x00", levels.size) == "DC_ERR_TRAILING"
-    assert status_of(payload, levels.size - 1) in {"DC_ERR_TRAILING", "DC_ERR_CORRUPT"}
+    # Fewer levels than coded: detected once the levels left out needed at least one byte
+    # (docs/coder.md section 3); 10 levels of ~7 bits each always do.
+    assert status_of(payload, levels.size - 10) in {"DC_ERR_TRAILING", "DC_ERR_CORRUPT"}
     assert status_of(encode_levels(np.zeros(0, np.int8)) + b"\x00", 0) == "DC_ERR_TRAILING"
 
 
 def test_corrupt_payload():
     # A code register of 0xFFFFFFFF is outside the initial interval.
-    assert status_of(bytes([0, 0x85, 0]) + b"\xff" * 8, 10) == "DC_ERR_CORRUPT"
-    # All-ones bins run the Exp-Golomb prefix past its limit.
-    assert status_of(bytes([0, 0x85, 0]) + b"\xff\xff\xff\xfe" + b"\xff" * 40, 10) == "DC_ERR_CORRUPT"
+    assert status_of(bytes([0, 0x35, 0]) + b"\xff" * 8, 10) == "DC_ERR_CORRUPT"
+    # All-ones bins run the bucket prefix to 15: |v| beyond the level range.
+    assert status_of(bytes([0, 0x35, 0]) + b"\xff\xff\xff\xfe" + b"\xff" * 40, 10) == "DC_ERR_CORRUPT"
 
 
 @pytest.mark.parametrize("header", [
-    bytes([0x10, 0x85, 0]),        # reserved flag bit
-    bytes([0x00, 0x80, 0]),        # shift_fast 0
-    bytes([0x00, 0x58, 0]),        # shift_slow < shift_fast
-    bytes([0x02, 0x85, 0]),        # pred UP without col_stride
-    bytes([0x05, 0x85, 0]),        # DQ with prediction
-    bytes([0x00, 0x85, 0x80, 0]),  # non-minimal col_stride
-    bytes([0x00, 0x85, 0xFF, 0xFF, 0x04]),  # col_stride > 65535
+    bytes([0x80, 0x35, 0]),        # reserved flag bit
+    bytes([0x60, 0x35, 0]),        # rem_ctx 3
+    bytes([0x02, 0x35, 0]),        # pred UP without col_stride
+    bytes([0x05, 0x35, 0]),        # DQ with prediction
+    bytes([0x14, 0x35, 0, 5]),     # DQ with row skipping
+    bytes([0x10, 0x35, 0, 0]),     # row skipping with row_len 0
+    bytes([0x00, 0x35, 0x80, 0]),  # non-minimal col_stride
+    bytes([0x00, 0x35, 0xFF, 0xFF, 0x04]),  # col_stride > 65535
+    bytes([0x10, 0x35, 0, 0xFF, 0xFF, 0x04]),  # row_len > 65535
 ])
 def test_invalid_params(header):
     assert status_of(header + b"\x00" * 8, 5) == "DC_ERR_PARAMS"
@@ -229,11 +298,14 @@ def test_bad_arguments():
         encode_levels(levels, params=CoderParams(pred_mode=PredMode.BASE))
     assert err.value.status == "DC_ERR_ARG"
     with pytest.raises(CodecError) as err:
-        encode_levels(levels, params=CoderParams(shift_fast=9, shift_slow=4))
+        encode_levels(levels, params=CoderParams(window=9))
+    assert err.value.status == "DC_ERR_PARAMS"
+    with pytest.raises(CodecError) as err:
+        encode_levels(levels, params=CoderParams(row_skip=True, row_len=0))
     assert err.value.status == "DC_ERR_PARAMS"
 
 
 def test_context_state_under_1k():
     from host.coder import CONTEXT_BYTES, DECODER_BYTES
-    assert CONTEXT_BYTES == 885
+    assert CONTEXT_BYTES == 227 * 3
     assert DECODER_BYTES < 1024

@@ -7,6 +7,7 @@
 #include "dc_port.h"
 #include "dc_status.h"
 #include "dc_version.h"
+#include "bench_decode.h"
 
 #define UART_TIMEOUT_MS 1000u
 #define FLASH_CHUNK 64u /* bytes per `flash read` / `flash write` line */
@@ -320,6 +321,11 @@ static void cmd_exit(args_t *args)
     dc_port_exit((int)code);
 }
 
+static void cmd_bench(args_t *args)
+{
+    dc_bench_command(args->pos, (size_t)(args->end - args->pos));
+}
+
 static void cmd_help(args_t *args);
 
 typedef struct {
@@ -333,6 +339,7 @@ static const command_t g_commands[] = {
     {"info", cmd_info, "info"},
     {"echo", cmd_echo, "echo TEXT"},
     {"work", cmd_work, "work N"},
+    {"bench", cmd_bench, "bench decode OFFSET LEN COUNT"},
     {"flash", cmd_flash, "flash read|write|erase ..."},
     {"fault", cmd_fault, "fault"},
     {"reset", cmd_reset, "reset"},

@@ -51,6 +51,7 @@ void dc_cabac_enc_init(dc_cabac_enc_t *enc, uint8_t *out, size_t cap, int cost_o
     enc->bad_first = 0;
     enc->cost_only = cost_only;
     enc->cost = 0u;
+    enc->work = 0u;
     if (cost_only) {
         dc_cabac_cost_table_init();
     }
@@ -71,19 +72,15 @@ static void put_byte(dc_cabac_enc_t *enc, uint8_t b)
     enc->pos++;
 }
 
-void dc_cabac_enc_shift_low(dc_cabac_enc_t *enc)
+void dc_cabac_enc_put_bytes(dc_cabac_enc_t *enc)
 {
-    if ((uint32_t)enc->low < 0xFF000000u || (enc->low >> 32) != 0u) {
-        uint8_t carry = (uint8_t)(enc->low >> 32);
-        uint8_t temp = enc->cache;
-        do {
-            put_byte(enc, (uint8_t)(temp + carry));
-            temp = 0xFFu;
-        } while (--enc->cache_size != 0u);
-        enc->cache = (uint8_t)(enc->low >> 24);
-    }
-    enc->cache_size++;
-    enc->low = (enc->low & 0x00FFFFFFu) << 8;
+    uint8_t carry = (uint8_t)(enc->low >> 32);
+    uint8_t temp = enc->cache;
+    do {
+        put_byte(enc, (uint8_t)(temp + carry));
+        temp = 0xFFu;
+    } while (--enc->cache_size != 0u);
+    enc->cache = (uint8_t)(enc->low >> 24);
 }
 
 dc_status_t dc_cabac_enc_finish(dc_cabac_enc_t *enc)

@@ -2,7 +2,8 @@
  *
  * Levels cross the boundary as buffers of native-endian int32 (host/coder.py converts numpy
  * arrays). Errors raise host.errors.CodecError with `status` set to the C status name.
- * Parameters cross as a tuple (pred_mode, dq_flag, rice_flag, shift_fast, shift_slow, col_stride).
+ * Parameters cross as a tuple (pred_mode, dq_flag, sign_bypass, row_skip, rem_ctx, sig_skip, window,
+ * start_base, col_stride, row_len).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -40,28 +41,33 @@ static PyObject *raise_status(dc_status_t st, const char *what)
 
 static PyObject *params_tuple(const dc_levels_params_t *p)
 {
-    return Py_BuildValue("(iiiiii)", p->pred_mode, p->dq_flag, p->rice_flag, p->shift_fast, p->shift_slow,
-                         p->col_stride);
+    return Py_BuildValue("(iiiiiiiiii)", p->pred_mode, p->dq_flag, p->sign_bypass, p->row_skip, p->rem_ctx,
+                         p->sig_skip, p->window, p->start_base, p->col_stride, p->row_len);
 }
 
 static int parse_params(PyObject *tuple, dc_levels_params_t *p)
 {
-    int v[6];
-    if (!PyArg_ParseTuple(tuple, "iiiiii", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5])) {
+    int v[10];
+    if (!PyArg_ParseTuple(tuple, "iiiiiiiiii", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+                          &v[9])) {
         return -1;
     }
-    for (int i = 0; i < 6; i++) {
-        if (v[i] < 0 || v[i] > (i == 5 ? (int)DC_LEVELS_MAX_STRIDE : 15)) {
+    for (int i = 0; i < 10; i++) {
+        if (v[i] < 0 || v[i] > (i >= 8 ? (int)DC_LEVELS_MAX_STRIDE : 15)) {
             raise_status(DC_ERR_PARAMS, "coder parameter out of range");
             return -1;
         }
     }
     p->pred_mode = (uint8_t)v[0];
     p->dq_flag = (uint8_t)v[1];
-    p->rice_flag = (uint8_t)v[2];
-    p->shift_fast = (uint8_t)v[3];
-    p->shift_slow = (uint8_t)v[4];
-    p->col_stride = (uint16_t)v[5];
+    p->sign_bypass = (uint8_t)v[2];
+    p->row_skip = (uint8_t)v[3];
+    p->rem_ctx = (uint8_t)v[4];
+    p->sig_skip = (uint8_t)v[5];
+    p->window = (uint8_t)v[6];
+    p->start_base = (uint8_t)v[7];
+    p->col_stride = (uint16_t)v[8];
+    p->row_len = (uint16_t)v[9];
     if (dc_levels_check_params(p) != DC_OK) {
         raise_status(DC_ERR_PARAMS, "invalid coder parameters");
         return -1;
@@ -83,43 +89,20 @@ static int get_levels(PyObject *obj, Py_buffer *view, const char *what)
     return 0;
 }
 
-static PyObject *py_encode(PyObject *self, PyObject *args)
+/* Encode with *prm into a new bytes object (NULL with an exception set on failure). */
+static PyObject *encode_with(const int32_t *levels, uint32_t count, const int32_t *base, const dc_levels_params_t *prm)
 {
-    (void)self;
-    PyObject *levels_obj, *base_obj, *ptuple;
-    if (!PyArg_ParseTuple(args, "OOO", &levels_obj, &base_obj, &ptuple)) {
-        return NULL;
-    }
-    dc_levels_params_t prm;
-    if (parse_params(ptuple, &prm) != 0) {
-        return NULL;
-    }
-    Py_buffer lv, bv = {0};
-    if (get_levels(levels_obj, &lv, "levels") != 0) {
-        return NULL;
-    }
-    if (base_obj != Py_None && get_levels(base_obj, &bv, "base") != 0) {
-        PyBuffer_Release(&lv);
-        return NULL;
-    }
-    uint32_t count = (uint32_t)(lv.len / 4);
-    if (bv.buf != NULL && bv.len != lv.len) {
-        PyBuffer_Release(&lv);
-        PyBuffer_Release(&bv);
-        return raise_status(DC_ERR_ARG, "base and levels differ in length");
-    }
     size_t cap = 64u + (size_t)count * 2u;
     PyObject *result = NULL;
-    dc_status_t st;
     for (;;) {
         uint8_t *out = malloc(cap);
         if (out == NULL) {
-            PyErr_NoMemory();
-            break;
+            return PyErr_NoMemory();
         }
         size_t out_len = 0;
+        dc_status_t st;
         Py_BEGIN_ALLOW_THREADS
-        st = dc_levels_encode(lv.buf, count, bv.buf, &prm, out, cap, &out_len);
+        st = dc_levels_encode(levels, count, base, prm, out, cap, &out_len);
         Py_END_ALLOW_THREADS
         if (st == DC_OK) {
             result = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
@@ -132,48 +115,143 @@ static PyObject *py_encode(PyObject *self, PyObject *args)
         if (st != DC_OK) {
             raise_status(st, "cannot encode levels");
         }
-        break;
+        return result;
     }
-    PyBuffer_Release(&lv);
-    if (bv.buf != NULL) {
-        PyBuffer_Release(&bv);
+}
+
+/* Get the levels and optional base buffers; both released by release_levels(). */
+static int get_level_pair(PyObject *levels_obj, PyObject *base_obj, Py_buffer *lv, Py_buffer *bv)
+{
+    if (get_levels(levels_obj, lv, "levels") != 0) {
+        return -1;
     }
+    if (base_obj != Py_None && get_levels(base_obj, bv, "base") != 0) {
+        PyBuffer_Release(lv);
+        return -1;
+    }
+    if (bv->buf != NULL && bv->len != lv->len) {
+        PyBuffer_Release(lv);
+        PyBuffer_Release(bv);
+        raise_status(DC_ERR_ARG, "base and levels differ in length");
+        return -1;
+    }
+    return 0;
+}
+
+static void release_levels(Py_buffer *lv, Py_buffer *bv)
+{
+    PyBuffer_Release(lv);
+    if (bv->buf != NULL) {
+        PyBuffer_Release(bv);
+    }
+}
+
+/* encode(levels_i32, base_i32|None, params) -> payload bytes */
+static PyObject *py_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *levels_obj, *base_obj, *ptuple;
+    if (!PyArg_ParseTuple(args, "OOO", &levels_obj, &base_obj, &ptuple)) {
+        return NULL;
+    }
+    dc_levels_params_t prm;
+    if (parse_params(ptuple, &prm) != 0) {
+        return NULL;
+    }
+    Py_buffer lv, bv = {0};
+    if (get_level_pair(levels_obj, base_obj, &lv, &bv) != 0) {
+        return NULL;
+    }
+    PyObject *result = encode_with(lv.buf, (uint32_t)(lv.len / 4), bv.buf, &prm);
+    release_levels(&lv, &bv);
     return result;
 }
 
+/* cost(levels_i32, base_i32|None, params) -> (estimated bits, context bins + bypass groups) */
+static PyObject *py_cost(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *levels_obj, *base_obj, *ptuple;
+    if (!PyArg_ParseTuple(args, "OOO", &levels_obj, &base_obj, &ptuple)) {
+        return NULL;
+    }
+    dc_levels_params_t prm;
+    if (parse_params(ptuple, &prm) != 0) {
+        return NULL;
+    }
+    Py_buffer lv, bv = {0};
+    if (get_level_pair(levels_obj, base_obj, &lv, &bv) != 0) {
+        return NULL;
+    }
+    uint64_t cost = 0, work = 0;
+    dc_status_t st;
+    Py_BEGIN_ALLOW_THREADS
+    st = dc_levels_cost(lv.buf, (uint32_t)(lv.len / 4), bv.buf, &prm, &cost, &work);
+    Py_END_ALLOW_THREADS
+    release_levels(&lv, &bv);
+    if (st != DC_OK) {
+        return raise_status(st, "cannot cost levels");
+    }
+    return Py_BuildValue("(dK)", (double)cost / 256.0, (unsigned long long)work);
+}
+
+/* Choose parameters into *best; returns 0, or -1 with an exception set. */
+static int choose_params(Py_buffer *lv, Py_buffer *bv, int dq, unsigned long kernel_len, unsigned long row_len,
+                         unsigned long effort, dc_levels_params_t *best)
+{
+    dc_status_t st;
+    Py_BEGIN_ALLOW_THREADS
+    st = dc_levels_choose(lv->buf, (uint32_t)(lv->len / 4), bv->buf, dq, (uint32_t)kernel_len, (uint32_t)row_len,
+                          (unsigned)effort, best);
+    Py_END_ALLOW_THREADS
+    if (st != DC_OK) {
+        raise_status(st, "cannot choose coder parameters");
+        return -1;
+    }
+    return 0;
+}
+
+/* choose(levels_i32, base_i32|None, dq, kernel_len, row_len, effort) -> params */
 static PyObject *py_choose(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *levels_obj, *base_obj;
     int dq;
-    unsigned long kernel_len, row_len, max_trial;
-    if (!PyArg_ParseTuple(args, "OOpkkk", &levels_obj, &base_obj, &dq, &kernel_len, &row_len, &max_trial)) {
+    unsigned long kernel_len, row_len, effort;
+    if (!PyArg_ParseTuple(args, "OOpkkk", &levels_obj, &base_obj, &dq, &kernel_len, &row_len, &effort)) {
         return NULL;
     }
     Py_buffer lv, bv = {0};
-    if (get_levels(levels_obj, &lv, "levels") != 0) {
-        return NULL;
-    }
-    if (base_obj != Py_None && get_levels(base_obj, &bv, "base") != 0) {
-        PyBuffer_Release(&lv);
+    if (get_level_pair(levels_obj, base_obj, &lv, &bv) != 0) {
         return NULL;
     }
     dc_levels_params_t best;
-    dc_status_t st = DC_ERR_ARG;
-    if (bv.buf == NULL || bv.len == lv.len) {
-        Py_BEGIN_ALLOW_THREADS
-        st = dc_levels_choose(lv.buf, (uint32_t)(lv.len / 4), bv.buf, dq, (uint32_t)kernel_len, (uint32_t)row_len,
-                              (uint32_t)max_trial, &best);
-        Py_END_ALLOW_THREADS
+    int rc = choose_params(&lv, &bv, dq, kernel_len, row_len, effort, &best);
+    release_levels(&lv, &bv);
+    return rc == 0 ? params_tuple(&best) : NULL;
+}
+
+/* encode_auto(levels_i32, base_i32|None, dq, kernel_len, row_len, effort) -> payload bytes */
+static PyObject *py_encode_auto(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *levels_obj, *base_obj;
+    int dq;
+    unsigned long kernel_len, row_len, effort;
+    if (!PyArg_ParseTuple(args, "OOpkkk", &levels_obj, &base_obj, &dq, &kernel_len, &row_len, &effort)) {
+        return NULL;
     }
-    PyBuffer_Release(&lv);
-    if (bv.buf != NULL) {
-        PyBuffer_Release(&bv);
+    Py_buffer lv, bv = {0};
+    if (get_level_pair(levels_obj, base_obj, &lv, &bv) != 0) {
+        return NULL;
     }
-    if (st != DC_OK) {
-        return raise_status(st, "cannot choose coder parameters");
+    dc_levels_params_t best;
+    PyObject *result = NULL;
+    if (choose_params(&lv, &bv, dq, kernel_len, row_len, effort, &best) == 0) {
+        result = encode_with(lv.buf, (uint32_t)(lv.len / 4), bv.buf, &best);
     }
-    return params_tuple(&best);
+    release_levels(&lv, &bv);
+    return result;
 }
 
 static PyObject *py_params(PyObject *self, PyObject *arg)
@@ -299,7 +377,11 @@ done:
 static PyMethodDef methods[] = {
     {"encode", py_encode, METH_VARARGS, "encode(levels_i32, base_i32|None, params) -> payload bytes"},
     {"choose", py_choose, METH_VARARGS,
-     "choose(levels_i32, base_i32|None, dq, kernel_len, row_len, max_trial) -> params"},
+     "choose(levels_i32, base_i32|None, dq, kernel_len, row_len, effort) -> params"},
+    {"encode_auto", py_encode_auto, METH_VARARGS,
+     "encode_auto(levels_i32, base_i32|None, dq, kernel_len, row_len, effort) -> payload bytes"},
+    {"cost", py_cost, METH_VARARGS,
+     "cost(levels_i32, base_i32|None, params) -> (estimated bits, context bins + bypass groups)"},
     {"params", py_params, METH_O, "params(payload) -> params tuple"},
     {"decode", py_decode, METH_VARARGS, "decode(payload, count, base_i32|None, slices|None) -> bytearray"},
     {NULL, NULL, 0, NULL},
@@ -323,7 +405,10 @@ PyMODINIT_FUNC PyInit__coder(void)
         return NULL;
     }
     PyModule_AddIntConstant(m, "NUM_CONTEXTS", DC_LEVELS_NUM_CTX);
-    PyModule_AddIntConstant(m, "CONTEXT_BYTES", (long)(sizeof(dc_cabac_ctx_t) + 1u) * DC_LEVELS_NUM_CTX);
+    PyModule_AddIntConstant(m, "CONTEXT_BYTES",
+                            (long)(sizeof(dc_cabac_prob_t) + sizeof(dc_cabac_state_t)) * DC_LEVELS_NUM_CTX);
+    PyModule_AddIntConstant(m, "EFFORT_DEFAULT", DC_LEVELS_EFFORT_DEFAULT);
+    PyModule_AddIntConstant(m, "EFFORT_MAX", DC_LEVELS_EFFORT_MAX);
     PyModule_AddIntConstant(m, "DECODER_BYTES", (long)sizeof(dc_levels_dec_t));
     PyModule_AddIntConstant(m, "MAX_ABS", DC_LEVELS_MAX_ABS);
     PyModule_AddIntConstant(m, "MAX_STRIDE", DC_LEVELS_MAX_STRIDE);

@@ -77,13 +77,21 @@ def generate(outdir: Path) -> list[str]:
     conv_payload = good("conv_auto", conv)
     good("int8_wide", (_lcg(2, 600).astype(np.int64) % 255 - 127).reshape(6, 100))
     good("extremes", np.tile(np.array([MAX_ABS, -MAX_ABS, 0, 1, -1]), 40))
-    good("rice_columns", conv, params=CoderParams(rice=True, col_stride=72))
+    good("start_columns", conv, params=CoderParams(start_base=5, col_stride=72, rem_ctx=1))
+    good("sign_bypass_sig_skip", (_lcg(10, 900).astype(np.int64) % 255 - 127).reshape(9, 100),
+         params=CoderParams(sign_bypass=True, sig_skip=True, rem_ctx=0, window=4, start_base=7))
+    zero_rows = _laplacian(11, 40 * 24, 50).reshape(40, 24)
+    zero_rows[5:30] = 0
+    good("row_skip", zero_rows)
+    good("row_skip_partial", _laplacian(12, 100, 9),
+         params=CoderParams(row_skip=True, row_len=30, col_stride=7, window=8, start_base=0))
     good("pred_left", np.cumsum(_laplacian(3, 500, 3)).clip(-MAX_ABS, MAX_ABS), params=CoderParams(pred_mode=PredMode.LEFT))
     rows = np.tile(_laplacian(4, 64, 30), (8, 1)) + _laplacian(5, 512, 2).reshape(8, 64)
-    good("pred_up", rows, params=CoderParams(pred_mode=PredMode.UP, col_stride=64, rice=True))
+    rows[3] = rows[2]
+    good("pred_up", rows, params=CoderParams(pred_mode=PredMode.UP, col_stride=64, row_skip=True, row_len=64))
     good("dq", dq_indices_to_levels(_laplacian(6, 700, 6)), dq=True)
-    good("dq_rice_columns", dq_indices_to_levels(_laplacian(7, 640, 20)), dq=True,
-         params=CoderParams(dq=True, rice=True, shift_fast=4, shift_slow=7, col_stride=64))
+    good("dq_columns", dq_indices_to_levels(_laplacian(7, 640, 20)), dq=True,
+         params=CoderParams(dq=True, sign_bypass=True, window=4, start_base=6, col_stride=64))
     base = _laplacian(8, 512, 60).reshape(8, 64)
     delta = base.copy()
     delta[5:] += _laplacian(9, 192, 3).reshape(3, 64)
@@ -93,12 +101,13 @@ def generate(outdir: Path) -> list[str]:
     vector("bad_header_only", conv_payload[:3], n, "DC_ERR_TRUNCATED")
     vector("bad_header_cut", conv_payload[:2], n, "DC_ERR_TRUNCATED")
     vector("bad_trailing", conv_payload + b"\x00", n, "DC_ERR_TRAILING")
-    vector("bad_code_register", bytes([0, 0x85, 0]) + b"\xff" * 8, 10, "DC_ERR_CORRUPT")
-    vector("bad_prefix", bytes([0, 0x85, 0]) + b"\xff\xff\xff\xfe" + b"\xff" * 40, 10, "DC_ERR_CORRUPT")
+    vector("bad_code_register", bytes([0, 0x35, 0]) + b"\xff" * 8, 10, "DC_ERR_CORRUPT")
+    vector("bad_prefix", bytes([0, 0x35, 0]) + b"\xff\xff\xff\xfe" + b"\xff" * 40, 10, "DC_ERR_CORRUPT")
     two = encode_levels(np.array([MAX_ABS, MAX_ABS]), params=CoderParams())
     vector("bad_level_range", bytes([PredMode.LEFT]) + two[1:], 2, "DC_ERR_CORRUPT")
-    vector("bad_reserved_flag", bytes([0x10]) + conv_payload[1:], n, "DC_ERR_PARAMS")
-    vector("bad_shifts", bytes([0x00, 0x58]) + conv_payload[2:], n, "DC_ERR_PARAMS")
+    vector("bad_reserved_flag", bytes([conv_payload[0] | 0x80]) + conv_payload[1:], n, "DC_ERR_PARAMS")
+    vector("bad_rem_ctx", bytes([conv_payload[0] | 0x60]) + conv_payload[1:], n, "DC_ERR_PARAMS")
+    vector("bad_row_len", bytes([0x10, 0x35, 0, 0]) + conv_payload[3:], n, "DC_ERR_PARAMS")
     base_payload = (outdir / "base_delta.payload").read_bytes()
     vector("bad_missing_base", base_payload, base.size, "DC_ERR_BASE")
 

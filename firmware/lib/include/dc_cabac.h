@@ -1,16 +1,20 @@
-/* dc_cabac.h: the binary arithmetic decoding engine (LZMA-style range decoder, dual-rate models).
+/* dc_cabac.h: the binary arithmetic decoding engine (LZMA-style range decoder, adaptive models).
  *
  * Spec: docs/coder.md, sections "Probability model" and "Arithmetic decoder".
  *
- * A context (dc_cabac_ctx_t) holds two 16-bit estimates of P(bin == 0), scaled by 65536, one
- * adapting fast and one slowly; the coding probability is their mean. A per-context use count
- * (uint8_t, owned by the caller beside the context) speeds up adaptation of fresh contexts.
+ * A context is a 16-bit estimate of P(bin == 0) scaled by 65536 (dc_cabac_prob_t) plus a
+ * one-byte adaptation state (dc_cabac_state_t) counting the context's first uses: a fresh
+ * context learns at rate 1/2, 1/2, 1/4, 1/4, ... until the tensor's window (state 0).
+ * Both arrays are owned by the caller.
  *
  * The decoder reads the caller's payload buffer (not copied, not modified; it must stay valid
  * while decoding), one byte at a time, most significant byte first. Past the end of the buffer
  * it reads zero bytes ("virtual bytes"); a well-formed stream consumes exactly 3 virtual bytes
  * (docs/coder.md, "Termination"), which is how truncated and over-long payloads are told apart.
- * The hot functions are static inline so the level decoder can inline them.
+ *
+ * Speed: the level decoder keeps `range`, `code` and the input pointer in local variables for
+ * a whole slice (DC_CABAC_* macros below operate on such locals), so the hot path is a handful
+ * of instructions per bin; dc_cabac_dec_t only holds them between slices.
  */
 #ifndef DC_CABAC_H
 #define DC_CABAC_H
@@ -21,18 +25,16 @@
 
 #define DC_CABAC_PROB_ONE 65536u   /* probabilities are P(bin == 0) * 65536, in [1, 65535] */
 #define DC_CABAC_PROB_INIT 32768u  /* every context starts at P = 1/2 */
-#define DC_CABAC_COUNT_MAX 30u     /* the use count saturates here */
 #define DC_CABAC_TOP (1u << 24)    /* renormalise when range falls below this */
 #define DC_CABAC_VIRTUAL 3u        /* virtual zero bytes a well-formed stream consumes */
+#define DC_CABAC_MAX_WINDOW 8u     /* largest adaptation window (shift) */
+#define DC_CABAC_GROUP_MAX 16u     /* bypass bins in one group at most (one division) */
 
-/* One adaptive binary model: two estimates of P(bin == 0) * 65536. */
-typedef struct {
-    uint16_t p_fast; /* window 2^-shift_fast */
-    uint16_t p_slow; /* window 2^-shift_slow */
-} dc_cabac_ctx_t;
+typedef uint16_t dc_cabac_prob_t;  /* P(bin == 0) * 65536 */
+typedef uint8_t dc_cabac_state_t;  /* adaptation state: counts down from 2 * window - 1 to 0 */
 
-/* Range-decoder state. `pos` counts consumed bytes including virtual ones, capped at
- * len + DC_CABAC_VIRTUAL + 1 (which then means "read past the end": truncated). */
+/* Range-decoder state between slices. `pos` counts consumed bytes including virtual ones,
+ * capped at len + DC_CABAC_VIRTUAL + 1 (which then means "read past the end": truncated). */
 typedef struct {
     const uint8_t *buf; /* payload bytes of the arithmetic-coded part (borrowed) */
     uint32_t len;       /* number of bytes at buf */
@@ -41,8 +43,13 @@ typedef struct {
     uint32_t code;      /* offset of the coded value inside the interval; < range if valid */
 } dc_cabac_dec_t;
 
-/* Set `n` contexts to P = 1/2 and their counts to 0. */
-void dc_cabac_ctx_init(dc_cabac_ctx_t *ctx, uint8_t *count, uint32_t n);
+/* Set `n` contexts to P = 1/2 and the fresh adaptation state of `window` (1..15). */
+void dc_cabac_ctx_init(dc_cabac_prob_t *prob, dc_cabac_state_t *state, uint32_t n, unsigned window);
+
+/* The adaptation table of `window` (DC_CABAC_STATES entries): entry s holds the shift of state
+ * s, window - s / 2, in bits 0-7 and the next state, max(s - 1, 0), in bits 8-15. */
+#define DC_CABAC_STATES 32u
+void dc_cabac_adapt_table(uint16_t *adapt, unsigned window);
 
 /* Start decoding `len` bytes at `buf` (reads the first 4 bytes into the code register).
  * Returns DC_OK, DC_ERR_ARG (NULL buf with len > 0, or len > 2^32 - 8), or DC_ERR_CORRUPT
@@ -54,91 +61,85 @@ dc_status_t dc_cabac_dec_init(dc_cabac_dec_t *dec, const uint8_t *buf, uint32_t 
  * DC_ERR_CORRUPT if the code register left the interval. */
 dc_status_t dc_cabac_dec_finish(const dc_cabac_dec_t *dec);
 
-/* Adapt a model towards `bin`. The effective shifts are min(shift, 1 + count / 2): a fresh
- * model learns fast, then settles to the signalled windows. */
-static inline void dc_cabac_update(dc_cabac_ctx_t *c, uint8_t *count, unsigned bin, unsigned shift_fast,
-                                   unsigned shift_slow)
+/* The next payload byte, or a virtual zero past the end (pos stops at len + VIRTUAL + 1). */
+static inline uint32_t dc_cabac_byte(const uint8_t *buf, uint32_t len, uint32_t *pos)
 {
-    unsigned n = *count;
-    unsigned warm = 1u + (n >> 1);
-    *count = (uint8_t)(n + (n < DC_CABAC_COUNT_MAX));
-    unsigned sf = warm < shift_fast ? warm : shift_fast;
-    unsigned ss = warm < shift_slow ? warm : shift_slow;
-    uint32_t pf = c->p_fast;
-    uint32_t ps = c->p_slow;
-    if (bin) {
-        pf -= pf >> sf;
-        ps -= ps >> ss;
-    } else {
-        pf += (DC_CABAC_PROB_ONE - pf) >> sf;
-        ps += (DC_CABAC_PROB_ONE - ps) >> ss;
+    uint32_t p = *pos;
+    if (p < len) {
+        *pos = p + 1u;
+        return buf[p];
     }
-    c->p_fast = (uint16_t)pf;
-    c->p_slow = (uint16_t)ps;
-}
-
-/* The next payload byte, or a virtual zero past the end. */
-static inline uint32_t dc_cabac_next_byte(dc_cabac_dec_t *d)
-{
-    uint32_t pos = d->pos;
-    if (pos < d->len) {
-        d->pos = pos + 1u;
-        return d->buf[pos];
-    }
-    if (pos <= d->len + DC_CABAC_VIRTUAL) {
-        d->pos = pos + 1u;
+    if (p <= len + DC_CABAC_VIRTUAL) {
+        *pos = p + 1u;
     }
     return 0u;
 }
 
-/* True once the decoder has needed more virtual bytes than a valid stream can. */
-static inline int dc_cabac_overrun(const dc_cabac_dec_t *d)
+/* Adapt a probability towards `bin` with shift `sh` (p stays in [1, 65535] for sh >= 1). */
+static inline uint32_t dc_cabac_adapt(uint32_t p, unsigned bin, unsigned sh)
 {
-    return d->pos > d->len + DC_CABAC_VIRTUAL;
+    return bin ? p - (p >> sh) : p + ((DC_CABAC_PROB_ONE - p) >> sh);
 }
 
-/* Decode one context-coded bin with model `c` (count `count`) and adapt the model. */
-static inline unsigned dc_cabac_decode_bin(dc_cabac_dec_t *d, dc_cabac_ctx_t *c, uint8_t *count,
-                                           unsigned shift_fast, unsigned shift_slow)
-{
-    uint32_t p = ((uint32_t)c->p_fast + c->p_slow) >> 1;
-    uint32_t bound = (d->range >> 16) * p;
-    unsigned bin;
-    if (d->code < bound) {
-        d->range = bound;
-        bin = 0u;
-    } else {
-        d->code -= bound;
-        d->range -= bound;
-        bin = 1u;
-    }
-    dc_cabac_update(c, count, bin, shift_fast, shift_slow);
-    while (d->range < DC_CABAC_TOP) {
-        d->range <<= 8;
-        d->code = (d->code << 8) | dc_cabac_next_byte(d);
-    }
-    return bin;
-}
+/* --- Hot-path macros over local variables -------------------------------------------------
+ * They expect in scope: `uint32_t range, code;` `const uint8_t *in, *in_end;` (the next byte
+ * and the end of the payload) `uint32_t virt;` (virtual zero bytes consumed so far)
+ * `dc_cabac_prob_t *prob; dc_cabac_state_t *state;` and `const uint16_t *adapt` (the
+ * adaptation table of the tensor's window, dc_cabac_adapt_table()).
+ * Renormalisation is lazy: range may be below 2^24 after a bin and is renormalised before the
+ * next one (and at the end of a slice), which keeps the bin's two outcomes apart in the code. */
 
-/* Decode `n` (0..24) equiprobable bins, first bin in the most significant position. */
-static inline uint32_t dc_cabac_decode_bypass(dc_cabac_dec_t *d, unsigned n)
-{
-    uint32_t value = 0u;
-    uint32_t range = d->range;
-    uint32_t code = d->code;
-    while (n-- > 0u) {
-        range >>= 1;
-        uint32_t mask = 0u - (uint32_t)(code >= range); /* branch-free: bins are random */
-        code -= range & mask;
-        value = (value << 1) | (mask & 1u);
-        if (range < DC_CABAC_TOP) {
-            range <<= 8;
-            code = (code << 8) | dc_cabac_next_byte(d);
-        }
-    }
-    d->range = range;
-    d->code = code;
-    return value;
-}
+/* Renormalise: shift in bytes while range < 2^24; past the end of the payload, zero bytes. */
+#define DC_CABAC_RENORM()                                                                        \
+    do {                                                                                         \
+        while (range < DC_CABAC_TOP) {                                                           \
+            range <<= 8;                                                                         \
+            code <<= 8;                                                                          \
+            if (in < in_end) {                                                                   \
+                code |= *in++;                                                                   \
+            } else {                                                                             \
+                virt += virt <= DC_CABAC_VIRTUAL;                                                \
+            }                                                                                    \
+        }                                                                                        \
+    } while (0)
+
+/* Decode one bin with context index `ctx` and adapt the context; evaluates to the bin (0/1).
+ * A GNU statement expression would be neater; this stays C99 by assigning `bin`. */
+#define DC_CABAC_BIN(bin, ctx)                                                                   \
+    do {                                                                                         \
+        DC_CABAC_RENORM();                                                                       \
+        unsigned c_ = (ctx);                                                                     \
+        uint32_t p_ = prob[c_];                                                                  \
+        unsigned a_ = adapt[state[c_]];                                                          \
+        uint32_t bound_ = (range >> 16) * p_;                                                    \
+        state[c_] = (dc_cabac_state_t)(a_ >> 8);                                                 \
+        if (code < bound_) {                                                                     \
+            range = bound_;                                                                      \
+            prob[c_] = (dc_cabac_prob_t)(p_ + ((DC_CABAC_PROB_ONE - p_) >> (a_ & 0xFFu)));       \
+            (bin) = 0u;                                                                          \
+        } else {                                                                                 \
+            code -= bound_;                                                                      \
+            range -= bound_;                                                                     \
+            prob[c_] = (dc_cabac_prob_t)(p_ - (p_ >> (a_ & 0xFFu)));                             \
+            (bin) = 1u;                                                                          \
+        }                                                                                        \
+    } while (0)
+
+/* Decode a group of `n` (1..16) equiprobable bins as an n-bit value (first bin most
+ * significant) with one division: r = range >> n, value = code / r. A value >= 2^n (only a
+ * corrupt stream lands in the unused top of the interval) jumps to label `corrupt_label`. */
+#define DC_CABAC_GROUP(value, n, corrupt_label)                                                  \
+    do {                                                                                         \
+        DC_CABAC_RENORM();                                                                       \
+        unsigned n_ = (n);                                                                       \
+        uint32_t r_ = range >> n_;                                                               \
+        uint32_t v_ = code / r_;                                                                 \
+        if ((v_ >> n_) != 0u) {                                                                  \
+            goto corrupt_label;                                                                  \
+        }                                                                                        \
+        code -= v_ * r_;                                                                         \
+        range = r_;                                                                              \
+        (value) = v_;                                                                            \
+    } while (0)
 
 #endif /* DC_CABAC_H */

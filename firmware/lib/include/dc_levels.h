@@ -6,7 +6,7 @@
  *
  * Memory: no allocation. The caller owns
  *   - the decoder state dc_levels_dec_t (sizeof: DC_LEVELS_DEC_BYTES on a 32-bit target,
- *     of which 885 bytes are context state: 177 contexts x (4 + 1) bytes),
+ *     of which 675 bytes are context state: 225 contexts x (2 + 1) bytes),
  *   - the payload bytes (borrowed; must stay valid and unchanged until decoding ends),
  *   - a column buffer of col_stride dc_levels_col_t (4 bytes each) when the payload's
  *     col_stride is non-zero (dc_levels_payload_params() tells col_stride before init),
@@ -30,32 +30,42 @@
 #include "dc_status.h"
 
 #define DC_LEVELS_MAX_STRIDE 65535u  /* largest col_stride */
-#define DC_LEVELS_MAX_HEADER 5u      /* header bytes at most: 2 + LEB128 col_stride (<= 3) */
+#define DC_LEVELS_MAX_HEADER 8u      /* header bytes at most: 2 + LEB128 col_stride and row_len (<= 3 each) */
 
 /* The per-tensor coder parameters, as signalled in the payload header. */
 typedef struct {
     uint8_t pred_mode;   /* DC_PRED_NONE / LEFT / UP / BASE */
     uint8_t dq_flag;     /* 1: levels are 8-state dependent-quantization reconstructions */
-    uint8_t rice_flag;   /* 1: adaptive Rice split of abs_remainder */
-    uint8_t shift_fast;  /* fast adaptation window 2^-shift_fast, 1..15 */
-    uint8_t shift_slow;  /* slow adaptation window, shift_fast..15 */
+    uint8_t sign_bypass; /* 1: sign_flag is a bypass bin after the magnitude, else context coded */
+    uint8_t row_skip;    /* 1: a row_zero_flag before every row of row_len levels */
+    uint8_t rem_ctx;     /* context-coded top bits of abs_remainder: 0, 1 or 2 */
+    uint8_t sig_skip;    /* 1: no sig_flag where the row class is 7 (|level| + 1 coded instead) */
+    uint8_t window;      /* adaptation window 2^-window of the probability model, 1..8 */
+    uint8_t start_base;  /* 0: prefix starts at bucket 0; 1..15: at clamp(log2(mean_acc) - start_base, 0, 12) */
     uint16_t col_stride; /* column period for column contexts and pred UP; 0 = none */
+    uint16_t row_len;    /* row length of row skipping (1..65535; 0 without row_skip) */
 } dc_levels_params_t;
 
 typedef struct {
-    dc_cabac_dec_t ac;                           /* range decoder */
-    dc_cabac_ctx_t ctx[DC_LEVELS_NUM_CTX];        /* adaptive models */
-    uint8_t count[DC_LEVELS_NUM_CTX];             /* model use counts (warm-up) */
+    dc_cabac_dec_t ac;                            /* range decoder between slices */
+    dc_cabac_prob_t prob[DC_LEVELS_NUM_CTX];      /* adaptive models: P(bin == 0) */
+    dc_cabac_state_t state[DC_LEVELS_NUM_CTX];    /* adaptation states (warm-up) */
+    uint16_t adapt[DC_CABAC_STATES];              /* shift and next state by state (dc_cabac_adapt_table) */
+    uint8_t classes[32];                          /* row class | start bucket << 3, by clz(mean_acc | 1) */
     dc_levels_params_t params;
-    dc_levels_nbr_t nbr;                          /* scan neighbourhood */
+    uint32_t mean_acc;                            /* running mean of |coded| * 64 */
+    uint8_t left_sign;                            /* sign class of the last coded value */
+    uint8_t dq_state;                             /* dependent-quantization state 0..7 */
     dc_levels_col_t *cols;                        /* caller's column buffer (col_stride entries) */
     uint32_t col;                                 /* current column, 0..col_stride-1 */
+    uint32_t row_left;                            /* levels left in the current row (row_skip) */
+    uint8_t row_zero;                             /* the current row is skipped (all coded values 0) */
     int32_t last_level;                           /* previous level (pred LEFT) */
     uint32_t remaining;                           /* levels still to decode */
     int32_t status;                               /* sticky error, DC_OK while fine */
 } dc_levels_dec_t;
 
-#define DC_LEVELS_DEC_BYTES 944u /* sizeof(dc_levels_dec_t) on Cortex-M (arm-none-eabi-gcc 12) */
+#define DC_LEVELS_DEC_BYTES 848u /* sizeof(dc_levels_dec_t) on Cortex-M (arm-none-eabi-gcc 12) */
 
 /* Parse the header of `payload` (`len` bytes) into *params; *header_len gets its size.
  * Returns DC_OK, DC_ERR_ARG, DC_ERR_TRUNCATED (shorter than its header) or DC_ERR_PARAMS. */

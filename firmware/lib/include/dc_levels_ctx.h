@@ -1,10 +1,10 @@
 /* dc_levels_ctx.h: the ONE definition of binarization constants and context selection of the
  * level coder, shared by the firmware decoder and the host encoder.
  *
- * Spec: docs/coder.md, sections "Binarization", "Context selection" and "Dependent quantization".
- * Every function here is a pure function of already-coded data, so encoder and decoder stay in
- * step by construction. Names follow the MPEG NNC syntax elements (sig_flag, sign_flag,
- * abs_level_greater_x, abs_level_greater_x2, abs_remainder).
+ * Spec: docs/coder.md, sections "Neighbourhood state", "Contexts", "Binarization" and
+ * "Dependent quantization". Every function here is a pure function of already-coded data, so
+ * encoder and decoder stay in step by construction. Names follow the MPEG NNC syntax elements
+ * (sig_flag, sign_flag, abs_level_greater_x, abs_level_greater_x2, abs_remainder).
  */
 #ifndef DC_LEVELS_CTX_H
 #define DC_LEVELS_CTX_H
@@ -16,16 +16,18 @@
 #define DC_LEVELS_COL_CLASSES 4u  /* column classes: none, silent, quiet, active */
 #define DC_LEVELS_CTX_SIG 0u      /* sig_flag: [dq set 2][col 4][row 8] */
 #define DC_LEVELS_CTX_SIGN 64u    /* sign_flag: [column sign 3][left sign 3] */
-#define DC_LEVELS_CTX_GT1 73u     /* abs_level_greater_x (x = 1): [col 4][row 8] */
-#define DC_LEVELS_CTX_X2 105u     /* abs_level_greater_x2 (Exp-Golomb prefix): [rice k 6][index 8] */
-#define DC_LEVELS_CTX_REM 153u    /* abs_remainder top 2 bits: [prefix length 8][tree node 3] */
-#define DC_LEVELS_NUM_CTX 177u
+#define DC_LEVELS_CTX_GT1 73u     /* abs_level_greater_x (x = 1, start 0): [col 4][row 8] */
+#define DC_LEVELS_CTX_X2 105u     /* abs_level_greater_x2 (bucket prefix, upwards): [start 8][index 8] */
+#define DC_LEVELS_CTX_DOWN 169u   /* abs_level_less_x2 (bucket prefix, downwards): [start 8][index 4] */
+#define DC_LEVELS_CTX_REM 201u    /* abs_remainder top 2 bits: [bucket 8][tree node 3] */
+#define DC_LEVELS_CTX_ROW 225u    /* row_zero_flag: [previous row skipped 2] */
+#define DC_LEVELS_NUM_CTX 227u
 
 #define DC_LEVELS_MAX_ABS 32767          /* |level| limit of the format */
 #define DC_LEVELS_MAX_CODED 65534u       /* |coded value| limit (a level minus a prediction) */
-#define DC_LEVELS_MAX_PREFIX 16u         /* abs_level_greater_x2 run longer than this: corrupt */
-#define DC_LEVELS_REM_CTX_BITS 2u        /* top suffix bits of abs_remainder that are context coded */
-#define DC_LEVELS_MAX_RICE 12u           /* largest Rice parameter */
+#define DC_LEVELS_MAX_BUCKET 15u         /* largest Exp-Golomb bucket (|coded| - 1 < 2^16 - 1) */
+#define DC_LEVELS_REM_CTX_MAX 2u         /* top suffix bits of abs_remainder that may be context coded */
+#define DC_LEVELS_MAX_START 12u          /* largest predicted start bucket */
 
 /* Prediction modes (coder_flags bits 0-1). */
 #define DC_PRED_NONE 0u
@@ -35,25 +37,43 @@
 
 /* State kept per column (position modulo col_stride) when col_stride > 0. */
 typedef struct {
-    int16_t prev; /* the level decoded at this column in the previous row */
+    int16_t prev; /* the level at this column in the previous row (0 before the first row) */
     uint8_t avg;  /* running mean of min(|coded|, 15) * 16, see dc_levels_col_update() */
-    uint8_t seen; /* 1 once a previous row exists for this column */
+    uint8_t cls;  /* column class 0..3 (0 until the column has been coded once) */
 } dc_levels_col_t;
-
-/* Neighbourhood state along the scan. */
-typedef struct {
-    uint32_t mean_acc; /* running mean of |coded| times 64 (window 1/8) */
-    uint8_t left_sign; /* sign class of the last coded value: 0 zero/none, 1 positive, 2 negative */
-    uint8_t dq_state;  /* dependent-quantization state 0..7 (0 when DQ is off) */
-} dc_levels_nbr_t;
 
 /* The 8-state dependent-quantization transition table, indexed [2 * state + (|q| & 1)]
  * (as in MPEG NNC; defined once in firmware/lib/src/coder/dc_dq.c). */
 extern const uint8_t dc_dq_next_state[16];
 
-static inline unsigned dc_levels_ilog2(uint32_t v) /* v > 0 */
+/* floor(log2(mean_acc | 1)) from the count of leading zeros, the form both sides use. */
+static inline unsigned dc_levels_log_mean(uint32_t mean_acc)
 {
-    return 31u - (unsigned)__builtin_clz(v);
+    return 31u - (unsigned)__builtin_clz(mean_acc | 1u);
+}
+
+/* Row class: clamp(floor(log2(mean_acc | 1)) - 2, 0, 7). */
+static inline unsigned dc_levels_row_class(unsigned log_mean)
+{
+    return log_mean < 3u ? 0u : (log_mean - 2u < DC_LEVELS_ROW_CLASSES ? log_mean - 2u : DC_LEVELS_ROW_CLASSES - 1u);
+}
+
+/* Start bucket of the prefix: clamp(floor(log2(mean_acc | 1)) - start_base, 0, 12); always 0
+ * when start_base is 0. */
+static inline unsigned dc_levels_start(unsigned log_mean, unsigned start_base)
+{
+    if (start_base == 0u || log_mean <= start_base) {
+        return 0u;
+    }
+    unsigned k = log_mean - start_base;
+    return k < DC_LEVELS_MAX_START ? k : DC_LEVELS_MAX_START;
+}
+
+/* Packed per-tensor lookup of both, indexed by floor(log2(mean_acc | 1)) (0..31):
+ * bits 0-2 the row class, bits 3-6 the start bucket. */
+static inline uint8_t dc_levels_class_entry(unsigned log_mean, unsigned start_base)
+{
+    return (uint8_t)(dc_levels_row_class(log_mean) | (dc_levels_start(log_mean, start_base) << 3));
 }
 
 static inline unsigned dc_levels_sign_class(int32_t v)
@@ -61,35 +81,10 @@ static inline unsigned dc_levels_sign_class(int32_t v)
     return v > 0 ? 1u : (v < 0 ? 2u : 0u);
 }
 
-/* Row class: 0 if the running mean is 0, else 1 + floor(log2(mean_acc / 8)), at most 7. */
-static inline unsigned dc_levels_row_class(uint32_t mean_acc)
+/* Column class after an update: 1 column never non-zero lately, 2 quiet, 3 active. */
+static inline unsigned dc_levels_col_class(unsigned avg)
 {
-    uint32_t m = mean_acc >> 3;
-    if (m == 0u) {
-        return 0u;
-    }
-    unsigned c = 1u + dc_levels_ilog2(m);
-    return c < DC_LEVELS_ROW_CLASSES ? c : DC_LEVELS_ROW_CLASSES - 1u;
-}
-
-/* Rice parameter k when rice_flag is set: max(0, floor(log2(mean_acc / 64)) - 1), at most 12. */
-static inline unsigned dc_levels_rice_k(uint32_t mean_acc)
-{
-    uint32_t m = mean_acc >> 6;
-    if (m < 4u) {
-        return 0u;
-    }
-    unsigned k = dc_levels_ilog2(m) - 1u;
-    return k < DC_LEVELS_MAX_RICE ? k : DC_LEVELS_MAX_RICE;
-}
-
-/* Column class: 0 no previous row (or col_stride 0), 1 column never non-zero, 2 quiet, 3 active. */
-static inline unsigned dc_levels_col_class(const dc_levels_col_t *col)
-{
-    if (col == 0 || !col->seen) {
-        return 0u;
-    }
-    return col->avg == 0u ? 1u : (col->avg < 8u ? 2u : 3u);
+    return 1u + (avg != 0u) + (avg >= 8u);
 }
 
 static inline unsigned dc_levels_ctx_sig(unsigned dq_set, unsigned col_class, unsigned row_class)
@@ -97,10 +92,9 @@ static inline unsigned dc_levels_ctx_sig(unsigned dq_set, unsigned col_class, un
     return DC_LEVELS_CTX_SIG + (dq_set * DC_LEVELS_COL_CLASSES + col_class) * DC_LEVELS_ROW_CLASSES + row_class;
 }
 
-static inline unsigned dc_levels_ctx_sign(const dc_levels_col_t *col, unsigned left_sign)
+static inline unsigned dc_levels_ctx_sign(unsigned up_sign, unsigned left_sign)
 {
-    unsigned up = (col != 0 && col->seen) ? dc_levels_sign_class(col->prev) : 0u;
-    return DC_LEVELS_CTX_SIGN + 3u * up + left_sign;
+    return DC_LEVELS_CTX_SIGN + 3u * up_sign + left_sign;
 }
 
 static inline unsigned dc_levels_ctx_gt1(unsigned col_class, unsigned row_class)
@@ -108,35 +102,40 @@ static inline unsigned dc_levels_ctx_gt1(unsigned col_class, unsigned row_class)
     return DC_LEVELS_CTX_GT1 + col_class * DC_LEVELS_ROW_CLASSES + row_class;
 }
 
-static inline unsigned dc_levels_ctx_x2(unsigned rice_k, unsigned index)
+/* Base index of the upward prefix bins at start bucket k (bin j at base + min(j, 7); with
+ * k == 0, bin 0 is the gt1 bin instead). */
+static inline unsigned dc_levels_ctx_x2(unsigned start)
 {
-    return DC_LEVELS_CTX_X2 + (rice_k < 5u ? rice_k : 5u) * 8u + (index < 7u ? index : 7u);
+    return DC_LEVELS_CTX_X2 + (start < 7u ? start : 7u) * 8u;
 }
 
-/* node is 1 (first suffix bit) or 2..3 (second bit, after a 0 or 1). */
-static inline unsigned dc_levels_ctx_rem(unsigned prefix_len, unsigned node)
+/* Base index of the downward prefix bins at start bucket k >= 1 (bin j at base + min(j, 3)). */
+static inline unsigned dc_levels_ctx_down(unsigned start)
 {
-    return DC_LEVELS_CTX_REM + (prefix_len < 7u ? prefix_len : 7u) * 3u + node - 1u;
+    return DC_LEVELS_CTX_DOWN + (start < 7u ? start : 7u) * 4u;
 }
 
-/* Update the scan neighbourhood with the coded value v (|v| <= DC_LEVELS_MAX_CODED). */
-static inline void dc_levels_nbr_update(dc_levels_nbr_t *nbr, int32_t v)
+/* Base index of the suffix bins of bucket L: node 1 (first bit) at base, node 2 + first bit
+ * (second bit) at base + 1 + first bit. */
+static inline unsigned dc_levels_ctx_rem(unsigned bucket)
 {
-    uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    nbr->mean_acc = nbr->mean_acc - (nbr->mean_acc >> 3) + (a << 3);
-    nbr->left_sign = (uint8_t)dc_levels_sign_class(v);
+    return DC_LEVELS_CTX_REM + (bucket < 7u ? bucket : 7u) * 3u;
 }
 
-/* Update a column with the decoded level and the coded value v. */
-static inline void dc_levels_col_update(dc_levels_col_t *col, int32_t level, int32_t v)
+/* Running mean of |coded| times 64 (window 1/8). */
+static inline uint32_t dc_levels_mean_update(uint32_t mean_acc, uint32_t abs_v)
 {
-    uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    if (a > 15u) {
-        a = 15u;
-    }
-    col->avg = (uint8_t)(col->avg - (col->avg >> 2) + (a << 2));
+    return mean_acc - (mean_acc >> 3) + (abs_v << 3);
+}
+
+/* Update a column with the decoded level and |coded value|. */
+static inline void dc_levels_col_update(dc_levels_col_t *col, int32_t level, uint32_t abs_v)
+{
+    uint32_t a = abs_v > 15u ? 15u : abs_v;
+    unsigned avg = (unsigned)col->avg - ((unsigned)col->avg >> 2) + (a << 2);
+    col->avg = (uint8_t)avg;
+    col->cls = (uint8_t)dc_levels_col_class(avg);
     col->prev = (int16_t)level;
-    col->seen = 1u;
 }
 
 /* DQ reconstruction: the level of index q in `state` (2q, or 2q - sign(q) in odd states). */
