@@ -14,7 +14,8 @@ from dcagent import __version__
 from dcagent.cli.console import Console
 from dcagent.cli.exit_codes import exit_code_for
 
-SUBCOMMANDS = ["keygen", "compress", "inspect", "verify", "decode_levels", "board"]
+SUBCOMMANDS = ["keygen", "compress", "inspect", "verify", "decode_levels", "board", "provision", "flash", "state",
+               "infer"]
 
 
 def build_parser() -> argparse.ArgumentParser:

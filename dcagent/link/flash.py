@@ -9,18 +9,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from smp import error as smperror
 from smp.image_management import IMG_MGMT_ERR
-from smpclient.exceptions import SMPUploadError
 from smpclient.requests.image_management import ImageStatesRead, ImageStatesWrite, ImageUploadWrite
 from smpclient.requests.os_management import ResetWrite
 
 from dcagent.errors import DeviceError, TransportError
-from dcagent.link.errors import device_error
 from dcagent.link.session import LINK_ERRORS, SmpSession
 from dcagent.link.state import SlotState, slot_states
 from host.container.hmac_tag import add_device_tag
 from host.container.reader import open_container
+
+
+#: The smallest frame the upload shrinks to after link failures (bytes, decoded).
+MIN_FRAME = 256
+
 
 
 class FlashProgress(Protocol):
@@ -70,7 +72,8 @@ def prepare_image(data: bytes, device_key: bytes | None) -> bytes:
 
 class _Flasher:
     def __init__(self, session: SmpSession, image: bytes, progress: FlashProgress | None, retries: int,
-                 reset_timeout_s: float) -> None:
+                 reset_timeout_s: float, erase_timeout_s: float) -> None:
+        self.erase_timeout_s = erase_timeout_s
         self.s = session
         self.image = image
         self.sha = hashlib.sha256(image).digest()
@@ -93,6 +96,13 @@ class _Flasher:
         await self.s.reopen(timeout_s=max(10.0, self.reset_timeout_s))
         self.report.reconnects += 1
 
+    def shrink_frames(self) -> None:
+        """After a lost chunk, send smaller ones: on a noisy line a long frame rarely arrives whole."""
+        current = self.s.effective_frame()
+        if current is not None and current > MIN_FRAME:
+            self.s.frame_size = max(MIN_FRAME, current // 2)
+            self.note(f"using {self.s.frame_size}-byte frames")
+
     async def retry(self, doing: str, action):
         """Run `action()` until it returns, reopening after each link failure."""
         while True:
@@ -104,42 +114,60 @@ class _Flasher:
     async def states(self) -> list[SlotState]:
         return slot_states(await self.s.request(ImageStatesRead(), "reading the image state"))
 
-    def first_chunk_size(self) -> int:
-        """Bytes of the image the first upload request carries (so a different answer is a resume)."""
-        first = ImageUploadWrite(off=0, data=b"", image=1, len=len(self.image), sha=self.sha, upgrade=False)
-        _, data_size = self.s.client.get_max_cbor_and_data_size(first)
-        return min(data_size, len(self.image))
+    def chunk(self, off: int, opening: bool) -> ImageUploadWrite:
+        """The upload request at `off`, carrying as many image bytes as one frame holds."""
+        fields = {"len": len(self.image), "sha": self.sha, "image": 1, "upgrade": False} if opening else {}
+        probe = ImageUploadWrite(off=off, data=b"", **fields)
+        _, room = self.s.client.get_max_cbor_and_data_size(probe)
+        return ImageUploadWrite(off=off, data=self.image[off:off + max(0, room)], **fields)
+
+    async def upload_once(self, resuming: bool) -> None:
+        """One pass: open the session (asking only for the offset when resuming), then send
+        chunks from wherever the device says until it has them all. Raises DeviceError,
+        LINK_ERRORS."""
+        n = len(self.image)
+        # a fresh session erases the slot before answering (seconds on real flash); a resume is quick
+        opener = ImageUploadWrite(off=0, data=b"", len=n, sha=self.sha, image=1, upgrade=False) if resuming \
+            else self.chunk(0, True)
+        timeout = max(1.0, 2 * self.s.timeout_s) if resuming else self.erase_timeout_s
+        response = await self.s.request(opener, "upload refused", timeout_s=timeout)
+        off = int(response.off)
+        if resuming and off > 0:
+            self.report.resumed_at.append(off)
+            self.note(f"device resumes the upload at byte {off}")
+        while off < n:
+            if self.progress is not None:
+                self.progress.advance(off)
+            response = await self.s.request(self.chunk(off, off == 0), "upload refused")
+            if response.off is None or not 0 <= int(response.off) <= n:
+                raise DeviceError(f"upload: the device answered offset {response.off} for a {n}-byte image")
+            off = int(response.off)
+        if self.progress is not None:
+            self.progress.advance(off)
+        if response.match is False:
+            raise DeviceError("upload: the device reports that the image hash does not match")
 
     async def upload(self) -> None:
         began = time.monotonic()
         hash_retried = False
+        resuming = False
         if self.progress is not None:
             self.progress.begin(len(self.image))
         while True:
-            first = True
             try:
-                fresh = self.first_chunk_size()
-                async for off in self.s.client.upload(self.image, slot=1, first_timeout_s=10.0,
-                                                      subsequent_timeout_s=self.s.timeout_s):
-                    if first and off != fresh:
-                        self.report.resumed_at.append(off)
-                        self.note(f"device resumes the upload at byte {off}")
-                    first = False
-                    if self.progress is not None:
-                        self.progress.advance(off)
+                await self.upload_once(resuming)
                 break
-            except SMPUploadError as exc:
-                response = exc.args[0] if exc.args else None
-                if isinstance(response, smperror.ErrorV2) and int(response.err.rc) == IMG_MGMT_ERR.INVALID_HASH \
-                        and not hash_retried:
+            except DeviceError as exc:
+                if exc.code == IMG_MGMT_ERR.INVALID_HASH and not hash_retried:
                     hash_retried = True  # damaged in transit past the frame CRC: send it again
+                    resuming = False
                     self.note("device found the image damaged; uploading it again")
                     continue
-                if isinstance(response, (smperror.ErrorV1, smperror.ErrorV2)):
-                    raise device_error("upload refused", response) from None
-                raise DeviceError(f"upload failed: {exc}") from None
+                raise
             except LINK_ERRORS as exc:
+                self.shrink_frames()
                 await self.link_failed(exc, "uploading")
+                resuming = True
         self.report.uploaded = True
         self.report.upload_s = time.monotonic() - began
 
@@ -219,19 +247,20 @@ class _Flasher:
 
 async def flash_async(session: SmpSession, image: bytes, *, confirm: bool = False,
                       progress: FlashProgress | None = None, retries: int = 8,
-                      reset_timeout_s: float = 30.0) -> FlashReport:
+                      reset_timeout_s: float = 30.0, erase_timeout_s: float = 10.0) -> FlashReport:
     """Upload `image` (already prepared: see prepare_image) over an open session, test it,
-    reset, wait for the device, and confirm it when `confirm`.
+    reset, wait for the device, and confirm it when `confirm`. `erase_timeout_s` bounds the
+    first upload request (the device erases the slot before it answers).
 
     Raises DeviceError for a refusal (the SMP error named), RolledBackError when the device
     boots another model, TransportError when the link fails more than `retries` times.
     """
-    return await _Flasher(session, image, progress, retries, reset_timeout_s).run(confirm)
+    return await _Flasher(session, image, progress, retries, reset_timeout_s, erase_timeout_s).run(confirm)
 
 
 def flash(port: str, data: bytes, *, confirm: bool = False, device_key: bytes | None = None,
           progress: FlashProgress | None = None, retries: int = 8, timeout_s: float = 2.5,
-          reset_timeout_s: float = 30.0) -> FlashReport:
+          reset_timeout_s: float = 30.0, erase_timeout_s: float = 10.0) -> FlashReport:
     """One call: tag `data` with `device_key` (if given), open `port`, flash_async, close.
 
     Raises BitstreamError / ValueError for a bad container or key, and what flash_async raises.
@@ -241,5 +270,5 @@ def flash(port: str, data: bytes, *, confirm: bool = False, device_key: bytes | 
     async def go() -> FlashReport:
         async with SmpSession(port, timeout_s=timeout_s) as session:
             return await flash_async(session, image, confirm=confirm, progress=progress, retries=retries,
-                                     reset_timeout_s=reset_timeout_s)
+                                     reset_timeout_s=reset_timeout_s, erase_timeout_s=erase_timeout_s)
     return asyncio.run(go())

@@ -8,10 +8,12 @@ public one-call helpers in `dcagent.link` run them with `asyncio.run`.
 from __future__ import annotations
 
 import asyncio
+import binascii
 import logging
 from typing import Any
 
 from serial import SerialException
+from smp.exceptions import SMPException
 from smpclient import SMPClient
 from smpclient.exceptions import SMPBadSequence, SMPValidationException
 from smpclient.generics import error, success
@@ -24,7 +26,7 @@ from dcagent.link.errors import device_error
 
 #: Failures of the link itself (not answers of the device): worth a reconnect and a retry.
 LINK_ERRORS = (TimeoutError, asyncio.TimeoutError, SMPTransportDisconnected, SMPBadSequence,
-               SMPValidationException, SerialException, OSError)
+               SMPValidationException, SMPException, binascii.Error, SerialException, OSError)
 
 #: smpclient logs every timeout at ERROR; the session reports them itself.
 logging.getLogger("smpclient").setLevel(logging.CRITICAL)
@@ -38,10 +40,11 @@ class SmpSession:
     """
 
     def __init__(self, port: str, *, timeout_s: float = 2.5, line_length: int | None = None,
-                 baudrate: int = 115200) -> None:
+                 frame_size: int | None = None, baudrate: int = 115200) -> None:
         self.port = port
         self.timeout_s = timeout_s
         self.line_length = line_length
+        self.frame_size = frame_size
         self.baudrate = baudrate
         self.buf_size: int | None = None
         self.reconnects = 0
@@ -55,8 +58,24 @@ class SmpSession:
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
+    def effective_frame(self) -> int | None:
+        """The decoded frame size requests are cut to: the device's buf_size, or less when
+        `frame_size` asks for smaller frames (a noisy link loses fewer bytes per error)."""
+        if self.buf_size is None:
+            return None
+        return min(self.buf_size, self.frame_size) if self.frame_size else self.buf_size
+
+    def _new_client(self) -> None:
+        frame = self.effective_frame()
+        if frame is None:
+            strategy: Any = Auto()
+        else:
+            strategy = BufferSize(frame, line_length=self.line_length or 128)
+        self._transport = SMPSerialTransport(strategy, baudrate=self.baudrate)
+        self.client = SMPClient(self._transport, self.port, timeout_s=self.timeout_s)
+
     async def open(self, timeout_s: float = 5.0) -> None:
-        """Open the port and learn the device's buffer size (retried until `timeout_s`).
+        """Open the port and read the device's buffer size (retried until `timeout_s`).
 
         Raises TransportError when the port cannot be opened or the device never answers.
         """
@@ -65,23 +84,16 @@ class SmpSession:
         last: BaseException | None = None
         while True:
             await self.close()
-            strategy = Auto() if self.line_length is None or self.buf_size is None else \
-                BufferSize(self.buf_size, line_length=self.line_length)
-            self._transport = SMPSerialTransport(strategy, baudrate=self.baudrate)
-            self.client = SMPClient(self._transport, self.port, timeout_s=self.timeout_s)
+            self._new_client()
+            assert self._transport is not None and self.client is not None
             try:
                 await self._transport.connect(self.port, max(0.1, deadline - loop.time()))
                 params = await self.client.request(MCUMgrParametersRead(), timeout_s=min(1.0, self.timeout_s))
                 if success(params):
+                    known = self.effective_frame()
                     self.buf_size = int(params.buf_size)
-                    if self.line_length is not None:
-                        # reopen with the explicit line length now that buf_size is known
-                        await self._transport.disconnect()
-                        self._transport = SMPSerialTransport(
-                            BufferSize(self.buf_size, line_length=self.line_length), baudrate=self.baudrate)
-                        self.client = SMPClient(self._transport, self.port, timeout_s=self.timeout_s)
-                        await self._transport.connect(self.port, 1.0)
-                    self._transport.initialize(self.buf_size)
+                    if known != self.effective_frame():
+                        continue  # first contact, or the device changed: reopen with its size
                     return
                 last = device_error("reading the MCUmgr parameters", params)
             except LINK_ERRORS as exc:
