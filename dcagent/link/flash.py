@@ -93,7 +93,7 @@ class _Flasher:
         if self.failures > self.retries:
             raise TransportError(f"{doing}: link failed {self.failures} times, last: {exc!r}") from exc
         self.note(f"link lost while {doing} ({type(exc).__name__}); reconnecting")
-        await self.s.reopen(timeout_s=max(10.0, self.reset_timeout_s))
+        await self.s.reopen(timeout_s=max(1.0, 4 * self.s.timeout_s))
         self.report.reconnects += 1
 
     def shrink_frames(self) -> None:
@@ -132,7 +132,7 @@ class _Flasher:
         timeout = max(1.0, 2 * self.s.timeout_s) if resuming else self.erase_timeout_s
         response = await self.s.request(opener, "upload refused", timeout_s=timeout)
         off = int(response.off)
-        if resuming and off > 0:
+        if off > 0 and (resuming or off != len(opener.data)):
             self.report.resumed_at.append(off)
             self.note(f"device resumes the upload at byte {off}")
         while off < n:
