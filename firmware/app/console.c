@@ -444,6 +444,22 @@ static void cmd_help(args_t *args)
     dc_console_line("");
 }
 
+int dc_console_owns(const char *line, size_t len)
+{
+    args_t args = {line, line + len};
+    const char *word;
+    size_t word_len = next_word(&args, &word);
+    if (words_equal(word, word_len, "help")) {
+        return 0; /* "help%" is the MLPerf Tiny command */
+    }
+    for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++) {
+        if (words_equal(word, word_len, g_commands[i].name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void dc_console_dispatch(const char *line, size_t len)
 {
     args_t args = {line, line + len};

@@ -17,6 +17,10 @@
  * Writes its response line to the UART. Commands `exit`, `fault` and `reset` do not return. */
 void dc_console_dispatch(const char *line, size_t len);
 
+/* 1 when the line so far starts with a console command word other than `help` (its '%'
+ * characters are then text, e.g. `echo 100%`), else 0 (a '%' ends an MLPerf command). */
+int dc_console_owns(const char *line, size_t len);
+
 /* Write a NUL-terminated string to the UART (no terminator added). */
 void dc_console_write(const char *text);
 

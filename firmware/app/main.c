@@ -9,8 +9,9 @@
 #include "dc_version.h"
 
 /* The text router: bytes that are not SMP frames. A command ends at '%' (MLPerf Tiny) or at
- * '\n' (console); '\r' is dropped; a command longer than DC_CONSOLE_LINE_MAX is answered with
- * an error by whichever protocol its terminator names. */
+ * '\n' (console); '\r' is dropped. A '%' inside a line whose first word is a console command
+ * (all but `help`) is text of that line (`echo 100%`). A command longer than
+ * DC_CONSOLE_LINE_MAX is answered with an error by whichever protocol its terminator names. */
 static char g_line[DC_CONSOLE_LINE_MAX];
 static size_t g_used;
 static int g_overflow;
@@ -21,6 +22,14 @@ void dc_app_text(void *ctx, const uint8_t *bytes, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = (char)bytes[i];
         if (c == '\r') {
+            continue;
+        }
+        if (c == '%' && !g_overflow && dc_console_owns(g_line, g_used)) {
+            if (g_used < sizeof g_line) {
+                g_line[g_used++] = c;
+            } else {
+                g_overflow = 1;
+            }
             continue;
         }
         if (c == '%') {
@@ -48,19 +57,6 @@ void dc_app_text(void *ctx, const uint8_t *bytes, size_t n)
     }
 }
 
-/* "boot: slot=N version=M.m.r trial=T" or "boot: no model" (before the ready line). */
-static void report_boot(void)
-{
-    dc_app_t *app = dc_app();
-    int slot = dc_slots_running(&app->slots);
-    if (slot == DC_SLOT_NONE) {
-        dc_console_write("boot: no model key=");
-        dc_console_line(app->key_length > 0 ? "provisioned" : "none");
-        return;
-    }
-    dc_console_slot_line("boot:", slot);
-}
-
 int dc_app_main(void)
 {
     const dc_port_info_t *info = dc_port_info();
@@ -70,7 +66,6 @@ int dc_app_main(void)
         dc_console_line(dc_status_name(status));
         return 1;
     }
-    report_boot();
     dc_console_write(DC_FW_NAME " " DC_FW_VERSION " board=");
     dc_console_write(info->name);
     dc_console_line(" ready");
