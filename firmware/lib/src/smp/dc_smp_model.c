@@ -10,6 +10,7 @@ static void model_error(dc_smp_req_t *q, int status)
     int mgmt = status == DC_ERR_NO_MODEL ? DC_SMP_ENOENT
              : status == DC_ERR_BUFFER   ? DC_SMP_EMSGSIZE
              : status == DC_ERR_ARG      ? DC_SMP_EINVAL
+             : status == DC_ERR_UNSUPPORTED ? DC_SMP_ENOTSUP /* e.g. no runtime linked in */
                                          : DC_SMP_EUNKNOWN;
     dc_smp_group_error(q, mgmt, -status);
 }
