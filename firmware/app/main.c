@@ -4,10 +4,12 @@
 #include "console.h"
 #include "dc_port.h"
 #include "dc_version.h"
+#include "fleet_app.h"
 
 int dc_app_main(void)
 {
     const dc_port_info_t *info = dc_port_info();
+    dc_fleet_app_boot();
     dc_console_write(DC_FW_NAME " " DC_FW_VERSION " board=");
     dc_console_write(info->name);
     dc_console_line(" ready");
@@ -17,7 +19,7 @@ int dc_app_main(void)
     int overflow = 0;
     uint8_t chunk[64];
     for (;;) {
-        int got = dc_port_uart_read(chunk, sizeof chunk, DC_PORT_WAIT_FOREVER);
+        int got = dc_port_uart_read(chunk, sizeof chunk, dc_fleet_app_poll());
         if (got < 0) {
             return 1;
         }
