@@ -84,7 +84,9 @@ class StatusLog:
         self.statuses: list[Status] = []
         self.requests: list[tuple[float, BlockRequest]] = []
         self.lock = threading.Lock()
-        self.client = BrokerClient(broker.url(MONITOR_USER), f"monitor-{time.monotonic_ns()}").connect()
+        # A persistent session: requests published while the broker restarts reach it later.
+        self.client = BrokerClient(broker.url(MONITOR_USER), f"monitor-{time.monotonic_ns()}", clean_start=False,
+                                   session_expiry=600).connect()
         self.client.subscribe(topics.all_status_filter(), self._on_status)
         self.client.subscribe(f"{topics.PREFIX}/devices/+/streams/+/get",
                               lambda t, p, r: self.requests.append((time.monotonic(), BlockRequest.from_cbor(p))))
@@ -94,15 +96,20 @@ class StatusLog:
             with self.lock:
                 self.statuses.append(Status.from_cbor(payload))
 
+    def mark(self) -> int:
+        """A position in the status log, for wait_state(since=...)."""
+        with self.lock:
+            return len(self.statuses)
+
     def states(self, device_id: str) -> list[str]:
         with self.lock:
             return [s.state.value for s in self.statuses if s.device_id == device_id]
 
-    def wait_state(self, device_id: str, state: State, timeout: float = 30.0) -> Status:
+    def wait_state(self, device_id: str, state: State, timeout: float = 30.0, since: int = 0) -> Status:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                for status in reversed(self.statuses):
+                for status in reversed(self.statuses[since:]):
                     if status.device_id == device_id and status.state == state:
                         return status
             time.sleep(0.02)

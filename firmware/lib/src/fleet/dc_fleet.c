@@ -575,9 +575,16 @@ static int consider(dc_fleet_t *f, const dc_fleet_manifest_t *m)
     }
     f->downloading = 0;
     if (running_hashes(f, file_sha, content_sha) && memcmp(file_sha, m->sha256, 32) == 0) {
-        if (f->state != DC_FLEET_CONFIRMED && f->state != DC_FLEET_IDLE) {
-            set_model(f, m);
+        /* Already running (e.g. just confirmed after the reboot): report it with its stream. */
+        int first = !f->have_man || memcmp(f->man.sha256, m->sha256, 32) != 0;
+        f->man = *m;
+        f->have_man = 1;
+        f->written = m->size;
+        set_model(f, m);
+        if (f->state != DC_FLEET_CONFIRMED) {
             set_state(f, DC_FLEET_IDLE, DC_FLEET_REASON_NONE, "this model is running");
+        } else if (first) {
+            f->status_dirty = 1;
         }
         return DC_OK;
     }
