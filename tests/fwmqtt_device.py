@@ -57,7 +57,7 @@ class NetBoard:
         while time.monotonic() < deadline:
             raw = self.serial.readline()
             text = raw.decode(errors="replace").strip()
-            if text and not text.startswith("dcfw "):
+            if text and not (text.startswith("dcfw ") and text.endswith(" ready")):
                 return text
         raise AssertionError(f"no answer to {line!r} within {timeout} s")
 
