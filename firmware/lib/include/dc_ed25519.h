@@ -4,7 +4,7 @@
  *
  * Byte order: keys, signatures and scalars are the RFC's little-endian byte strings.
  * Ownership: all buffers are the caller's, read during the call only. No allocation; about
- * 3 KB of stack. Cost: two 256-bit scalar multiplications with 16x16-bit limb field arithmetic
+ * 4.5 KB of stack (Cortex-M4 -Os: 2.8 KB in dc_ed25519_verify, 1.2 KB in the point addition). Cost: two 256-bit scalar multiplications with 16x16-bit limb field arithmetic
  * (TweetNaCl's representation): a few milliseconds on a PC.
  * Returns DC_OK when `signature` (64 bytes: R || S) is a valid signature of `message` under
  * `public_key` (32 bytes); DC_ERR_SIGNATURE when it is not (S >= L, A not a curve point, or
