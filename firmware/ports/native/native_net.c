@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +115,9 @@ int dc_port_net_connect(const char *host, uint16_t port, uint32_t timeout_ms)
     if (fd < 0) {
         return fd == -2 ? DC_ERR_TIMEOUT : DC_ERR_NET;
     }
+    /* Small request/acknowledge exchanges: send each packet at once (no Nagle delay). */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     g_fds[slot] = fd;
     return slot;
 }
@@ -163,6 +168,12 @@ int dc_port_net_recv(int sock, uint8_t *buf, size_t cap, uint32_t timeout_ms)
     for (;;) {
         ssize_t n = recv(fd, buf, cap, 0);
         if (n > 0) {
+#ifdef TCP_QUICKACK
+            /* Acknowledge at once: a sender holding its last small segment for our ACK (Nagle)
+             * would otherwise wait for Linux's delayed ACK at the end of every burst. */
+            int one = 1;
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#endif
             return (int)n;
         }
         if (n == 0) {
