@@ -136,6 +136,31 @@ def test_transfer_resumes_after_the_broker_is_killed_and_restarted(fleet_broker,
     assert board.status()["version"] == "2"
 
 
+def test_transfer_resumes_from_the_slot_after_the_board_restarts(fleet_broker, status_log, tmp_path, key):
+    data = signed_model(key, size=100_000, version=2, seed=9)
+    model = tmp_path / "model.dcb"
+    model.write_bytes(data)
+    board = NetBoard(tmp_path / "board")
+    try:
+        with serve(fleet_broker, model, tmp_path, "--rate", "25000"):
+            board.start_agent(fleet_broker.url("dev-a1"), "alpha", raw_public_key(key))
+            deadline = time.monotonic() + 30
+            while int(board.status()["received"].split("/")[0]) < 40_000:
+                assert time.monotonic() < deadline, board.status()
+                time.sleep(0.1)
+            board.close()  # the process ends mid-transfer; the flash file keeps the slot
+            mark = status_log.mark()
+            board = NetBoard(tmp_path / "board")  # provisioned in flash: the agent starts by itself
+            resumed = status_log.wait_state("dev-a1", State.DOWNLOADING, since=mark)
+            status_log.wait_state("dev-a1", State.CONFIRMED, timeout=60, since=mark)
+        assert resumed.detail.startswith("resuming at byte ")
+        offset = int(resumed.detail.rsplit(" ", 1)[1])
+        assert 0 < offset < len(data) and offset % 4096 == 0  # the start of the last written sector
+        assert slot_bytes(board, 0, len(data)) == data
+    finally:
+        board.close()
+
+
 def _replace(manifest, **changes):
     return dataclasses.replace(manifest, **changes)
 
