@@ -8,6 +8,7 @@
 #include "dc_port.h"
 #include "dc_status.h"
 #include "dc_version.h"
+#include "fleet_app.h"
 
 #define UART_TIMEOUT_MS 1000u
 #define FLASH_CHUNK 64u /* bytes per `flash read` / `flash write` line */
@@ -411,6 +412,11 @@ static void cmd_exit(args_t *args)
     dc_port_exit((int)code);
 }
 
+static void cmd_fleet(args_t *args)
+{
+    dc_fleet_app_command(args->pos, (size_t)(args->end - args->pos));
+}
+
 static void cmd_help(args_t *args);
 
 typedef struct {
@@ -430,6 +436,7 @@ static const command_t g_commands[] = {
     {"fault", cmd_fault, "fault"},
     {"reset", cmd_reset, "reset"},
     {"exit", cmd_exit, "exit [N]"},
+    {"fleet", cmd_fleet, "fleet start URL FLEET KEYHEX [DEVICE_ID]|stop|status"},
     {"help", cmd_help, "help"},
 };
 

@@ -7,6 +7,7 @@
 #include "dc_port.h"
 #include "dc_status.h"
 #include "dc_version.h"
+#include "fleet_app.h"
 
 /* The text router: bytes that are not SMP frames. A command ends at '%' (MLPerf Tiny) or at
  * '\n' (console); '\r' is dropped. A '%' inside a line whose first word is a console command
@@ -66,13 +67,14 @@ int dc_app_main(void)
         dc_console_line(dc_status_name(status));
         return 1;
     }
+    dc_fleet_app_boot();
     dc_console_write(DC_FW_NAME " " DC_FW_VERSION " board=");
     dc_console_write(info->name);
     dc_console_line(" ready");
 
     uint8_t chunk[256];
     for (;;) {
-        int got = dc_port_uart_read(chunk, sizeof chunk, DC_PORT_WAIT_FOREVER);
+        int got = dc_port_uart_read(chunk, sizeof chunk, dc_fleet_app_poll());
         if (got < 0) {
             return 1;
         }
