@@ -7,6 +7,7 @@
 #include "dc_port.h"
 #include "dc_status.h"
 #include "dc_version.h"
+#include "kernel_check.h"
 
 #define UART_TIMEOUT_MS 1000u
 #define FLASH_CHUNK 64u /* bytes per `flash read` / `flash write` line */
@@ -320,6 +321,11 @@ static void cmd_exit(args_t *args)
     dc_port_exit((int)code);
 }
 
+static void cmd_kcheck(args_t *args)
+{
+    dc_kcheck_command(args->pos, (size_t)(args->end - args->pos));
+}
+
 static void cmd_help(args_t *args);
 
 typedef struct {
@@ -337,6 +343,7 @@ static const command_t g_commands[] = {
     {"fault", cmd_fault, "fault"},
     {"reset", cmd_reset, "reset"},
     {"exit", cmd_exit, "exit [N]"},
+    {"kcheck", cmd_kcheck, "kcheck conv|dw|fc ..."},
     {"help", cmd_help, "help"},
 };
 
