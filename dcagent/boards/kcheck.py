@@ -251,3 +251,95 @@ def crc32(data: bytes) -> int:
     import zlib
 
     return zlib.crc32(data) & 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    """One CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED layer of a model as a kcheck case."""
+
+    model: str
+    op_index: int
+    kind: str
+    case: Case
+
+
+def _round_half_away(x: np.float32) -> int:
+    t = np.trunc(x)
+    if abs(x - t) >= np.float32(0.5):
+        t += np.sign(x)
+    return int(t)
+
+
+def _activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
+    """TFLite CalculateActivationRangeQuantized for int8 (float32 division, std::round)."""
+    q = lambda f: zero_point + _round_half_away(np.float32(f) / np.float32(scale))
+    lo, hi = -128, 127
+    if activation == "RELU":
+        lo = max(lo, q(0.0))
+    elif activation == "RELU6":
+        lo, hi = max(lo, q(0.0)), min(hi, q(6.0))
+    elif activation == "RELU_N1_TO_1":
+        lo, hi = max(lo, q(-1.0)), min(hi, q(1.0))
+    return lo, hi
+
+
+def _padding(same: bool, size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
+    """(output size, top/left pad) as TFLite's ComputePaddingHeightWidth."""
+    eff = (k - 1) * dilation + 1
+    out = (size + stride - 1) // stride if same else (size - eff + stride) // stride
+    return out, max((out - 1) * stride + eff - size, 0) // 2
+
+
+def model_layer_cases(path, seed: int = 1) -> list[LayerCase]:
+    """Every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layer of the .tflite model at `path`.
+
+    Shapes, strides, padding, dilation, zero points, activation ranges and the range of the
+    per-channel shifts are the layer's (shifts from TFLite's QuantizeMultiplier of
+    s_in * s_w[k] / s_out); the data, multipliers within that shift range and biases of the
+    layer's bit width come from `seed`. Conv and depthwise round DOUBLE, fully connected SINGLE
+    (the device semantics, docs/kernels.md). Raises ModelError (host.tflite) for a bad model.
+    """
+    from pathlib import Path
+
+    from host import _kernels
+    from host.graph.ops import OpKind, Padding
+    from host.tflite import read_model
+
+    graph = read_model(Path(path))
+    name = Path(path).stem
+    cases: list[LayerCase] = []
+    for index, op in enumerate(graph.ops):
+        if op.kind not in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED):
+            continue
+        x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
+        b = graph.tensor(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        y = graph.tensor(op.outputs[0])
+        s_in, zp_in = x.quantization.single()
+        s_out, zp_out = y.quantization.single()
+        shifts = [_kernels.quantize_multiplier(float(s_in) * float(sw) / float(s_out))[1]
+                  for sw in w.quantization.scale]
+        bias_bits = 0 if b is None else int(np.abs(b.data.astype(np.int64)).max()).bit_length() + 1
+        common = dict(seed=seed + index, input_offset=-zp_in, output_offset=zp_out,
+                      act=_activation_range(op.options.activation.value, s_out, zp_out),
+                      shift_range=(min(shifts), max(shifts)), bias_bits=min(bias_bits, 32))
+        if op.kind is OpKind.FULLY_CONNECTED:
+            depth = w.shape[1]
+            case: Case = FullyConnectedCase(batches=x.size // depth, depth=depth, units=w.shape[0],
+                                            filter_offset=0, rounding=ROUNDING_SINGLE,
+                                            per_channel=w.quantization.per_channel, **common)
+        else:
+            o = op.options
+            n, h, wd, c = (1,) * (4 - len(x.shape)) + tuple(x.shape)
+            kh, kw = w.shape[1], w.shape[2]
+            same = o.padding is Padding.SAME
+            oh, ph = _padding(same, h, kh, o.stride_h, o.dilation_h)
+            ow, pw = _padding(same, wd, kw, o.stride_w, o.dilation_w)
+            geo = dict(n=n, h=h, w=wd, c=c, kh=kh, kw=kw, stride=(o.stride_h, o.stride_w),
+                       dilation=(o.dilation_h, o.dilation_w), pad=(ph, pw), out_hw=(oh, ow),
+                       rounding=ROUNDING_DOUBLE)
+            if op.kind is OpKind.CONV_2D:
+                case = ConvCase(fc=w.shape[3], cout=w.shape[0], **geo, **common)
+            else:
+                case = DepthwiseCase(dm=o.depth_multiplier, **geo, **common)
+        cases.append(LayerCase(name, index, op.kind.value, case))
+    return cases

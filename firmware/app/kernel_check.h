@@ -14,7 +14,7 @@
  *   kcheck ref=<status> opt=<status> outputs=N mismatches=M first=I ref_value=A opt_value=B overrun=0|1 crc=0x...
  *
  * first/ref_value/opt_value are -1/0/0 when M is 0; overrun=1 when the kernel wrote past its output.
- * When either status is an error, M counts the output bytes either kernel wrote (it must be 0);
+ * When a status is an error, M counts the output bytes that kernel wrote anyway (it must be 0);
  * crc is the CRC-32 (IEEE) of the reference output. Usage errors answer "error: ...".
  */
 #ifndef KERNEL_CHECK_H
