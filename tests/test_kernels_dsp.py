@@ -170,3 +170,28 @@ def test_device_reference_equals_host(board):
         if reply.ref_status != "DC_OK":
             continue
         assert crc32(bytes(_host_output(case))) == reply.crc, f"{name}: {case.command()}: host and device reference differ"
+
+
+def test_fallback_paths_equal(board):
+    """Shapes that leave the fast paths: > 64 depthwise taps, > 16 border spans, shifts outside
+    [-22, -1], an input zero point outside int8 with Cin % 4 != 0, groups, a wide 1-pixel image."""
+    name, console = board
+    cases = [
+        DepthwiseCase(seed=41, n=1, h=12, w=12, c=8, kh=9, kw=9, pad=(4, 4), out_hw=(12, 12), input_offset=7,
+                      shift_range=(-12, -10)),
+        DepthwiseCase(seed=42, n=1, h=3, w=40, c=4, kh=1, kw=21, pad=(0, 10), out_hw=(3, 40), input_offset=-9,
+                      shift_range=(-10, -9)),
+        DepthwiseCase(seed=43, n=1, h=6, w=6, c=8, kh=3, kw=3, pad=(1, 1), out_hw=(6, 6), input_offset=1,
+                      shift_range=(-31, -23), bias_bits=32, mult_mode=1),
+        ConvCase(seed=44, n=1, h=5, w=5, c=8, kh=3, kw=3, fc=8, cout=5, pad=(1, 1), out_hw=(5, 5), input_offset=3,
+                 shift_range=(-31, -23), bias_bits=32),
+        ConvCase(seed=45, n=1, h=5, w=6, c=3, kh=3, kw=2, fc=3, cout=4, pad=(1, 1), out_hw=(5, 7),
+                 input_offset=-200, shift_range=(-9, 3)),
+        ConvCase(seed=46, n=2, h=4, w=4, c=12, kh=2, kw=2, fc=4, cout=9, stride=(2, 2), out_hw=(2, 2),
+                 input_offset=0, act=(-5, 60), rounding=2, shift_range=(-7, -6)),
+        ConvCase(seed=47, n=1, h=1, w=1, c=64, kh=1, kw=1, fc=64, cout=64, out_hw=(1, 1), input_offset=128,
+                 shift_range=(-10, -9)),
+    ]
+    for case in cases:
+        reply = console.kcheck(case)
+        assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"

@@ -174,6 +174,25 @@ static inline int32_t dc_dsp_rq_fast(int32_t acc, int32_t multiplier, uint32_t k
     return k_hi >> hi_shift;
 }
 
+/* Saturate to [-128, 127] (one SSAT): the clamp when the activation range is the whole int8 range. */
+static inline int8_t dc_ssat8(int32_t v)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+    return (int8_t)r;
+}
+
+/* Clamp to [act_min, act_max]; full != 0 promises the range is [-128, 127] (one SSAT instead). */
+static inline int8_t dc_dsp_clamp_range(int32_t v, int32_t act_min, int32_t act_max, int full)
+{
+    if (full) {
+        return dc_ssat8(v);
+    }
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+    return (int8_t)v;
+}
+
 static inline int8_t dc_dsp_clamp(int32_t v, int32_t act_min, int32_t act_max)
 {
     v = v < act_min ? act_min : v;

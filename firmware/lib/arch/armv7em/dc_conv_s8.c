@@ -52,6 +52,10 @@ static inline int32_t column_index(int32_t i, int32_t slot, int32_t k)
     return k4 * 2 + slot * (k - k4) + (i - k4);
 }
 
+/* GCC would turn the short copy and fill loops below into memcpy / memset calls (tens of instructions
+ * of call overhead for a few bytes); the functions that contain them say not to. */
+#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+
 /* Copy n bytes (word moves; the cores allow unaligned LDR/STR). */
 static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
 {
@@ -73,7 +77,7 @@ static inline void fill_bytes(int8_t *dst, int8_t value, int32_t n)
 /* The patch of output pixel (oy, ox), group channel base c0, in natural order into g->stage, padding
  * taps filled with the input zero point (which the offset turns into 0). Needs that zero point to be
  * an int8 value. Rows of taps are copied whole when they are contiguous in the input. */
-static void stage_patch(const geometry_t *g, int32_t oy, int32_t ox, int32_t c0)
+static NO_LIBCALLS void stage_patch(const geometry_t *g, int32_t oy, int32_t ox, int32_t c0)
 {
     const int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
     const int8_t zp = (int8_t)(-g->input_offset);
@@ -109,7 +113,7 @@ static void stage_patch(const geometry_t *g, int32_t oy, int32_t ox, int32_t c0)
 }
 
 /* The column of output pixel (oy, ox), group channel base c0, into slot `slot` (0 or 1). */
-static void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32_t oy, int32_t ox, int32_t c0)
+static NO_LIBCALLS void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32_t oy, int32_t ox, int32_t c0)
 {
     const uint32_t off2 = dc_dup16(g->input_offset);
     if ((g->cin & 3) == 0) {
@@ -265,9 +269,11 @@ static inline __attribute__((always_inline)) void dot_2x2(const int16_t *cols, c
 }
 
 /* Requantize and store the 2x2 block of dot_2x2 (channels oc, oc + 1 of pixels out0, out1). Everything
- * is read into locals first: stores through int8_t pointers could alias the tables otherwise. */
-static inline __attribute__((always_inline)) void store_2x2(const int32_t acc[4], const dc_dsp_rq_t *rq, const dc_dsp_out_t *o,
-                                                 int8_t *out0, int8_t *out1)
+ * is read into locals first: stores through int8_t pointers could alias the tables otherwise. `full`:
+ * the activation range is [-128, 127] (the caller instantiates both forms). */
+static inline __attribute__((always_inline)) void store_2x2(const int32_t acc[4], const dc_dsp_rq_t *rq,
+                                                             const dc_dsp_out_t *o, int8_t *out0, int8_t *out1,
+                                                             int full)
 {
     const int32_t s0 = rq[0].hi_shift, s1 = rq[1].hi_shift;
     if ((s0 | s1) < 0) {
@@ -282,10 +288,10 @@ static inline __attribute__((always_inline)) void store_2x2(const int32_t acc[4]
     const int32_t m0 = rq[0].multiplier, kh0 = rq[0].k_hi, m1 = rq[1].multiplier, kh1 = rq[1].k_hi;
     const uint32_t kl0 = rq[0].k_lo, kl1 = rq[1].k_lo;
     const int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    const int8_t v00 = dc_dsp_clamp(dc_dsp_rq_fast(a00, m0, kl0, kh0, s0, sign), lo, hi);
-    const int8_t v10 = dc_dsp_clamp(dc_dsp_rq_fast(a10, m0, kl0, kh0, s0, sign), lo, hi);
-    const int8_t v01 = dc_dsp_clamp(dc_dsp_rq_fast(a01, m1, kl1, kh1, s1, sign), lo, hi);
-    const int8_t v11 = dc_dsp_clamp(dc_dsp_rq_fast(a11, m1, kl1, kh1, s1, sign), lo, hi);
+    const int8_t v00 = dc_dsp_clamp_range(dc_dsp_rq_fast(a00, m0, kl0, kh0, s0, sign), lo, hi, full);
+    const int8_t v10 = dc_dsp_clamp_range(dc_dsp_rq_fast(a10, m0, kl0, kh0, s0, sign), lo, hi, full);
+    const int8_t v01 = dc_dsp_clamp_range(dc_dsp_rq_fast(a01, m1, kl1, kh1, s1, sign), lo, hi, full);
+    const int8_t v11 = dc_dsp_clamp_range(dc_dsp_rq_fast(a11, m1, kl1, kh1, s1, sign), lo, hi, full);
     out0[0] = v00;
     out0[1] = v01;
     out1[0] = v10;
@@ -294,18 +300,35 @@ static inline __attribute__((always_inline)) void store_2x2(const int32_t acc[4]
 
 /* Channels [oc, oc_end) in pairs for the two pixels in cols: one call per pixel pair, so the
  * per-pair work is the dot product and the output stage only. Returns the first channel not done. */
-static __attribute__((noinline)) int32_t matmul_2px(const int16_t *cols, const int8_t *filter, int32_t k, int32_t oc,
-                                                     int32_t oc_end, const dc_dsp_rq_t *rq, const dc_dsp_out_t *o,
-                                                     const int32_t *bias, int8_t *out0, int8_t *out1)
+static inline __attribute__((always_inline)) int32_t matmul_2px(const int16_t *cols, const int8_t *filter, int32_t k,
+                                                                int32_t oc, int32_t oc_end, const dc_dsp_rq_t *rq,
+                                                                const dc_dsp_out_t *o, const int32_t *bias,
+                                                                int8_t *out0, int8_t *out1, int full)
 {
     const int8_t *f0 = filter + (int64_t)oc * k;
     for (; oc + 1 < oc_end; oc += 2, f0 += 2 * (int64_t)k) {
         const int32_t b0 = bias != NULL ? bias[oc] : 0, b1 = bias != NULL ? bias[oc + 1] : 0;
         int32_t acc[4] = {b0, b1, b0, b1};
         dot_2x2(cols, f0, f0 + k, k, acc);
-        store_2x2(acc, &rq[oc], o, out0 + oc, out1 + oc);
+        store_2x2(acc, &rq[oc], o, out0 + oc, out1 + oc, full);
     }
     return oc;
+}
+
+static __attribute__((noinline)) int32_t matmul_2px_full(const int16_t *cols, const int8_t *filter, int32_t k,
+                                                         int32_t oc, int32_t oc_end, const dc_dsp_rq_t *rq,
+                                                         const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
+                                                         int8_t *out1)
+{
+    return matmul_2px(cols, filter, k, oc, oc_end, rq, o, bias, out0, out1, 1);
+}
+
+static __attribute__((noinline)) int32_t matmul_2px_clamp(const int16_t *cols, const int8_t *filter, int32_t k,
+                                                          int32_t oc, int32_t oc_end, const dc_dsp_rq_t *rq,
+                                                          const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
+                                                          int8_t *out1)
+{
+    return matmul_2px(cols, filter, k, oc, oc_end, rq, o, bias, out0, out1, 0);
 }
 
 /* One pixel (slot 0) x 2 channels. */
@@ -398,6 +421,7 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     g.input_offset = p->input_offset;
     g.stage = (int8_t *)(cols + 2 * (size_t)k);
     const int32_t groups = g.in_c / g.cin, per_group = out_c / groups;
+    const int full = p->act_min == -128 && p->act_max == 127;
     const int32_t out_w = output_dims->w, pixels = output_dims->h * out_w;
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
@@ -413,7 +437,8 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
                 const int32_t oc_end = (grp + 1) * per_group;
                 int32_t oc = grp * per_group;
                 if (n_px == 2) {
-                    oc = matmul_2px(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1);
+                    oc = full ? matmul_2px_full(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1)
+                              : matmul_2px_clamp(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1);
                 }
                 for (; oc + 1 < oc_end; oc += 2) {
                     const int8_t *f0 = filter + (int64_t)oc * k, *f1 = f0 + k;
