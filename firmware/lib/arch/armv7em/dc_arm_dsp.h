@@ -19,7 +19,9 @@
  * floor((y + c) / 2^r) with c = 2^(r-1) (HALF_UP) or 2^(r-1) - [y<0] (DOUBLE, ties away from
  * zero); floor((floor(a / 2^31) + c) / 2^r) = floor((a + c 2^31) / 2^(31+r)). For DOUBLE, [y<0]
  * may be replaced by [x<0]: y < 0 needs x < 0, and where x < 0 but y = 0 both choices give 0.
- * Shifts >= 0 (rare: a real multiplier >= 0.5) take dc_requantize_s32 itself.
+ * The output offset is folded into the same sum (+ out_offset * 2^(31+r)), so an output costs two
+ * SMLALs, a shift and the clamp. Shifts >= 0 (a real multiplier >= 0.5) and shifts < -22 (where the
+ * folded offset could overflow the 64-bit sum) take dc_requantize_s32 itself.
  */
 #ifndef DC_ARM_DSP_H
 #define DC_ARM_DSP_H

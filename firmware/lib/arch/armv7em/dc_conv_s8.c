@@ -52,10 +52,6 @@ static inline int32_t column_index(int32_t i, int32_t slot, int32_t k)
     return k4 * 2 + slot * (k - k4) + (i - k4);
 }
 
-/* GCC would turn the short copy and fill loops below into memcpy / memset calls (tens of instructions
- * of call overhead for a few bytes); the functions that contain them say not to. */
-#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-
 /* Copy n bytes (word moves; the cores allow unaligned LDR/STR). */
 static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
 {
@@ -77,7 +73,7 @@ static inline void fill_bytes(int8_t *dst, int8_t value, int32_t n)
 /* The patch of output pixel (oy, ox), group channel base c0, in natural order into g->stage, padding
  * taps filled with the input zero point (which the offset turns into 0). Needs that zero point to be
  * an int8 value. Rows of taps are copied whole when they are contiguous in the input. */
-static NO_LIBCALLS void stage_patch(const geometry_t *g, int32_t oy, int32_t ox, int32_t c0)
+static void stage_patch(const geometry_t *g, int32_t oy, int32_t ox, int32_t c0)
 {
     const int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
     const int8_t zp = (int8_t)(-g->input_offset);
@@ -113,7 +109,7 @@ static NO_LIBCALLS void stage_patch(const geometry_t *g, int32_t oy, int32_t ox,
 }
 
 /* The column of output pixel (oy, ox), group channel base c0, into slot `slot` (0 or 1). */
-static NO_LIBCALLS void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32_t oy, int32_t ox, int32_t c0)
+static void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32_t oy, int32_t ox, int32_t c0)
 {
     const uint32_t off2 = dc_dup16(g->input_offset);
     if ((g->cin & 3) == 0) {
