@@ -9,6 +9,7 @@
 #include "dc_status.h"
 #include "dc_version.h"
 #include "fleet_app.h"
+#include "kernel_check.h"
 
 #define UART_TIMEOUT_MS 1000u
 #define FLASH_CHUNK 64u /* bytes per `flash read` / `flash write` line */
@@ -417,6 +418,11 @@ static void cmd_fleet(args_t *args)
     dc_fleet_app_command(args->pos, (size_t)(args->end - args->pos));
 }
 
+static void cmd_kcheck(args_t *args)
+{
+    dc_kcheck_command(args->pos, (size_t)(args->end - args->pos));
+}
+
 static void cmd_help(args_t *args);
 
 typedef struct {
@@ -437,6 +443,7 @@ static const command_t g_commands[] = {
     {"reset", cmd_reset, "reset"},
     {"exit", cmd_exit, "exit [N]"},
     {"fleet", cmd_fleet, "fleet start URL FLEET KEYHEX [DEVICE_ID]|stop|status"},
+    {"kcheck", cmd_kcheck, "kcheck conv|dw|fc ..."},
     {"help", cmd_help, "help"},
 };
 

@@ -5,6 +5,8 @@ AR := $(CROSS)ar
 SIZE := $(CROSS)size
 OPT := -O2
 ARCH_FLAGS := -mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16 -ffreestanding
+# Optimized kernels: lib/arch/armv7em (the DSP extension; docs/kernels.md).
+KERNEL_ARCH := armv7em
 PORT_DIRS := ports/mps2 ports/mps2/boards/qemu-m33 ports/common
 PORT_INCLUDES := ports/mps2/include
 LDSCRIPT := $(FW)/ports/mps2/an505.ld

@@ -5,6 +5,8 @@ AR := $(CROSS)ar
 SIZE := $(CROSS)size
 OPT := -O2
 ARCH_FLAGS := -mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16 -ffreestanding
+# Optimized kernels: lib/arch/armv7em (the DSP extension; docs/kernels.md).
+KERNEL_ARCH := armv7em
 PORT_DIRS := ports/mps2 ports/mps2/boards/qemu-m7 ports/common
 PORT_INCLUDES := ports/mps2/include
 LDSCRIPT := $(FW)/ports/mps2/an500.ld
