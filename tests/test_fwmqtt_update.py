@@ -21,14 +21,14 @@ from dcagent.fleet.messages import RejectReason, State
 from dcagent.fleet.publisher import StreamServer, announce, manifest_for
 from fwmqtt_device import NetBoard, StatusLog, raw_public_key, serve, signed_model
 from host.container.reader import open_container
+from tests.link_boards import slot_offset  # the one flash layout (firmware/app/app.h, docs/boards.md)
 
-SLOT_SIZE = 0xFC000          # firmware/app/fleet_app.h FLEET_APP_SLOT_SIZE
 UPDATE_STATES = ["downloading", "verifying", "verified", "flashing", "testing", "confirmed"]
 
 
 def slot_bytes(board: NetBoard, slot: int, size: int) -> bytes:
     data = (board.board.state_dir / "flash.bin").read_bytes()
-    return data[slot * SLOT_SIZE: slot * SLOT_SIZE + size]
+    return data[slot_offset(slot): slot_offset(slot) + size]
 
 
 def in_order(seen: list[str], wanted: list[str]) -> bool:

@@ -5,13 +5,15 @@ import asyncio
 import re
 import time
 
+import numpy as np
 import pytest
 import serial
 from smpclient.requests.os_management import EchoWrite
 
 from dcagent.link import SmpSession, flash
+from host.reference import run as reference_run
 from tests.link_boards import board_running
-from tests.link_models import tagged, version_code
+from tests.link_models import mlperf_container, mlperf_graph
 
 
 class Dut:
@@ -96,16 +98,49 @@ def test_db_errors(dut):
     assert dut.command("db 0a0b0c") == ["m-load-done", "m-ready"]  # digits past N are ignored
 
 
-def test_infer_and_results_without_runtime(dut):
+def fixed3(value: np.float32) -> str:
+    """dc_mlperf.c's put_fixed3: float32 * 1000, rounded half up on the magnitude, 3 decimals."""
+    scaled = np.float32(value) * np.float32(1000.0)
+    milli = int(np.float32(abs(scaled)) + np.float32(0.5))
+    return f"{'-' if scaled < 0 and milli else ''}{milli // 1000}.{milli % 1000:03d}"
+
+
+def test_infer_errors_without_a_model(dut):
     assert dut.command("results") == ["e-[No results: run infer first]", "m-ready"]
     assert dut.command("infer 0") == ["e-[Inference iterations must be >0]", "m-ready"]
     assert dut.command("infer 1 x") == ["e-[Inference warmup must be >=0]", "m-ready"]
     assert dut.command("infer 1 0") == ["e-[Inference failed: DC_ERR_NO_MODEL]", "m-ready"]
+
+
+def test_infer_and_results_line_by_line_with_a_real_model(dut):
+    """KWS (DS-CNN), compressed losslessly, delivered over SMP; then the runner's sequence:
+    profile, db load, db in 31-byte pieces, infer N W, results, line by line."""
     dut.link.close()
-    flash(dut.board.port, tagged(version_code(1), 2000), confirm=True)
+    flash(dut.board.port, mlperf_container("kws_ref_model"), confirm=True)
     dut.link.open()
-    assert dut.command("profile")[1] == "m-model-[kws01]"  # the running model's name
-    assert dut.command("infer 5 1") == ["e-[Inference failed: DC_ERR_UNSUPPORTED]", "m-ready"]
+    assert dut.command("profile") == ["m-profile-[ULPMark for tinyML Firmware V0.0.1]", "m-model-[kws_ref_model]",
+                                      "m-ready"]
+    graph = mlperf_graph("kws_ref_model")
+    (spec,), (out,) = graph.input_tensors(), graph.output_tensors()
+    x = np.random.default_rng(11).integers(-128, 128, size=spec.shape, dtype=np.int8)
+    data = x.tobytes()
+    assert dut.command("infer 1 0") == ["e-[Inference failed: DC_ERR_SHAPE]", "m-ready"]  # nothing loaded yet
+    assert dut.command(f"db load {len(data)}") == [f"m-[Expecting {len(data)} bytes]", "m-ready"]
+    for i in range(0, len(data), 31):
+        answer = dut.command("db " + data[i:i + 31].hex())
+    assert answer == ["m-load-done", "m-ready"]
+    lines = dut.command("infer 3 1")
+    assert lines[:3] == ["m-warmup-start-1", "m-warmup-done", "m-infer-start-3"], lines
+    t0, t1 = (int(re.fullmatch(r"m-lap-us-([0-9]+)", line).group(1)) for line in lines[3:5])
+    assert t1 >= t0 and lines[5] == "m-infer-done" and lines[-1] == "m-ready" and len(lines) == 8
+    (expected,) = reference_run(graph, [x])
+    scale, zero = np.float32(out.quantization.scale[0]), int(out.quantization.zero_point[0])
+    values = ",".join(fixed3(np.float32(int(q) - zero) * scale) for q in expected.reshape(-1))
+    assert lines[6] == f"m-results-[{values}]"
+    assert dut.command("results") == [f"m-results-[{values}]", "m-ready"]
+    assert dut.command("db load 10") == ["m-[Expecting 10 bytes]", "m-ready"]
+    assert dut.command("db " + bytes(10).hex()) == ["m-load-done", "m-ready"]
+    assert dut.command("infer 1 0") == ["e-[Inference failed: DC_ERR_SHAPE]", "m-ready"]  # 10 bytes, KWS takes 490
 
 
 def test_protocols_share_the_uart(dut):

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from dcagent.boards import BOARD_NAMES, create_board
+from dcagent.boards import BOARD_NAMES, Board, create_board
 from dcagent.cli.console import Console
 from dcagent.errors import ConfigError
 
@@ -49,12 +49,13 @@ def parse_device_key(value: str | None) -> bytes | None:
 
 
 @contextlib.contextmanager
-def device_port(args: argparse.Namespace, console: Console) -> Iterator[str]:
-    """The serial port to use: --port as given, or a --board started for the command."""
+def device_board(args: argparse.Namespace, console: Console) -> Iterator[tuple[str, Board | None]]:
+    """(serial port, the Board started for the command or None for --port): --port as given,
+    or a --board started for the command and stopped afterwards."""
     if args.port is not None:
         if args.state is not None:
             raise ConfigError("--state applies to --board only")
-        yield args.port
+        yield args.port, None
         return
     board = create_board(args.board, state_dir=args.state)
     if args.state is None:
@@ -62,6 +63,13 @@ def device_port(args: argparse.Namespace, console: Console) -> Iterator[str]:
     port = board.start()
     console.debug(f"board {args.board} on {port}")
     try:
-        yield port
+        yield port, board
     finally:
         board.stop()
+
+
+@contextlib.contextmanager
+def device_port(args: argparse.Namespace, console: Console) -> Iterator[str]:
+    """The serial port to use: --port as given, or a --board started for the command."""
+    with device_board(args, console) as (port, _):
+        yield port

@@ -4,6 +4,8 @@
     provision(port, key)                                   # once per device (console)
     report = flash(port, open("m.dcb", "rb").read(), confirm=True, device_key=key)
     read_state(port)                                       # [SlotState(...), ...]
+    infer(port, x)                                         # [InferResult(output, ...), ...]
+    info, dcb = running_model(port)                        # what the device runs, read back
 
 `flash` uploads to slot 1 (resuming from the device's offset after a dropped link), marks
 the model for test, resets, waits for the device, and confirms it (or raises
@@ -12,12 +14,12 @@ or a TransportError (the link failed).
 """
 from dcagent.link.console import console_command, provision
 from dcagent.link.flash import FlashProgress, FlashReport, RolledBackError, flash, flash_async, prepare_image
-from dcagent.link.infer import InferResult, infer
+from dcagent.link.infer import DeviceModel, InferResult, infer, inference_instructions, running_model
 from dcagent.link.relay import Relay
 from dcagent.link.session import SmpSession
 from dcagent.link.state import SlotState, read_state
 
 __all__ = [
-    "FlashProgress", "FlashReport", "InferResult", "Relay", "RolledBackError", "SlotState", "SmpSession",
-    "console_command", "flash", "flash_async", "infer", "prepare_image", "provision", "read_state",
+    "DeviceModel", "FlashProgress", "FlashReport", "InferResult", "Relay", "RolledBackError", "SlotState", "SmpSession",
+    "console_command", "flash", "flash_async", "infer", "inference_instructions", "prepare_image", "provision", "read_state", "running_model",
 ]

@@ -12,7 +12,8 @@ from dcagent.link.model_group import GROUP_MODEL
 GROUP_IMAGE = 1
 
 
-def _status_name(code: int) -> str:
+def status_name(code: int) -> str:
+    """The dc_status_t name of `code` (e.g. -70 -> DC_ERR_ARENA)."""
     try:
         from host._status import status_name  # noqa: PLC0415 - the C names, when built
     except ImportError:  # pragma: no cover - extension not built
@@ -30,7 +31,7 @@ def error_text(response: object) -> tuple[str, int | None]:
             except ValueError:
                 return f"image group error {rc}", rc
         if group == GROUP_MODEL:
-            return f"model group error {_status_name(-rc)} ({rc})", rc
+            return f"model group error {status_name(-rc)} ({rc})", rc
         return f"group {group} error {rc}", rc
     rc = getattr(response, "rc", None)
     if rc is not None:

@@ -1,4 +1,4 @@
-"""dcagent's own SMP group (96: model info, inference, statistics) as smp request classes.
+"""dcagent's own SMP group (96: model info, inference, statistics, model read) as smp request classes.
 
 docs/protocol.md, "Model group (96)". Declared the way the `smp` package declares its own
 groups, so `SMPClient.request()` validates responses and errors like any other command.
@@ -38,6 +38,9 @@ class ModelInfoResponse(smpmsg.ReadResponse):
     in_bytes: int | None = None
     out_bytes: int | None = None
     arena_bytes: int | None = None
+    arena_capacity: int | None = None
+    decode: str | None = None
+    load_rc: int | None = None
 
 
 class ModelInfo(smpmsg.ReadRequest):
@@ -96,3 +99,22 @@ class Stats(smpmsg.ReadRequest):
     _Response: ClassVar = StatsResponse
     _ErrorV1: ClassVar = ModelErrorV1
     _ErrorV2: ClassVar = ModelErrorV2
+
+
+class ModelReadResponse(smpmsg.ReadResponse):
+    _GROUP_ID = GROUP_MODEL
+    _COMMAND_ID = 3
+    off: int
+    len: int
+    data: bytes
+
+
+class ModelRead(smpmsg.ReadRequest):
+    """The running model's stored bytes from `off` (as many as fit one response)."""
+
+    _GROUP_ID = GROUP_MODEL
+    _COMMAND_ID = 3
+    _Response: ClassVar = ModelReadResponse
+    _ErrorV1: ClassVar = ModelErrorV1
+    _ErrorV2: ClassVar = ModelErrorV2
+    off: int

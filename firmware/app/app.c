@@ -1,10 +1,11 @@
-/* app.c: application start-up: flash device, device key, model slots and boot choice, SMP server, MLPerf protocol. */
+/* app.c: application start-up: flash device, provisioning, the model slots and boot choice, runtime, SMP server, MLPerf protocol. */
 #include "app.h"
 
 #include <string.h>
 
 #include "dc_port.h"
 #include "dc_status.h"
+#include "fleet_app.h"
 #include "runtime_adapter.h"
 
 #define UART_TIMEOUT_MS 1000u
@@ -54,6 +55,7 @@ int dc_app_init(void)
     dc_smp_callbacks_t cb;
     dc_mlperf_callbacks_t mcb;
     dc_app_model_t model = {-1, NULL, 0};
+    const uint8_t *map = dc_port_flash_map();
     uint8_t *input;
     size_t input_cap;
     int status;
@@ -68,19 +70,26 @@ int dc_app_init(void)
     app->slot_size -= app->slot_size % app->flash.sector_size;
     app->slot_offset[0] = DC_APP_RESERVED;
     app->slot_offset[1] = DC_APP_RESERVED + app->slot_size;
-    app->verifier.flash_map = dc_port_flash_map();
+    app->verifier.device.flash_map = map;
+    app->verifier.publisher.flash_map = map;
+    app->verifier.publisher.keys = (const uint8_t (*)[DC_FLEET_KEY_SIZE])app->verifier.publisher_key;
+    app->verifier.publisher.key_count = 0;
+    /* What the board trusts must be known before the boot re-verifies the slots. */
     dc_app_key_load(app);
+    dc_fleet_app_load();
     status = dc_slots_init(&app->slots, &app->flash, app->slot_offset[0], app->slot_offset[1],
-                           app->slot_size, (dc_verifier_t){dc_model_verify, &app->verifier});
+                           app->slot_size, (dc_verifier_t){dc_app_verify, &app->verifier});
     if (status != DC_OK) {
         return status;
     }
     app->boot_status = dc_slots_boot(&app->slots, &slot);
-    if (app->boot_status == DC_OK && app->verifier.flash_map != NULL) {
+    /* A fleet-managed board self-tests a trial image now and confirms it (or resets). */
+    dc_fleet_app_boot();
+    if (app->boot_status == DC_OK && map != NULL) {
         dc_slot_status_t st;
         if (dc_slots_status(&app->slots, slot, &st) == DC_OK) {
             model.slot = slot;
-            model.image = app->verifier.flash_map + app->slot_offset[slot];
+            model.image = map + app->slot_offset[slot];
             model.size = st.image_size;
         }
     }

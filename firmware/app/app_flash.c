@@ -1,4 +1,4 @@
-/* app_flash.c: the board's flash as a dc_flash_t for the model slots, and the device key page. */
+/* app_flash.c: the board's flash as a dc_flash_t for the model slots, and the device key record of the provisioning area. */
 #include <string.h>
 
 #include "app.h"
@@ -36,10 +36,16 @@ int dc_app_flash_device(dc_flash_t *flash)
     flash->ctx = NULL;
     if (geo->erased_value != 0xFFu || dc_flash_check(flash) != DC_OK ||
         DC_APP_KEY_RECORD % geo->write_size != 0u || DC_APP_RESERVED % geo->erase_size != 0u ||
+        (DC_APP_FLEET_SECTOR + 1u) * geo->erase_size > DC_APP_RESERVED ||
         geo->size <= DC_APP_RESERVED + 4u * geo->erase_size) {
         return DC_ERR_ARG;
     }
     return DC_OK;
+}
+
+uint32_t dc_app_sector_offset(uint32_t index)
+{
+    return index * dc_port_flash_geometry()->erase_size;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -86,13 +92,13 @@ void dc_app_key_load(dc_app_t *app)
 {
     uint8_t rec[DC_APP_KEY_RECORD];
     app->key_length = 0;
-    if (dc_flash_read(&app->flash, 0u, rec, sizeof rec) != DC_OK ||
+    if (dc_flash_read(&app->flash, dc_app_sector_offset(DC_APP_KEY_SECTOR), rec, sizeof rec) != DC_OK ||
         !parse_record(rec, app->key, &app->key_length)) {
         memset(app->key, 0, sizeof app->key);
         app->key_length = 0;
     }
-    app->verifier.key = app->key;
-    app->verifier.key_length = app->key_length;
+    app->verifier.device.key = app->key;
+    app->verifier.device.key_length = app->key_length;
 }
 
 int dc_app_key_provision(dc_app_t *app, const uint8_t *key, size_t length)
@@ -101,7 +107,7 @@ int dc_app_key_provision(dc_app_t *app, const uint8_t *key, size_t length)
     if (key == NULL || length == 0u || length > DC_APP_KEY_MAX) {
         return DC_ERR_ARG;
     }
-    if (dc_flash_read(&app->flash, 0u, rec, sizeof rec) != DC_OK) {
+    if (dc_flash_read(&app->flash, dc_app_sector_offset(DC_APP_KEY_SECTOR), rec, sizeof rec) != DC_OK) {
         return DC_ERR_FLASH;
     }
     for (size_t i = 0; i < sizeof rec; i++) {
@@ -112,7 +118,7 @@ int dc_app_key_provision(dc_app_t *app, const uint8_t *key, size_t length)
         }
     }
     build_record(rec, key, length);
-    if (dc_flash_write(&app->flash, 0u, rec, sizeof rec) != DC_OK) {
+    if (dc_flash_write(&app->flash, dc_app_sector_offset(DC_APP_KEY_SECTOR), rec, sizeof rec) != DC_OK) {
         return DC_ERR_FLASH;
     }
     dc_app_key_load(app);

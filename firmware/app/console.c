@@ -1,4 +1,4 @@
-/* console.c: the bring-up console's commands (version, info, echo, work, flash, slots, provision, fault, reset, exit). */
+/* console.c: the bring-up console's commands (version, info, echo, work, flash, slots, provision, model, fleet, kcheck, fault, reset, exit). */
 #include "console.h"
 
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include "dc_version.h"
 #include "fleet_app.h"
 #include "kernel_check.h"
+#include "runtime_adapter.h"
 
 #define UART_TIMEOUT_MS 1000u
 #define FLASH_CHUNK 64u /* bytes per `flash read` / `flash write` line */
@@ -357,7 +358,7 @@ static void cmd_slots(args_t *args)
     dc_console_line(app->key_length > 0 ? "provisioned" : "none");
 }
 
-/* `provision HEXKEY`: store the device key (1..64 bytes) in the key page, once. */
+/* `provision HEXKEY`: store the device key (1..64 bytes) in the key record, once. */
 static void cmd_provision(args_t *args)
 {
     const char *hex;
@@ -379,12 +380,47 @@ static void cmd_provision(args_t *args)
     int status = dc_app_key_provision(dc_app(), key, hex_len / 2);
     memset(key, 0, sizeof key);
     if (status == DC_ERR_SLOT) {
-        dc_console_line("error: another key is provisioned (erase the key page first)");
+        dc_console_line("error: another key is provisioned (erase the key sector first)");
     } else if (status != DC_OK) {
         write_status_error((dc_status_t)status);
     } else {
         dc_console_line("ok");
     }
+}
+
+/* `model`: what the runtime made of the running model, one line:
+ * model slot=S name=N status=DC_OK decode=at_load|per_layer arena=NEEDED/CAPACITY at_load=B
+ * scratch=B in=B out=B ops=K   ("model slot=none status=DC_ERR_NO_MODEL" without a model). */
+static void cmd_model(args_t *args)
+{
+    const dc_app_runtime_info_t *info = dc_app_runtime_info();
+    (void)args;
+    if (info->slot < 0) {
+        dc_console_line("model slot=none status=DC_ERR_NO_MODEL");
+        return;
+    }
+    dc_console_write("model slot=");
+    write_u64((uint64_t)info->slot);
+    dc_console_write(" name=");
+    dc_console_write(info->name[0] != '\0' ? info->name : "-");
+    dc_console_write(" status=");
+    dc_console_write(dc_status_name(info->status));
+    dc_console_write(info->per_layer ? " decode=per_layer" : " decode=at_load");
+    dc_console_write(" arena=");
+    write_u64(info->arena_needed);
+    dc_console_write("/");
+    write_u64(info->arena_capacity);
+    dc_console_write(" at_load=");
+    write_u64(info->arena_at_load);
+    dc_console_write(" scratch=");
+    write_u64(info->scratch_bytes);
+    dc_console_write(" in=");
+    write_u64(info->input_bytes);
+    dc_console_write(" out=");
+    write_u64(info->output_bytes);
+    dc_console_write(" ops=");
+    write_u64(info->ops);
+    dc_console_line("");
 }
 
 static void cmd_fault(args_t *args)
@@ -439,6 +475,7 @@ static const command_t g_commands[] = {
     {"flash", cmd_flash, "flash read|write|erase ..."},
     {"slots", cmd_slots, "slots"},
     {"provision", cmd_provision, "provision HEXKEY"},
+    {"model", cmd_model, "model"},
     {"fault", cmd_fault, "fault"},
     {"reset", cmd_reset, "reset"},
     {"exit", cmd_exit, "exit [N]"},

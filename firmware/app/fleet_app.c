@@ -1,8 +1,9 @@
-/* fleet_app.c: the board's fleet agent: provisioning, slot boot + self-test, MQTT link, console. */
+/* fleet_app.c: the board's fleet agent: fleet record, trial self-test at boot, MQTT link, console. */
 #include "fleet_app.h"
 
 #include <string.h>
 
+#include "app.h"
 #include "console.h"
 #include "dc_container.h"
 #include "dc_fleet.h"
@@ -11,6 +12,7 @@
 #include "dc_sha256.h"
 #include "dc_slots.h"
 #include "dc_status.h"
+#include "runtime_adapter.h"
 
 #define CONF_MAGIC "DCN1"
 #define CONF_TEXT_MAX 255u
@@ -24,26 +26,6 @@
 #define BLOCK_SIZE 1024u
 #define WINDOW_BYTES (16u * 1024u)
 
-/* ---- the board's flash as a dc_flash_t -------------------------------------------------- */
-
-static int flash_read(void *ctx, uint32_t offset, uint8_t *buf, uint32_t len)
-{
-    (void)ctx;
-    return dc_port_flash_read(offset, buf, len) == DC_OK ? DC_OK : DC_ERR_FLASH;
-}
-
-static int flash_erase(void *ctx, uint32_t offset, uint32_t len)
-{
-    (void)ctx;
-    return dc_port_flash_erase(offset, len) == DC_OK ? DC_OK : DC_ERR_FLASH;
-}
-
-static int flash_write(void *ctx, uint32_t offset, const uint8_t *buf, uint32_t len)
-{
-    (void)ctx;
-    return dc_port_flash_write(offset, buf, len) == DC_OK ? DC_OK : DC_ERR_FLASH;
-}
-
 /* ---- state ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -54,9 +36,6 @@ typedef struct {
     uint8_t key[1][DC_FLEET_KEY_SIZE];
 } conf_t;
 
-static dc_flash_t g_flash;
-static dc_slots_t g_slots;
-static dc_fleet_verifier_t g_verifier;
 static conf_t g_conf;
 static uint8_t g_provisioned;
 static dc_mqtt_client_t g_mqtt;
@@ -171,10 +150,10 @@ static int parse_conf(conf_t *c, const char *text, size_t len)
     return 0;
 }
 
+/* The fleet record's sector in the provisioning area (app.h). */
 static uint32_t conf_offset(void)
 {
-    const dc_flash_geometry_t *g = dc_port_flash_geometry();
-    return g->size - g->erase_size;
+    return dc_app_sector_offset(DC_APP_FLEET_SECTOR);
 }
 
 static int save_conf(const char *text, size_t len)
@@ -223,8 +202,9 @@ static int self_test(int slot, const char **name, size_t *name_len, uint32_t *ve
     dc_container_t c;
     dc_tensor_entry_t e;
     const uint8_t *map = dc_port_flash_map();
-    if (map == NULL || dc_slots_status(&g_slots, slot, &st) != DC_OK ||
-        dc_container_open(&c, map + g_slots.slot_offset[slot], st.image_size) != DC_OK) {
+    dc_slots_t *slots = &dc_app()->slots;
+    if (map == NULL || dc_slots_status(slots, slot, &st) != DC_OK ||
+        dc_container_open(&c, map + slots->slot_offset[slot], st.image_size) != DC_OK) {
         return DC_ERR_NO_MODEL;
     }
     for (uint32_t i = 0; i < c.tensor_count; i++) {
@@ -252,24 +232,15 @@ static void remember_boot(dc_fleet_state_t state, const char *name, size_t name_
     g_boot_detail = detail;
 }
 
+/* The slots were booted by dc_app_init (one dc_slots_t for SMP and this agent). A board whose
+ * fleet agent is provisioned manages itself: a trial image that passes the self-test is
+ * confirmed here, one that fails it makes the board reset (the previous model runs again).
+ * Without the agent a trial waits for the host's SMP confirm (docs/protocol.md). */
 static void boot_slots(void)
 {
-    const dc_flash_geometry_t *geo = dc_port_flash_geometry();
-    dc_verifier_t verifier = {dc_fleet_verify, &g_verifier};
-    int slot;
-    g_flash.size = geo->size;
-    g_flash.sector_size = geo->erase_size;
-    g_flash.write_size = geo->write_size;
-    g_flash.read = flash_read;
-    g_flash.erase = flash_erase;
-    g_flash.write = flash_write;
-    g_flash.ctx = NULL;
-    g_verifier.flash_map = dc_port_flash_map();
-    g_verifier.keys = (const uint8_t (*)[DC_FLEET_KEY_SIZE])g_conf.key;
-    g_verifier.key_count = g_provisioned ? 1u : 0u;
-    if (g_verifier.flash_map == NULL ||
-        dc_slots_init(&g_slots, &g_flash, 0, FLEET_APP_SLOT_SIZE, FLEET_APP_SLOT_SIZE, verifier) != DC_OK ||
-        dc_slots_boot(&g_slots, &slot) != DC_OK) {
+    dc_slots_t *slots = &dc_app()->slots;
+    int slot = dc_slots_running(slots);
+    if (slot == DC_SLOT_NONE) {
         return; /* no model: the agent can still fetch one */
     }
     {
@@ -278,12 +249,12 @@ static void boot_slots(void)
         uint32_t version = 0;
         dc_slot_status_t other;
         int tested = self_test(slot, &name, &name_len, &version);
-        if (g_slots.trial) {
-            if (tested != DC_OK || dc_slots_confirm(&g_slots, slot, 0) != DC_OK) {
+        if (slots->trial) {
+            if (tested != DC_OK || dc_slots_confirm(slots, slot, 0) != DC_OK) {
                 dc_port_reset(); /* not confirmed: the next boot runs the previous model */
             }
             remember_boot(DC_FLEET_CONFIRMED, name, name_len, version, "self-test passed, confirmed");
-        } else if (dc_slots_status(&g_slots, 1 - slot, &other) == DC_OK && other.tried) {
+        } else if (dc_slots_status(slots, 1 - slot, &other) == DC_OK && other.tried) {
             remember_boot(DC_FLEET_ROLLED_BACK, NULL, 0, other.version, "the new model failed its trial run");
         } else if (tested == DC_OK) {
             remember_boot(DC_FLEET_IDLE, name, name_len, version, "running");
@@ -330,20 +301,19 @@ static int start_agent(void)
     cfg.fleet = g_conf.fleet;
     cfg.arch = dc_port_info()->cpu;
     cfg.flash_bytes = dc_port_info()->flash_size;
-    cfg.ram_bytes = dc_port_info()->ram_size;
+    cfg.ram_bytes = (uint32_t)dc_app_runtime_arena_capacity(); /* manifest target.min_ram is the model's arena */
     cfg.flash_map = dc_port_flash_map();
     cfg.keys = (const uint8_t (*)[DC_FLEET_KEY_SIZE])g_conf.key;
     cfg.key_count = 1;
     cfg.block_size = BLOCK_SIZE;
     cfg.request_timeout_ms = 1000;
     cfg.max_retries = 30;
-    g_verifier.keys = cfg.keys;
-    g_verifier.key_count = 1;
+    dc_app_trust_publisher(dc_app(), g_conf.key[0]);
     if (cfg.flash_map == NULL) {
         return DC_ERR_UNSUPPORTED;
     }
     dc_mqtt_init(&g_mqtt, &io, dc_fleet_on_message, &g_fleet);
-    int rc = dc_fleet_init(&g_fleet, &cfg, &g_mqtt, &g_slots, g_window, sizeof g_window);
+    int rc = dc_fleet_init(&g_fleet, &cfg, &g_mqtt, &dc_app()->slots, g_window, sizeof g_window);
     if (rc != DC_OK) {
         return rc;
     }
@@ -397,11 +367,16 @@ static void try_connect(void)
     g_backoff = BACKOFF_MIN_MS;
 }
 
-void dc_fleet_app_boot(void)
+void dc_fleet_app_load(void)
 {
     g_provisioned = load_conf(&g_conf) == 0;
-    boot_slots();
+    dc_app_trust_publisher(dc_app(), g_provisioned ? g_conf.key[0] : NULL);
+}
+
+void dc_fleet_app_boot(void)
+{
     if (g_provisioned) {
+        boot_slots();
         (void)start_agent();
     }
 }
@@ -455,7 +430,8 @@ static void write_u32(uint32_t v)
 static void print_status(void)
 {
     dc_slot_status_t st;
-    int running = dc_slots_running(&g_slots);
+    dc_slots_t *slots = &dc_app()->slots;
+    int running = dc_slots_running(slots);
     dc_console_write("fleet active=");
     write_u32(g_active);
     dc_console_write(" state=");
@@ -479,7 +455,7 @@ static void print_status(void)
     dc_console_write(" connects=");
     write_u32(g_connects);
     dc_console_write(" running=");
-    if (running != DC_SLOT_NONE && dc_slots_status(&g_slots, running, &st) == DC_OK) {
+    if (running != DC_SLOT_NONE && dc_slots_status(slots, running, &st) == DC_OK) {
         write_u32((uint32_t)running);
         dc_console_write(" version=");
         write_u32(st.version);
@@ -487,7 +463,7 @@ static void print_status(void)
         dc_console_write("none version=0");
     }
     dc_console_write(" floor=");
-    write_u32(dc_slots_confirmed_version(&g_slots));
+    write_u32(dc_slots_confirmed_version(slots));
     dc_console_line("");
 }
 
@@ -506,6 +482,7 @@ void dc_fleet_app_command(const char *args, size_t len)
     } else if (n - i == 4 && memcmp(args + i, "stop", 4) == 0) {
         stop_agent();
         g_provisioned = 0;
+        dc_app_trust_publisher(dc_app(), NULL);
         dc_console_line(save_conf("", 0) == DC_OK ? "ok" : "error: DC_ERR_FLASH");
     } else if (n - i == 5 && memcmp(args + i, "start", 5) == 0) {
         conf_t parsed;

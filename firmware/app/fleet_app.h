@@ -1,9 +1,10 @@
 /* fleet_app.h: the board's own fleet update agent (MQTT 3.1.1 over the port's sockets,
  * docs/protocol-mqtt.md "Devices without a gateway") as the application runs it.
  *
- * Flash layout it uses (dc_port flash, 2 MiB on every board): model slot A at 0, slot B at
- * FLEET_APP_SLOT_SIZE, each FLEET_APP_SLOT_SIZE bytes (the last sector of each is the slot
- * trailer, dc_slots.h); the agent's provisioning record in the last erase sector.
+ * It uses the application's model slots (dc_app()->slots, app.h: the same slots the SMP server
+ * writes) and keeps its provisioning, the fleet record, in sector DC_APP_FLEET_SECTOR of the
+ * provisioning area (app.h, docs/boards.md "Flash layout"). The record's publisher key is what
+ * the slot verifier trusts for Ed25519-signed models (dc_app_verify).
  *
  * Console (one command-table entry, `fleet`):
  *   fleet start URL FLEET KEYHEX [DEVICE_ID]   provision and start: URL mqtt://USER:PASSWORD@HOST[:PORT]
@@ -20,10 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLEET_APP_SLOT_SIZE 0xFC000u /* 1008 KiB per model slot */
+/* At start-up, before the slots boot: loads the fleet record and trusts its publisher key. */
+void dc_fleet_app_load(void);
 
-/* At start-up, before the greeting: loads the provisioning, boots the model slots (a trial
- * image gets its self-test and is confirmed, or the board resets so the old one runs). */
+/* At start-up, after the slots booted: when provisioned, a trial image gets its self-test and
+ * is confirmed (or the board resets so the old one runs), and the agent starts. */
 void dc_fleet_app_boot(void);
 
 /* Runs the agent for a few milliseconds (connect with backoff, MQTT traffic, the update

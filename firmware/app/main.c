@@ -67,7 +67,6 @@ int dc_app_main(void)
         dc_console_line(dc_status_name(status));
         return 1;
     }
-    dc_fleet_app_boot();
     dc_console_write(DC_FW_NAME " " DC_FW_VERSION " board=");
     dc_console_write(info->name);
     dc_console_line(" ready");

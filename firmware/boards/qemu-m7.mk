@@ -13,6 +13,8 @@ LDSCRIPT := $(FW)/ports/mps2/an500.ld
 LDSCRIPT_DEPS := $(LDSCRIPT) $(FW)/ports/mps2/mps2_sections.ld
 LDFLAGS := -nostdlib -T $(LDSCRIPT) -L$(FW)/ports/mps2 -Wl,--gc-sections -Wl,-Map=$(BUILD)/dcfw.map
 LDLIBS := -lgcc
+# The model arena (firmware/app/runtime_adapter.h): every MLPerf Tiny model fits decoded at load.
+ARENA_SIZE := 393216
 IMAGE := dcfw.elf
 # The symbol table the board driver reads (flash region, profiling marker addresses).
 EXTRA_OUTPUTS := $(BUILD)/dcfw.syms
