@@ -197,3 +197,29 @@ def test_bad_manifests_are_rejected_with_a_reason_and_the_running_model_stays(fl
         assert slot_bytes(board, 0, len(v2)) == v2, what
     # Only the tampered file was downloaded; everything else was refused from its manifest.
     assert [s.state.value for s in status_log.statuses].count("downloading") >= 2
+
+
+def test_smp_and_the_fleet_agent_share_the_slots_and_the_floor(fleet_broker, status_log, board, key, tmp_path):
+    """After the agent installed v2 (signed), a gateway-tagged model over SMP sees the same
+    floor (v1 refused) and goes to the other slot; the agent then reports what runs."""
+    from dcagent.errors import DeviceError
+    from dcagent.link import flash, provision
+    from smp.image_management import IMG_MGMT_ERR
+    from tests.link_models import DEVICE_KEY, tagged
+
+    install(board, fleet_broker, status_log, key, signed_model(key, size=20_000, version=2), tmp_path)
+    port = board.board.port
+    board.serial.close()
+    try:
+        provision(port, DEVICE_KEY)
+        with pytest.raises(DeviceError) as info:
+            flash(port, tagged(1, 3000))
+        assert info.value.code == IMG_MGMT_ERR.CURRENT_VERSION_IS_NEWER
+        v3 = tagged(3, 3000)
+        report = flash(port, v3, confirm=True)
+        assert report.confirmed
+    finally:
+        board.serial.open()
+    state = board.status()
+    assert (state["running"], state["version"], state["floor"]) == ("1", "3", "3")
+    assert slot_bytes(board, 1, len(v3)) == v3

@@ -49,3 +49,19 @@ def provision(port: str, device_key: bytes, *, timeout_s: float = 3.0) -> None:
     answer = console_command(port, f"provision {device_key.hex()}", timeout_s=timeout_s)
     if answer != "ok":
         raise DeviceError(f"provision: unexpected answer {answer!r}")
+
+
+def provision_fleet(port: str, publisher_key: bytes, broker_url: str, fleet: str, device_id: str | None = None, *,
+                    timeout_s: float = 3.0) -> None:
+    """Store the fleet record: the trusted publisher's Ed25519 public key (32 raw bytes) and the
+    broker settings (console `fleet start URL FLEET KEYHEX [DEVICE_ID]`, firmware/app/fleet_app.h).
+    From then on the board also accepts models signed by that key, and its own MQTT agent runs.
+
+    Raises ValueError for a bad key length, DeviceError when the device refuses (usage, flash),
+    TransportError for a link failure."""
+    if len(publisher_key) != 32:
+        raise ValueError(f"publisher key must be 32 bytes (Ed25519), got {len(publisher_key)}")
+    line = f"fleet start {broker_url} {fleet} {publisher_key.hex()}" + (f" {device_id}" if device_id else "")
+    answer = console_command(port, line, timeout_s=timeout_s)
+    if answer != "ok":
+        raise DeviceError(f"fleet start: unexpected answer {answer!r}")
