@@ -355,7 +355,8 @@ static void cmd_slots(args_t *args)
         write_u64((uint64_t)running);
     }
     dc_console_write(" key=");
-    dc_console_line(app->key_length > 0 ? "provisioned" : "none");
+    dc_console_write(app->key_length > 0 ? "provisioned" : "none");
+    dc_console_line(app->verifier.publisher.key_count > 0 ? " publisher=trusted" : " publisher=none");
 }
 
 /* `provision HEXKEY`: store the device key (1..64 bytes) in the key record, once. */
