@@ -82,3 +82,32 @@ def test_qemu_m4_sigkill_mid_upload_resumes(tmp_path):
         report = flash(board.port, m2, confirm=True)
         assert report.resumed_at and report.resumed_at[0] >= 4096
         assert active_hash(board.port) == sha(m2)
+
+
+@pytest.mark.slow
+def test_qemu_m4_mlperf_models_equal_the_reference(tmp_path):
+    """The four MLPerf Tiny int8 models, compressed losslessly, delivered and run over SMP on the
+    Cortex-M4 with its DSP kernels (scratch from the runtime): every output equals the host
+    reference interpreter's; each inference is one span in the instruction-count log."""
+    import numpy as np
+
+    from dcagent.link import infer, inference_instructions
+    from host.reference import run as reference_run
+    from tests.link_models import MLPERF_MODELS, mlperf_container, mlperf_graph
+
+    with board_running("qemu-m4", tmp_path) as board:
+        for version, name in enumerate(MLPERF_MODELS, start=1):
+            g = mlperf_graph(name)
+            flash(board.port, mlperf_container(name, version_code(version)), confirm=True)
+            (spec,), (out,) = g.input_tensors(), g.output_tensors()
+            x = np.random.default_rng(version).integers(-128, 128, size=(2, *spec.shape), dtype=np.int8)
+            for i, result in enumerate(infer(board.port, x, timeout_s=60)):
+                (expected,) = reference_run(g, [x[i]])
+                got = np.frombuffer(result.output, dtype=np.int8).reshape(out.shape)
+                bad = np.flatnonzero(got.reshape(-1) != expected.reshape(-1))
+                assert bad.size == 0, f"{name} sample {i}: element {bad[0]}: {got.reshape(-1)[bad[0]]} vs " \
+                                      f"{expected.reshape(-1)[bad[0]]}"
+                assert result.cycles > 0  # the port's counter (virtual cycles)
+        spans = inference_instructions(board.instructions().marks)
+    # one span per inference; each at least one instruction per MAC of the smallest model (AD, 264 K)
+    assert len(spans) == 2 * len(MLPERF_MODELS) and all(n > 264_000 for n in spans), spans
