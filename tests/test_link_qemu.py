@@ -111,3 +111,30 @@ def test_qemu_m4_mlperf_models_equal_the_reference(tmp_path):
         spans = inference_instructions(board.instructions().marks)
     # one span per inference; each at least one instruction per MAC of the smallest model (AD, 264 K)
     assert len(spans) == 2 * len(MLPERF_MODELS) and all(n > 264_000 for n in spans), spans
+
+
+@pytest.mark.slow
+def test_cli_infer_on_qemu_m4_saves_exact_instructions(tmp_path, capsys):
+    """`dcagent infer --board qemu-m4`: outputs checked against the host reference, and the
+    exact instructions of each inference from the plugin's log in OUT.npz."""
+    import numpy as np
+
+    from dcagent.cli import main
+    from tests.link_models import DEVICE_KEY, model
+
+    state, key = str(tmp_path / "state"), DEVICE_KEY.hex()
+    path = tmp_path / "m.dcb"
+    path.write_bytes(model(version_code(1), 5000, seed=4))
+    assert main(["flash", str(path), "--board", "qemu-m4", "--state", state, "--device-key", key, "--provision",
+                 "--confirm"]) == 0
+    x = np.random.default_rng(3).integers(-128, 128, size=(3, 1, 500), dtype=np.int8)
+    np.savez(tmp_path / "d.npz", x=x)
+    out = tmp_path / "out.npz"
+    assert main(["infer", "--board", "qemu-m4", "--state", state, "--data", str(tmp_path / "d.npz"),
+                 "-o", str(out)]) == 0
+    assert "3 inferences: every output equals the host reference" in capsys.readouterr().out
+    with np.load(out) as saved:
+        instructions = saved["instructions"].tolist()
+        assert saved["y"].shape == (3, 1, 10)
+    # one 500x10 fully connected layer: at least a few instructions per MAC, the same for every input
+    assert len(set(instructions)) == 1 and 5000 < instructions[0] < 200_000, instructions
