@@ -12,7 +12,7 @@ from dcagent.cli import main
 from dcagent.errors import DeviceError
 from dcagent.link import SmpSession, console_command, flash, infer, running_model
 from dcagent.link.infer import RC_ARENA, RC_SHAPE
-from dcagent.link.model_group import Stats
+from dcagent.link.model_group import ModelRead, Stats
 from host.model_format import unpack
 from host.reference import run as reference_run
 from tests.link_boards import board_running
@@ -65,10 +65,12 @@ def test_model_group_runs_the_model(tmp_path):
         device_model, data = running_model(board.port)
         line = model_line(board.port)
 
-        async def stats():
+        async def stats_and_bad_read():
             async with SmpSession(board.port) as s:
-                return await s.request(Stats(), "stats")
-        st = asyncio.run(stats())
+                with pytest.raises(DeviceError) as bad:
+                    await s.request(ModelRead(off=len(m) + 1), "read past the end")
+                return await s.request(Stats(), "stats"), bad.value.code
+        st, bad_read = asyncio.run(stats_and_bad_read())
     check_outputs(g, x, results, "fc 3000x10")
     assert data == m and device_model.sha256 == hashlib.sha256(m).digest()
     assert (device_model.input_bytes, device_model.output_bytes, device_model.decode,
@@ -76,6 +78,7 @@ def test_model_group_runs_the_model(tmp_path):
     assert (line["status"], line["decode"], line["in"], line["out"], line["ops"]) == ("DC_OK", "at_load", "3000",
                                                                                      "10", "1")
     assert line["arena"] == f"{device_model.arena_bytes}/{ARENA}"
+    assert bad_read == 1  # DC_ERR_ARG
     assert st.inferences == 3 and all(r.instructions == 0 and r.cycles == 0 for r in results)  # native: no counters
 
 
