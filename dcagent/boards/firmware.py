@@ -96,7 +96,7 @@ def check_build_tools(board: str, *, path: str | None = None) -> None:
 
     `path` replaces $PATH for the search (tests use it).
     """
-    kind = "plugin" if board == "plugin" else "native" if board == "native" else "cross"
+    kind = "plugin" if board == "plugin" else "native" if board.startswith("native") else "cross"
     for program, package in _BUILD_TOOLS[kind]:
         if shutil.which(program, path=path) is None:
             raise BoardError(
@@ -149,19 +149,28 @@ def _build_cached(root: Path, key: str, outputs: list[Path], make_args: list[str
         tmp.replace(stamp)
 
 
-def build_firmware(board: str, *, root: Path | None = None) -> FirmwareImage:
+#: The kernel sets a board can be built with (firmware/Makefile KERNELS=...).
+KERNEL_SETS = ("opt", "ref")
+
+
+def build_firmware(board: str, *, root: Path | None = None, kernels: str = "opt") -> FirmwareImage:
     """Build (or reuse) the firmware image of `board`.
 
-    Raises BoardError: unknown board, missing tool (with the apt package to install),
-    compiler errors (with the last lines of output).
+    `kernels` is "opt" (the board's optimized kernels, where it has any) or "ref" (the
+    reference kernels only; built into build/<board>-ref/, docs/kernels.md).
+    Raises BoardError: unknown board or kernel set, missing tool (with the apt package to
+    install), compiler errors (with the last lines of output).
     """
     if board not in IMAGE_NAMES:
         raise BoardError(f"unknown board {board!r}; known: {', '.join(IMAGE_NAMES)}")
+    if kernels not in KERNEL_SETS:
+        raise BoardError(f"unknown kernel set {kernels!r}; known: {', '.join(KERNEL_SETS)}")
     root = root or firmware_dir()
-    out = root / "build" / board
+    key = board if kernels == "opt" else f"{board}-{kernels}"
+    out = root / "build" / key
     image = out / IMAGE_NAMES[board]
     outputs = [image] if board == "native" else [image, out / "dcfw.syms"]
-    _build_cached(root, board, outputs, [f"BOARD={board}"])
+    _build_cached(root, key, outputs, [f"BOARD={board}", f"KERNELS={kernels}"])
     symbols = _read_symbols(out / "dcfw.syms") if board != "native" else {}
     return FirmwareImage(board=board, path=image, symbols=symbols)
 

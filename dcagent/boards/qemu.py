@@ -68,11 +68,12 @@ class QemuBoard(Board):
     """
 
     def __init__(self, machine: str = "qemu-m4", *, state_dir: str | os.PathLike[str] | None = None,
-                 profile: bool = True) -> None:
+                 profile: bool = True, kernels: str = "opt") -> None:
         super().__init__(state_dir=state_dir)
         self.machine = machine_for(machine)
         self.name = self.machine.board
         self.profile = profile
+        self.kernels = kernels  # "opt" or "ref": firmware/Makefile KERNELS (docs/kernels.md)
         self.image: FirmwareImage | None = None
         self._plugin: Path | None = None
         self._monitor: QemuMonitor | None = None
@@ -83,7 +84,7 @@ class QemuBoard(Board):
     def _prepare(self) -> None:
         if shutil.which(QEMU_BINARY) is None:
             raise BoardError(f"{QEMU_BINARY} not found", hint="apt-get install qemu-system-arm")
-        self.image = build_firmware(self.name)
+        self.image = build_firmware(self.name, kernels=self.kernels)
         self._plugin = build_plugin() if self.profile else None
         self._insn_final = None
 

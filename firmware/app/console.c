@@ -1,13 +1,17 @@
-/* console.c: the bring-up console's commands (version, info, echo, work, flash, fault, reset, exit). */
+/* console.c: the bring-up console's commands (version, info, echo, work, flash, slots, provision, model, fleet, kcheck, fault, reset, exit). */
 #include "console.h"
 
 #include <stdint.h>
 #include <string.h>
 
+#include "app.h"
 #include "dc_port.h"
 #include "dc_status.h"
 #include "dc_version.h"
 #include "bench_decode.h"
+#include "fleet_app.h"
+#include "kernel_check.h"
+#include "runtime_adapter.h"
 
 #define UART_TIMEOUT_MS 1000u
 #define FLASH_CHUNK 64u /* bytes per `flash read` / `flash write` line */
@@ -295,6 +299,132 @@ static void cmd_flash(args_t *args)
     }
 }
 
+void dc_console_slot_line(const char *prefix, int slot)
+{
+    dc_app_t *app = dc_app();
+    dc_slot_status_t st;
+    dc_console_write(prefix);
+    dc_console_write(" slot=");
+    write_u64((uint64_t)slot);
+    if (dc_slots_status(&app->slots, slot, &st) != DC_OK) {
+        dc_console_line(" error");
+        return;
+    }
+    if (!st.bootable) {
+        dc_console_write(" empty");
+        if (st.uploading) {
+            dc_console_write(" uploading=");
+            write_u64(st.written);
+        }
+        dc_console_line("");
+        return;
+    }
+    dc_console_write(" version=");
+    write_u64(st.version >> 24);
+    dc_console_write(".");
+    write_u64((st.version >> 16) & 0xFFu);
+    dc_console_write(".");
+    write_u64(st.version & 0xFFFFu);
+    dc_console_write(" size=");
+    write_u64(st.image_size);
+    dc_console_write(" hash=");
+    char hex[17];
+    for (int i = 0; i < 8; i++) {
+        hex[2 * i] = "0123456789abcdef"[st.hash[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[st.hash[i] & 0xFu];
+    }
+    hex[16] = '\0';
+    dc_console_write(hex);
+    dc_console_write(st.active ? " active=1" : " active=0");
+    dc_console_write(st.confirmed ? " confirmed=1" : " confirmed=0");
+    dc_console_write(st.pending ? " pending=1" : " pending=0");
+    dc_console_line(app->slots.trial && st.active ? " trial=1" : " trial=0");
+}
+
+/* `slots`: one line per physical slot, then the running slot. */
+static void cmd_slots(args_t *args)
+{
+    (void)args;
+    dc_app_t *app = dc_app();
+    dc_console_slot_line("slot", 0);
+    dc_console_slot_line("slot", 1);
+    dc_console_write("running=");
+    int running = dc_slots_running(&app->slots);
+    if (running == DC_SLOT_NONE) {
+        dc_console_write("none");
+    } else {
+        write_u64((uint64_t)running);
+    }
+    dc_console_write(" key=");
+    dc_console_write(app->key_length > 0 ? "provisioned" : "none");
+    dc_console_line(app->verifier.publisher.key_count > 0 ? " publisher=trusted" : " publisher=none");
+}
+
+/* `provision HEXKEY`: store the device key (1..64 bytes) in the key record, once. */
+static void cmd_provision(args_t *args)
+{
+    const char *hex;
+    size_t hex_len = next_word(args, &hex);
+    uint8_t key[DC_APP_KEY_MAX];
+    if (hex_len == 0 || hex_len % 2 != 0 || hex_len / 2 > DC_APP_KEY_MAX) {
+        dc_console_line("error: usage: provision HEXKEY (1..64 bytes)");
+        return;
+    }
+    for (size_t i = 0; i < hex_len / 2; i++) {
+        int hi = hex_digit(hex[2 * i]);
+        int lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            dc_console_line("error: bad hex");
+            return;
+        }
+        key[i] = (uint8_t)(hi << 4 | lo);
+    }
+    int status = dc_app_key_provision(dc_app(), key, hex_len / 2);
+    memset(key, 0, sizeof key);
+    if (status == DC_ERR_SLOT) {
+        dc_console_line("error: another key is provisioned (erase the key sector first)");
+    } else if (status != DC_OK) {
+        write_status_error((dc_status_t)status);
+    } else {
+        dc_console_line("ok");
+    }
+}
+
+/* `model`: what the runtime made of the running model, one line:
+ * model slot=S name=N status=DC_OK decode=at_load|per_layer arena=NEEDED/CAPACITY at_load=B
+ * scratch=B in=B out=B ops=K   ("model slot=none status=DC_ERR_NO_MODEL" without a model). */
+static void cmd_model(args_t *args)
+{
+    const dc_app_runtime_info_t *info = dc_app_runtime_info();
+    (void)args;
+    if (info->slot < 0) {
+        dc_console_line("model slot=none status=DC_ERR_NO_MODEL");
+        return;
+    }
+    dc_console_write("model slot=");
+    write_u64((uint64_t)info->slot);
+    dc_console_write(" name=");
+    dc_console_write(info->name[0] != '\0' ? info->name : "-");
+    dc_console_write(" status=");
+    dc_console_write(dc_status_name(info->status));
+    dc_console_write(info->per_layer ? " decode=per_layer" : " decode=at_load");
+    dc_console_write(" arena=");
+    write_u64(info->arena_needed);
+    dc_console_write("/");
+    write_u64(info->arena_capacity);
+    dc_console_write(" at_load=");
+    write_u64(info->arena_at_load);
+    dc_console_write(" scratch=");
+    write_u64(info->scratch_bytes);
+    dc_console_write(" in=");
+    write_u64(info->input_bytes);
+    dc_console_write(" out=");
+    write_u64(info->output_bytes);
+    dc_console_write(" ops=");
+    write_u64(info->ops);
+    dc_console_line("");
+}
+
 static void cmd_fault(args_t *args)
 {
     (void)args;
@@ -326,6 +456,16 @@ static void cmd_bench(args_t *args)
     dc_bench_command(args->pos, (size_t)(args->end - args->pos));
 }
 
+static void cmd_fleet(args_t *args)
+{
+    dc_fleet_app_command(args->pos, (size_t)(args->end - args->pos));
+}
+
+static void cmd_kcheck(args_t *args)
+{
+    dc_kcheck_command(args->pos, (size_t)(args->end - args->pos));
+}
+
 static void cmd_help(args_t *args);
 
 typedef struct {
@@ -341,9 +481,14 @@ static const command_t g_commands[] = {
     {"work", cmd_work, "work N"},
     {"bench", cmd_bench, "bench decode OFFSET LEN COUNT"},
     {"flash", cmd_flash, "flash read|write|erase ..."},
+    {"slots", cmd_slots, "slots"},
+    {"provision", cmd_provision, "provision HEXKEY"},
+    {"model", cmd_model, "model"},
     {"fault", cmd_fault, "fault"},
     {"reset", cmd_reset, "reset"},
     {"exit", cmd_exit, "exit [N]"},
+    {"fleet", cmd_fleet, "fleet start URL FLEET KEYHEX [DEVICE_ID]|stop|status"},
+    {"kcheck", cmd_kcheck, "kcheck conv|dw|fc ..."},
     {"help", cmd_help, "help"},
 };
 
@@ -356,6 +501,22 @@ static void cmd_help(args_t *args)
         dc_console_write(g_commands[i].usage);
     }
     dc_console_line("");
+}
+
+int dc_console_owns(const char *line, size_t len)
+{
+    args_t args = {line, line + len};
+    const char *word;
+    size_t word_len = next_word(&args, &word);
+    if (words_equal(word, word_len, "help")) {
+        return 0; /* "help%" is the MLPerf Tiny command */
+    }
+    for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++) {
+        if (words_equal(word, word_len, g_commands[i].name)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void dc_console_dispatch(const char *line, size_t len)

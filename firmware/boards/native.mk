@@ -7,4 +7,6 @@ ARCH_FLAGS :=
 PORT_DIRS := ports/native ports/common
 LDFLAGS := -Wl,--gc-sections
 LDLIBS :=
+# The model arena (firmware/app/runtime_adapter.h): every MLPerf Tiny model fits decoded at load.
+ARENA_SIZE := 393216
 IMAGE := dcfw

@@ -210,7 +210,8 @@ static PyObject *conv_common(PyObject *args, PyObject *kw, int depthwise)
         goto done;
     }
     const dc_conv_params_t cp = {in_off,  out_off, stride[0], stride[1], dil[0],  dil[1],
-                                 pad[0],  pad[1],  act_min,   act_max,   (dc_rounding_t)rounding};
+                                 pad[0],  pad[1],  act_min,   act_max,   (dc_rounding_t)rounding,
+                                 NULL,    0};
     const dc_channel_quant_t q = {(const int32_t *)bm.data, (const int32_t *)bs.data, bm.len < bs.len ? bm.len : bs.len};
     dc_status_t st;
     if (depthwise) {

@@ -19,7 +19,13 @@
  *                    channel counts that differ, a dimension < 1). Nothing is written.
  *   DC_ERR_BUFFER    a buffer length is smaller than the dimensions need. Nothing is written.
  *   DC_ERR_OVERSIZE  a tensor has more than INT32_MAX elements.
- * No kernel needs scratch memory, so there are no dc_<op>_s8_get_buffer_size() companions yet.
+ *
+ * Scratch memory: CONV_2D and DEPTHWISE_CONV_2D take caller-owned scratch memory through
+ * dc_conv_params_t.scratch / scratch_len (bytes, any alignment). dc_<op>_s8_get_buffer_size() says how
+ * many bytes the kernel built into this firmware needs for given shapes: 0 for the reference kernels
+ * (lib/src/kernels), more for the Cortex-M DSP kernels (lib/arch/armv7em, docs/kernels.md). A kernel
+ * given less than that returns DC_ERR_BUFFER (after every other check). The scratch contents are
+ * undefined after the call; one buffer can serve every layer (size it by the maximum).
  */
 #ifndef DC_KERNELS_H
 #define DC_KERNELS_H
@@ -55,7 +61,14 @@ typedef struct {
     int32_t pad_h, pad_w;             /* top / left padding, >= 0 (TFLite's padding.height/width) */
     int32_t act_min, act_max;         /* fused activation clamp, within [-128, 127] */
     dc_rounding_t rounding;           /* DC_ROUNDING_DOUBLE for TFLite's reference kernels */
+    void *scratch;                    /* caller-owned scratch memory, or NULL when scratch_len is 0 */
+    int32_t scratch_len;              /* bytes at scratch, >= dc_conv_s8_get_buffer_size() */
 } dc_conv_params_t;
+
+/* Bytes of scratch memory dc_conv_s8 (this build's variant) needs for these shapes: >= 0, or
+ * DC_ERR_ARG for a NULL argument. The shapes are not validated here (dc_conv_s8 does that). */
+int32_t dc_conv_s8_get_buffer_size(const dc_conv_params_t *params, const dc_dims_t *input_dims,
+                                   const dc_dims_t *filter_dims, const dc_dims_t *output_dims);
 
 /* input [N,H,W,Cin], filter [Cout,KH,KW,Cin/groups] (groups = Cin / filter.c), bias [Cout] or NULL,
  * output [N,OH,OW,Cout] with OH = (H + pads - dilated KH) / stride + 1 as TFLite computes it:
@@ -72,6 +85,11 @@ typedef struct {
     dc_conv_params_t conv;      /* same meaning as for CONV_2D */
     int32_t depth_multiplier;   /* >= 1; Cout = Cin * depth_multiplier */
 } dc_depthwise_conv_params_t;
+
+/* Bytes of scratch memory dc_depthwise_conv_s8 (this build's variant) needs (params->conv.scratch):
+ * >= 0, or DC_ERR_ARG for a NULL argument. */
+int32_t dc_depthwise_conv_s8_get_buffer_size(const dc_depthwise_conv_params_t *params, const dc_dims_t *input_dims,
+                                             const dc_dims_t *filter_dims, const dc_dims_t *output_dims);
 
 /* input [N,H,W,Cin], filter [1,KH,KW,Cout], bias [Cout] or NULL, output [N,OH,OW,Cout]. */
 dc_status_t dc_depthwise_conv_s8(const dc_depthwise_conv_params_t *params, const dc_channel_quant_t *quant,

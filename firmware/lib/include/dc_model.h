@@ -4,7 +4,9 @@
  * from the container's CBOR metadata (docs/bitstream.md section 4), weights from its payloads,
  * and everything the model needs at run time lives in ONE caller-given arena:
  *
- *   arena: [ persistent: graph tables, per-channel multipliers, softmax/logistic tables,
+ *   arena: [ persistent: graph tables, per-channel multipliers, softmax/logistic tables, the
+ *            kernels' scratch buffer (optimized conv kernels only: the largest
+ *            dc_conv_s8_get_buffer_size() of the model's layers, shared by all of them),
  *            (DECODE_AT_LOAD) every decoded weight, (DECODE_PER_LAYER) the decoder state ]
  *          [ planned: activations, (DECODE_PER_LAYER) each op's weights, placed by a greedy
  *            planner over tensor lifetimes so that buffers never live at the same time overlap ]
@@ -90,6 +92,7 @@ typedef struct {
     size_t persistent_bytes;  /* of which: persistent part */
     size_t planned_bytes;     /* of which: planned part */
     size_t weight_bytes;      /* decoded weight bytes (DECODE_AT_LOAD: persistent; PER_LAYER: planned) */
+    size_t scratch_bytes;     /* kernel scratch (persistent; 0 with the reference kernels, docs/kernels.md) */
     uint32_t op_count;
     uint32_t operand_count;   /* coded tensors + values */
     uint32_t coded_count;

@@ -127,6 +127,33 @@ dc_status_t dc_port_flash_write(uint32_t offset, const void *src, size_t len);
  * when the board has none. Valid until exit; changes after flash writes. */
 const uint8_t *dc_port_flash_map(void);
 
+/* ---- Network (an optional capability) ---- */
+
+/* TCP client sockets, for boards with their own network stack (docs/boards.md). Boards without
+ * one (the mps2 QEMU boards) return DC_ERR_UNSUPPORTED from dc_port_net_connect, so no other
+ * net function ever gets a valid handle there. At most DC_PORT_NET_SOCKETS are open at once.
+ * Handles are small integers >= 0, valid until dc_port_net_close. */
+#define DC_PORT_NET_SOCKETS 4
+
+/* Connects to `host` (NUL-terminated name or dotted IPv4/IPv6 address) on TCP `port`, waiting
+ * at most `timeout_ms`. Returns a handle >= 0, or DC_ERR_UNSUPPORTED (no network on this
+ * board), DC_ERR_NET (name not resolved, refused, unreachable), DC_ERR_TIMEOUT, DC_ERR_BUFFER
+ * (all DC_PORT_NET_SOCKETS in use) or DC_ERR_ARG. */
+int dc_port_net_connect(const char *host, uint16_t port, uint32_t timeout_ms);
+
+/* Sends all `len` bytes, waiting at most `timeout_ms` in total. Returns `len`, or
+ * DC_ERR_TIMEOUT (part may have been sent: close the socket), DC_ERR_CLOSED (the peer is
+ * gone), DC_ERR_NET, DC_ERR_ARG (bad handle). */
+int dc_port_net_send(int sock, const uint8_t *data, size_t len, uint32_t timeout_ms);
+
+/* Receives up to `cap` bytes, waiting at most `timeout_ms` for the first (0: poll). Returns
+ * the number of bytes (1..cap), 0 when nothing arrived in time, DC_ERR_CLOSED when the peer
+ * closed the connection, DC_ERR_NET, DC_ERR_ARG (bad handle, buf NULL with cap > 0). */
+int dc_port_net_recv(int sock, uint8_t *buf, size_t cap, uint32_t timeout_ms);
+
+/* Closes the socket; a bad or closed handle is ignored. */
+void dc_port_net_close(int sock);
+
 /* ---- Life cycle ---- */
 
 /* End the program with status `code` (0..255): native exits the process; QEMU boards end

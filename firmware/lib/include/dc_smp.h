@@ -10,7 +10,8 @@
  * length BE16, group BE16, sequence, command id) and a CBOR map of `length` bytes.
  *
  * Groups: OS (0: echo 0, reset 5, MCUmgr parameters 6), image management (1: state 0,
- * upload 1, erase 5) and DC_SMP_GROUP_MODEL (info 0, inference 1, statistics 2).
+ * upload 1, erase 5) and DC_SMP_GROUP_MODEL (info 0, inference 1, statistics 2, read the
+ * running model 3).
  *
  * Bounds: one decoded frame (length + message + CRC) is at most DC_SMP_BUF_SIZE bytes (the
  * `buf_size` the parameters command reports); a longer or malformed frame (bad base64, bad
@@ -48,6 +49,7 @@
 #define DC_SMP_MODEL_INFO 0u
 #define DC_SMP_MODEL_INFER 1u
 #define DC_SMP_MODEL_STATS 2u
+#define DC_SMP_MODEL_READ 3u
 
 /* SMP generic error codes (MGMT_ERR, the v1 `rc` and the v2 top-level `rc`). */
 enum {
@@ -79,7 +81,10 @@ typedef struct {
 
 /* What a runtime reports about the running model (for the model info command). */
 typedef struct {
-    uint32_t input_bytes, output_bytes, arena_bytes;
+    uint32_t input_bytes, output_bytes, arena_bytes; /* arena_bytes: what the model needs */
+    uint32_t arena_capacity; /* the arena the device has; 0: not reported (nor the two below) */
+    int32_t load_status;     /* DC_OK, or why the runtime cannot run the model (DC_ERR_ARENA, ...) */
+    uint8_t per_layer;       /* 1: weights decoded per layer, 0: at load */
 } dc_smp_model_desc_t;
 
 /* Callbacks of the port and the runtime; each may be NULL (the matching command then answers

@@ -49,6 +49,13 @@ typedef enum {
     DC_ERR_ROLLBACK = -101,   /* the model version is below the last confirmed one */
     DC_ERR_SLOT = -102,       /* the slot is busy, running, or empty */
     DC_ERR_NO_MODEL = -103,   /* neither model slot holds a verified model */
+
+    /* Network and MQTT (-120 .. -139) */
+    DC_ERR_NET = -120,        /* a socket failed: name not resolved, connection refused or reset */
+    DC_ERR_CLOSED = -121,     /* the peer closed the connection */
+    DC_ERR_TIMEOUT = -122,    /* the peer did not answer in time */
+    DC_ERR_PROTOCOL = -123,   /* the peer sent a malformed or unexpected packet */
+    DC_ERR_REFUSED = -124,    /* the broker refused (CONNACK return code, SUBACK failure) */
 } dc_status_t;
 
 /* The enum name of `status` as a string ("DC_ERR_TRUNCATED"), or "DC_ERR_UNKNOWN". */

@@ -34,6 +34,11 @@ const char *dc_status_name(int status)
         DC_NAME(DC_ERR_ROLLBACK);
         DC_NAME(DC_ERR_SLOT);
         DC_NAME(DC_ERR_NO_MODEL);
+        DC_NAME(DC_ERR_NET);
+        DC_NAME(DC_ERR_CLOSED);
+        DC_NAME(DC_ERR_TIMEOUT);
+        DC_NAME(DC_ERR_PROTOCOL);
+        DC_NAME(DC_ERR_REFUSED);
 #undef DC_NAME
     default:
         return "DC_ERR_UNKNOWN";

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dc_flash_sim.h"
+#include "dc_port_nor.h"
 #include "dc_port.h"
 #include "mps2.h"
 #include "semihost.h"
@@ -24,7 +24,7 @@
 extern uint8_t dc_mps2_flash_start[];
 extern uint8_t dc_mps2_flash_end[];
 
-static dc_flash_sim_t g_flash;
+static dc_port_nor_t g_flash;
 static int g_handle = -1;
 
 /* Copy the value of the word "flash=NAME" of the semihosting command line into name. */
@@ -71,7 +71,7 @@ static int create_erased(const char *name)
     if (handle < 0) {
         return fail("cannot create", tmp);
     }
-    dc_flash_sim_erase_all(&g_flash);
+    dc_port_nor_erase_all(&g_flash);
     int ok = dc_sh_write(handle, g_flash.mem, g_flash.geometry.size) == 0;
     ok = dc_sh_close(handle) == 0 && ok;
     if (!ok || dc_sh_rename(tmp, name) != 0) {
@@ -91,7 +91,7 @@ int dc_mps2_flash_init(void)
 
     char name[NAME_MAX_LEN];
     if (find_state_name(name, sizeof name) != 0) {
-        dc_flash_sim_erase_all(&g_flash);
+        dc_port_nor_erase_all(&g_flash);
         return 0;
     }
     int handle = dc_sh_open(name, DC_SH_MODE_RPLUSB);
@@ -144,18 +144,18 @@ const dc_flash_geometry_t *dc_port_flash_geometry(void)
 
 dc_status_t dc_port_flash_read(uint32_t offset, void *dst, size_t len)
 {
-    return dc_flash_sim_read(&g_flash, offset, dst, len);
+    return dc_port_nor_read(&g_flash, offset, dst, len);
 }
 
 dc_status_t dc_port_flash_erase(uint32_t offset, size_t len)
 {
-    dc_status_t status = dc_flash_sim_erase(&g_flash, offset, len);
+    dc_status_t status = dc_port_nor_erase(&g_flash, offset, len);
     return status == DC_OK ? write_through(offset, len) : status;
 }
 
 dc_status_t dc_port_flash_write(uint32_t offset, const void *src, size_t len)
 {
-    dc_status_t status = dc_flash_sim_write(&g_flash, offset, src, len);
+    dc_status_t status = dc_port_nor_write(&g_flash, offset, src, len);
     return status == DC_OK ? write_through(offset, len) : status;
 }
 

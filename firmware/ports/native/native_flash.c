@@ -3,17 +3,19 @@
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dc_flash_sim.h"
+#include "dc_port_nor.h"
 #include "dc_port.h"
 #include "native.h"
 
-static dc_flash_sim_t g_flash = {
+static dc_port_nor_t g_flash = {
     .mem = NULL,
     .geometry = {
         .size = DC_NATIVE_FLASH_SIZE,
@@ -22,6 +24,49 @@ static dc_flash_sim_t g_flash = {
         .erased_value = 0xFF,
     },
 };
+
+/* Fault injection for power-cut tests (docs/boards.md): with DC_NATIVE_POWER_CUT=N in the
+ * environment at start, the N-th flash erase or write of this process is torn (the first half
+ * of its program units / bytes done, the rest untouched) and the process then kills itself
+ * with SIGKILL, as a power cut would stop it. The variable is removed at start, so the
+ * firmware after a reset or restart runs normally. */
+#define POWER_CUT_ENV "DC_NATIVE_POWER_CUT"
+static long g_cut_at = -1; /* flash operation that is torn, -1: none */
+static long g_ops;         /* flash erase/write operations so far */
+
+static void arm_power_cut(void)
+{
+    const char *text = getenv(POWER_CUT_ENV);
+    if (text != NULL) {
+        char *end;
+        long n = strtol(text, &end, 10);
+        if (end != text && *end == '\0' && n > 0) {
+            g_cut_at = n;
+        }
+        unsetenv(POWER_CUT_ENV);
+    }
+}
+
+/* Counts one operation; at the armed one, does the torn half of it and dies. */
+static void maybe_cut(int is_write, uint32_t offset, const void *src, size_t len)
+{
+    if (g_cut_at < 0 || ++g_ops != g_cut_at) {
+        return;
+    }
+    size_t half = len / 2u;
+    if (is_write) {
+        half -= half % g_flash.geometry.write_size;
+        if (dc_port_nor_check_range(&g_flash, offset, len) == DC_OK && src != NULL) {
+            memcpy(g_flash.mem + offset, src, half);
+        }
+    } else if (dc_port_nor_check_range(&g_flash, offset, len) == DC_OK) {
+        memset(g_flash.mem + offset, 0xFF, half);
+    }
+    fprintf(stderr, "native: power cut at flash %s #%ld (offset %u, %zu of %zu bytes done)\n",
+            is_write ? "write" : "erase", g_ops, offset, half, len);
+    fflush(stderr);
+    raise(SIGKILL);
+}
 
 /* Create `path` erased, atomically: write a temporary file, fsync it, rename it into place. */
 static int create_erased(const char *path)
@@ -90,6 +135,7 @@ static int map_file(const char *state_dir)
 
 int dc_native_flash_open(const char *state_dir)
 {
+    arm_power_cut();
     if (state_dir != NULL) {
         return map_file(state_dir);
     }
@@ -100,7 +146,7 @@ int dc_native_flash_open(const char *state_dir)
         return -1;
     }
     g_flash.mem = mem;
-    dc_flash_sim_erase_all(&g_flash);
+    dc_port_nor_erase_all(&g_flash);
     return 0;
 }
 
@@ -111,13 +157,14 @@ const dc_flash_geometry_t *dc_port_flash_geometry(void)
 
 dc_status_t dc_port_flash_read(uint32_t offset, void *dst, size_t len)
 {
-    return dc_flash_sim_read(&g_flash, offset, dst, len);
+    return dc_port_nor_read(&g_flash, offset, dst, len);
 }
 
 dc_status_t dc_port_flash_erase(uint32_t offset, size_t len)
 {
     dc_native_critical_enter();
-    dc_status_t status = dc_flash_sim_erase(&g_flash, offset, len);
+    maybe_cut(0, offset, NULL, len);
+    dc_status_t status = dc_port_nor_erase(&g_flash, offset, len);
     dc_native_critical_exit();
     return status;
 }
@@ -125,7 +172,8 @@ dc_status_t dc_port_flash_erase(uint32_t offset, size_t len)
 dc_status_t dc_port_flash_write(uint32_t offset, const void *src, size_t len)
 {
     dc_native_critical_enter();
-    dc_status_t status = dc_flash_sim_write(&g_flash, offset, src, len);
+    maybe_cut(1, offset, src, len);
+    dc_status_t status = dc_port_nor_write(&g_flash, offset, src, len);
     dc_native_critical_exit();
     return status;
 }

@@ -2,15 +2,13 @@
 #include "dc_fixed_point.h"
 #include "dc_kernel_checks.h"
 
-/* Checks shared with the depthwise kernel's geometry (dims already counted). */
-static dc_status_t check_conv_params(const dc_conv_params_t *p)
+int32_t dc_conv_s8_get_buffer_size(const dc_conv_params_t *params, const dc_dims_t *input_dims,
+                                   const dc_dims_t *filter_dims, const dc_dims_t *output_dims)
 {
-    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 || p->pad_h < 0 ||
-        p->pad_w < 0 || !dc_offset_ok(p->input_offset) || !dc_offset_ok(p->output_offset) ||
-        !dc_act_ok(p->act_min, p->act_max) || (unsigned)p->rounding > DC_ROUNDING_HALF_UP) {
+    if (params == NULL || input_dims == NULL || filter_dims == NULL || output_dims == NULL) {
         return DC_ERR_ARG;
     }
-    return DC_OK;
+    return 0; /* the reference kernel needs no scratch memory */
 }
 
 dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t *quant,
@@ -19,45 +17,15 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
                        const int32_t *bias, int32_t bias_len,
                        const dc_dims_t *output_dims, int8_t *output, int32_t output_len)
 {
-    int32_t in_count = 0, f_count = 0, out_count = 0;
-    dc_status_t st;
-    if (params == NULL) {
-        return DC_ERR_ARG;
-    }
-    if ((st = dc_dims_count(input_dims, &in_count)) != DC_OK || (st = dc_dims_count(filter_dims, &f_count)) != DC_OK ||
-        (st = dc_dims_count(output_dims, &out_count)) != DC_OK) {
-        return st;
-    }
-    if ((st = check_conv_params(params)) != DC_OK) {
+    const dc_status_t st = dc_conv_check(params, quant, input_dims, input, input_len, filter_dims, filter, filter_len,
+                                         bias, bias_len, output_dims, output, output_len);
+    if (st != DC_OK) {
         return st;
     }
     const dc_conv_params_t *p = params;
     const int32_t in_c = input_dims->c, out_c = filter_dims->n, f_in_c = filter_dims->c;
     const int32_t kh = filter_dims->h, kw = filter_dims->w;
-    if (in_c % f_in_c != 0 || output_dims->c != out_c || output_dims->n != input_dims->n) {
-        return DC_ERR_SHAPE;
-    }
     const int32_t groups = in_c / f_in_c;
-    if (out_c % groups != 0) {
-        return DC_ERR_SHAPE;
-    }
-    const int64_t eff_kh = (int64_t)(kh - 1) * p->dilation_h + 1, eff_kw = (int64_t)(kw - 1) * p->dilation_w + 1;
-    if (eff_kh > INT32_MAX || eff_kw > INT32_MAX ||
-        !dc_window_out_ok(input_dims->h, (int32_t)eff_kh, p->stride_h, p->pad_h, output_dims->h) ||
-        !dc_window_out_ok(input_dims->w, (int32_t)eff_kw, p->stride_w, p->pad_w, output_dims->w)) {
-        return DC_ERR_SHAPE;
-    }
-    if ((st = dc_check_quant(quant, out_c, 0)) != DC_OK) {
-        return st;
-    }
-    if ((st = dc_check_buffer(input, input_len, in_count)) != DC_OK ||
-        (st = dc_check_buffer(filter, filter_len, f_count)) != DC_OK ||
-        (st = dc_check_buffer(output, output_len, out_count)) != DC_OK) {
-        return st;
-    }
-    if (bias != NULL && bias_len < out_c) {
-        return DC_ERR_BUFFER;
-    }
 
     const int32_t in_h = input_dims->h, in_w = input_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;

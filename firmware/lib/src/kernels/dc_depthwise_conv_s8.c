@@ -2,51 +2,29 @@
 #include "dc_fixed_point.h"
 #include "dc_kernel_checks.h"
 
+int32_t dc_depthwise_conv_s8_get_buffer_size(const dc_depthwise_conv_params_t *params, const dc_dims_t *input_dims,
+                                             const dc_dims_t *filter_dims, const dc_dims_t *output_dims)
+{
+    if (params == NULL || input_dims == NULL || filter_dims == NULL || output_dims == NULL) {
+        return DC_ERR_ARG;
+    }
+    return 0; /* the reference kernel needs no scratch memory */
+}
+
 dc_status_t dc_depthwise_conv_s8(const dc_depthwise_conv_params_t *params, const dc_channel_quant_t *quant,
                                  const dc_dims_t *input_dims, const int8_t *input, int32_t input_len,
                                  const dc_dims_t *filter_dims, const int8_t *filter, int32_t filter_len,
                                  const int32_t *bias, int32_t bias_len,
                                  const dc_dims_t *output_dims, int8_t *output, int32_t output_len)
 {
-    int32_t in_count = 0, f_count = 0, out_count = 0;
-    dc_status_t st;
-    if (params == NULL) {
-        return DC_ERR_ARG;
-    }
-    if ((st = dc_dims_count(input_dims, &in_count)) != DC_OK || (st = dc_dims_count(filter_dims, &f_count)) != DC_OK ||
-        (st = dc_dims_count(output_dims, &out_count)) != DC_OK) {
+    const dc_status_t st = dc_depthwise_conv_check(params, quant, input_dims, input, input_len, filter_dims, filter,
+                                                   filter_len, bias, bias_len, output_dims, output, output_len);
+    if (st != DC_OK) {
         return st;
     }
     const dc_conv_params_t *p = &params->conv;
     const int32_t dm = params->depth_multiplier;
-    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 || p->pad_h < 0 ||
-        p->pad_w < 0 || dm < 1 || !dc_offset_ok(p->input_offset) || !dc_offset_ok(p->output_offset) ||
-        !dc_act_ok(p->act_min, p->act_max) || (unsigned)p->rounding > DC_ROUNDING_HALF_UP) {
-        return DC_ERR_ARG;
-    }
     const int32_t in_c = input_dims->c, out_c = output_dims->c, kh = filter_dims->h, kw = filter_dims->w;
-    if (filter_dims->n != 1 || filter_dims->c != out_c || (int64_t)in_c * dm != out_c ||
-        output_dims->n != input_dims->n) {
-        return DC_ERR_SHAPE;
-    }
-    const int64_t eff_kh = (int64_t)(kh - 1) * p->dilation_h + 1, eff_kw = (int64_t)(kw - 1) * p->dilation_w + 1;
-    if (eff_kh > INT32_MAX || eff_kw > INT32_MAX ||
-        !dc_window_out_ok(input_dims->h, (int32_t)eff_kh, p->stride_h, p->pad_h, output_dims->h) ||
-        !dc_window_out_ok(input_dims->w, (int32_t)eff_kw, p->stride_w, p->pad_w, output_dims->w)) {
-        return DC_ERR_SHAPE;
-    }
-    if ((st = dc_check_quant(quant, out_c, 0)) != DC_OK) {
-        return st;
-    }
-    if ((st = dc_check_buffer(input, input_len, in_count)) != DC_OK ||
-        (st = dc_check_buffer(filter, filter_len, f_count)) != DC_OK ||
-        (st = dc_check_buffer(output, output_len, out_count)) != DC_OK) {
-        return st;
-    }
-    if (bias != NULL && bias_len < out_c) {
-        return DC_ERR_BUFFER;
-    }
-
     const int32_t in_h = input_dims->h, in_w = input_dims->w, out_h = output_dims->h, out_w = output_dims->w;
     for (int32_t b = 0; b < input_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_h; ++oy) {

@@ -9,33 +9,12 @@ dc_status_t dc_fully_connected_s8(const dc_fully_connected_params_t *params, con
                                   const int32_t *bias, int32_t bias_len,
                                   int8_t *output, int32_t output_len)
 {
-    dc_status_t st;
-    if (params == NULL) {
-        return DC_ERR_ARG;
+    const dc_status_t st = dc_fully_connected_check(params, quant, batches, depth, units, input, input_len, filter,
+                                                    filter_len, bias, bias_len, output, output_len);
+    if (st != DC_OK) {
+        return st;
     }
     const dc_fully_connected_params_t *p = params;
-    if (!dc_offset_ok(p->input_offset) || !dc_offset_ok(p->filter_offset) || !dc_offset_ok(p->output_offset) ||
-        !dc_act_ok(p->act_min, p->act_max) || (unsigned)p->rounding > DC_ROUNDING_HALF_UP) {
-        return DC_ERR_ARG;
-    }
-    if (batches < 1 || depth < 1 || units < 1) {
-        return DC_ERR_SHAPE;
-    }
-    if ((int64_t)batches * depth > INT32_MAX || (int64_t)units * depth > INT32_MAX ||
-        (int64_t)batches * units > INT32_MAX) {
-        return DC_ERR_OVERSIZE;
-    }
-    if ((st = dc_check_quant(quant, units, 1)) != DC_OK) {
-        return st;
-    }
-    if ((st = dc_check_buffer(input, input_len, batches * depth)) != DC_OK ||
-        (st = dc_check_buffer(filter, filter_len, units * depth)) != DC_OK ||
-        (st = dc_check_buffer(output, output_len, batches * units)) != DC_OK) {
-        return st;
-    }
-    if (bias != NULL && bias_len < units) {
-        return DC_ERR_BUFFER;
-    }
     const int per_channel = quant->count != 1;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in_row = input + (int64_t)b * depth;

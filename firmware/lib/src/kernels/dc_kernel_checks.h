@@ -91,4 +91,141 @@ static inline int dc_window_out_ok(int32_t in, int32_t eff_k, int32_t stride, in
     return out >= 1 && (out == a || out == b);
 }
 
+/* Every argument check of dc_conv_s8, in the reference kernel's order, so that each variant of the
+ * kernel (lib/src/kernels, lib/arch/<arch>) answers the same status for the same arguments. */
+static inline dc_status_t dc_conv_check(const dc_conv_params_t *p, const dc_channel_quant_t *quant,
+                                        const dc_dims_t *input_dims, const int8_t *input, int32_t input_len,
+                                        const dc_dims_t *filter_dims, const int8_t *filter, int32_t filter_len,
+                                        const int32_t *bias, int32_t bias_len,
+                                        const dc_dims_t *output_dims, const int8_t *output, int32_t output_len)
+{
+    int32_t in_count = 0, f_count = 0, out_count = 0;
+    dc_status_t st;
+    if (p == NULL) {
+        return DC_ERR_ARG;
+    }
+    if ((st = dc_dims_count(input_dims, &in_count)) != DC_OK || (st = dc_dims_count(filter_dims, &f_count)) != DC_OK ||
+        (st = dc_dims_count(output_dims, &out_count)) != DC_OK) {
+        return st;
+    }
+    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 || p->pad_h < 0 ||
+        p->pad_w < 0 || !dc_offset_ok(p->input_offset) || !dc_offset_ok(p->output_offset) ||
+        !dc_act_ok(p->act_min, p->act_max) || (unsigned)p->rounding > DC_ROUNDING_HALF_UP) {
+        return DC_ERR_ARG;
+    }
+    const int32_t in_c = input_dims->c, out_c = filter_dims->n, f_in_c = filter_dims->c;
+    if (in_c % f_in_c != 0 || output_dims->c != out_c || output_dims->n != input_dims->n) {
+        return DC_ERR_SHAPE;
+    }
+    if (out_c % (in_c / f_in_c) != 0) {
+        return DC_ERR_SHAPE;
+    }
+    const int64_t eff_kh = (int64_t)(filter_dims->h - 1) * p->dilation_h + 1;
+    const int64_t eff_kw = (int64_t)(filter_dims->w - 1) * p->dilation_w + 1;
+    if (eff_kh > INT32_MAX || eff_kw > INT32_MAX ||
+        !dc_window_out_ok(input_dims->h, (int32_t)eff_kh, p->stride_h, p->pad_h, output_dims->h) ||
+        !dc_window_out_ok(input_dims->w, (int32_t)eff_kw, p->stride_w, p->pad_w, output_dims->w)) {
+        return DC_ERR_SHAPE;
+    }
+    if ((st = dc_check_quant(quant, out_c, 0)) != DC_OK) {
+        return st;
+    }
+    if ((st = dc_check_buffer(input, input_len, in_count)) != DC_OK ||
+        (st = dc_check_buffer(filter, filter_len, f_count)) != DC_OK ||
+        (st = dc_check_buffer(output, output_len, out_count)) != DC_OK) {
+        return st;
+    }
+    if (bias != NULL && bias_len < out_c) {
+        return DC_ERR_BUFFER;
+    }
+    return DC_OK;
+}
+
+/* Every argument check of dc_depthwise_conv_s8, in the reference kernel's order. */
+static inline dc_status_t dc_depthwise_conv_check(const dc_depthwise_conv_params_t *params,
+                                                  const dc_channel_quant_t *quant,
+                                                  const dc_dims_t *input_dims, const int8_t *input, int32_t input_len,
+                                                  const dc_dims_t *filter_dims, const int8_t *filter, int32_t filter_len,
+                                                  const int32_t *bias, int32_t bias_len,
+                                                  const dc_dims_t *output_dims, const int8_t *output, int32_t output_len)
+{
+    int32_t in_count = 0, f_count = 0, out_count = 0;
+    dc_status_t st;
+    if (params == NULL) {
+        return DC_ERR_ARG;
+    }
+    if ((st = dc_dims_count(input_dims, &in_count)) != DC_OK || (st = dc_dims_count(filter_dims, &f_count)) != DC_OK ||
+        (st = dc_dims_count(output_dims, &out_count)) != DC_OK) {
+        return st;
+    }
+    const dc_conv_params_t *p = &params->conv;
+    const int32_t dm = params->depth_multiplier;
+    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 || p->pad_h < 0 ||
+        p->pad_w < 0 || dm < 1 || !dc_offset_ok(p->input_offset) || !dc_offset_ok(p->output_offset) ||
+        !dc_act_ok(p->act_min, p->act_max) || (unsigned)p->rounding > DC_ROUNDING_HALF_UP) {
+        return DC_ERR_ARG;
+    }
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    if (filter_dims->n != 1 || filter_dims->c != out_c || (int64_t)in_c * dm != out_c ||
+        output_dims->n != input_dims->n) {
+        return DC_ERR_SHAPE;
+    }
+    const int64_t eff_kh = (int64_t)(filter_dims->h - 1) * p->dilation_h + 1;
+    const int64_t eff_kw = (int64_t)(filter_dims->w - 1) * p->dilation_w + 1;
+    if (eff_kh > INT32_MAX || eff_kw > INT32_MAX ||
+        !dc_window_out_ok(input_dims->h, (int32_t)eff_kh, p->stride_h, p->pad_h, output_dims->h) ||
+        !dc_window_out_ok(input_dims->w, (int32_t)eff_kw, p->stride_w, p->pad_w, output_dims->w)) {
+        return DC_ERR_SHAPE;
+    }
+    if ((st = dc_check_quant(quant, out_c, 0)) != DC_OK) {
+        return st;
+    }
+    if ((st = dc_check_buffer(input, input_len, in_count)) != DC_OK ||
+        (st = dc_check_buffer(filter, filter_len, f_count)) != DC_OK ||
+        (st = dc_check_buffer(output, output_len, out_count)) != DC_OK) {
+        return st;
+    }
+    if (bias != NULL && bias_len < out_c) {
+        return DC_ERR_BUFFER;
+    }
+    return DC_OK;
+}
+
+/* Every argument check of dc_fully_connected_s8, in the reference kernel's order. */
+static inline dc_status_t dc_fully_connected_check(const dc_fully_connected_params_t *p, const dc_channel_quant_t *quant,
+                                                   int32_t batches, int32_t depth, int32_t units,
+                                                   const int8_t *input, int32_t input_len,
+                                                   const int8_t *filter, int32_t filter_len,
+                                                   const int32_t *bias, int32_t bias_len,
+                                                   const int8_t *output, int32_t output_len)
+{
+    dc_status_t st;
+    if (p == NULL) {
+        return DC_ERR_ARG;
+    }
+    if (!dc_offset_ok(p->input_offset) || !dc_offset_ok(p->filter_offset) || !dc_offset_ok(p->output_offset) ||
+        !dc_act_ok(p->act_min, p->act_max) || (unsigned)p->rounding > DC_ROUNDING_HALF_UP) {
+        return DC_ERR_ARG;
+    }
+    if (batches < 1 || depth < 1 || units < 1) {
+        return DC_ERR_SHAPE;
+    }
+    if ((int64_t)batches * depth > INT32_MAX || (int64_t)units * depth > INT32_MAX ||
+        (int64_t)batches * units > INT32_MAX) {
+        return DC_ERR_OVERSIZE;
+    }
+    if ((st = dc_check_quant(quant, units, 1)) != DC_OK) {
+        return st;
+    }
+    if ((st = dc_check_buffer(input, input_len, batches * depth)) != DC_OK ||
+        (st = dc_check_buffer(filter, filter_len, units * depth)) != DC_OK ||
+        (st = dc_check_buffer(output, output_len, batches * units)) != DC_OK) {
+        return st;
+    }
+    if (bias != NULL && bias_len < units) {
+        return DC_ERR_BUFFER;
+    }
+    return DC_OK;
+}
+
 #endif /* DC_KERNEL_CHECKS_H */

@@ -20,6 +20,51 @@ static int has_cabac_constants(const dc_model_t *m)
     return 0;
 }
 
+/* The kernels' scratch memory (dc_conv_params_t.scratch): one persistent buffer of the largest size any
+ * CONV_2D / DEPTHWISE_CONV_2D of the model asks for from the kernels built into this firmware (0 bytes
+ * with the reference kernels, so the host's arena numbers do not change; docs/kernels.md). */
+static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
+{
+    int32_t most = 0;
+    void *scratch;
+    for (uint32_t k = 0; k < m->op_count; k++) {
+        dc_model_op_t *op = &m->ops[k];
+        const dc_model_tensor_t *x, *w, *y;
+        dc_dims_t xd, wd, yd;
+        int32_t bytes;
+        if (op->kind != DC_OP_CONV_2D && op->kind != DC_OP_DEPTHWISE_CONV_2D) {
+            continue;
+        }
+        x = dc_model_input_tensor(m, op, 0);
+        w = dc_model_input_tensor(m, op, 1);
+        y = &m->tensors[op->output];
+        xd = (dc_dims_t){x->dims[0], x->dims[1], x->dims[2], x->dims[3]};
+        wd = (dc_dims_t){w->dims[0], w->dims[1], w->dims[2], w->dims[3]};
+        yd = (dc_dims_t){y->dims[0], y->dims[1], y->dims[2], y->dims[3]};
+        bytes = op->kind == DC_OP_CONV_2D ? dc_conv_s8_get_buffer_size(&op->p.conv, &xd, &wd, &yd)
+                                          : dc_depthwise_conv_s8_get_buffer_size(&op->p.depthwise, &xd, &wd, &yd);
+        if (bytes < 0) {
+            return DC_ERR_ARG;
+        }
+        most = bytes > most ? bytes : most;
+    }
+    if (most == 0) {
+        return DC_OK;
+    }
+    scratch = dc_model_bump(b, (size_t)most);
+    m->scratch_bytes = (size_t)most;
+    for (uint32_t k = 0; k < m->op_count; k++) {
+        dc_model_op_t *op = &m->ops[k];
+        dc_conv_params_t *p = op->kind == DC_OP_CONV_2D ? &op->p.conv
+                            : op->kind == DC_OP_DEPTHWISE_CONV_2D ? &op->p.depthwise.conv : NULL;
+        if (p != NULL) {
+            p->scratch = scratch; /* NULL when the arena is too small: the load then ends in DC_ERR_ARENA */
+            p->scratch_len = scratch != NULL ? most : 0;
+        }
+    }
+    return DC_OK;
+}
+
 static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
                         dc_model_mode_t mode, int decode)
 {
@@ -53,6 +98,9 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     }
     if (status == DC_OK) {
         status = dc_model_prepare_ops(m, &b);
+    }
+    if (status == DC_OK) {
+        status = reserve_kernel_scratch(m, &b);
     }
     if (status == DC_OK) {
         status = dc_model_max_columns(m, &columns);

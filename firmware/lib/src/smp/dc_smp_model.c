@@ -1,5 +1,5 @@
 /* dc_smp_model.c: dcagent's own SMP group (DC_SMP_GROUP_MODEL): model info, inference on a
- * given input tensor, and statistics. Errors are err {group 96, rc = -dc_status_t}. */
+ * given input tensor, statistics, and reading back the running model. Errors are err {group 96, rc = -dc_status_t}. */
 #include <string.h>
 
 #include "dc_smp_internal.h"
@@ -10,6 +10,7 @@ static void model_error(dc_smp_req_t *q, int status)
     int mgmt = status == DC_ERR_NO_MODEL ? DC_SMP_ENOENT
              : status == DC_ERR_BUFFER   ? DC_SMP_EMSGSIZE
              : status == DC_ERR_ARG      ? DC_SMP_EINVAL
+             : status == DC_ERR_UNSUPPORTED ? DC_SMP_ENOTSUP /* e.g. no runtime linked in */
                                          : DC_SMP_EUNKNOWN;
     dc_smp_group_error(q, mgmt, -status);
 }
@@ -35,7 +36,7 @@ static void info(dc_smp_server_t *srv, dc_smp_req_t *q)
         have_desc = 1;
     }
     dc_smp_version_text(st.version, version);
-    dc_smp_cbor_put_map(&q->w, have_desc ? 9u : 6u);
+    dc_smp_cbor_put_map(&q->w, have_desc ? (d.arena_capacity != 0u ? 12u : 9u) : 6u);
     dc_smp_cbor_put_text(&q->w, "slot");
     dc_smp_cbor_put_uint(&q->w, (uint64_t)slot);
     dc_smp_cbor_put_text(&q->w, "model_version");
@@ -55,6 +56,14 @@ static void info(dc_smp_server_t *srv, dc_smp_req_t *q)
         dc_smp_cbor_put_uint(&q->w, d.output_bytes);
         dc_smp_cbor_put_text(&q->w, "arena_bytes");
         dc_smp_cbor_put_uint(&q->w, d.arena_bytes);
+        if (d.arena_capacity != 0u) {
+            dc_smp_cbor_put_text(&q->w, "arena_capacity");
+            dc_smp_cbor_put_uint(&q->w, d.arena_capacity);
+            dc_smp_cbor_put_text(&q->w, "decode");
+            dc_smp_cbor_put_text(&q->w, d.per_layer ? "per_layer" : "at_load");
+            dc_smp_cbor_put_text(&q->w, "load_rc");
+            dc_smp_cbor_put_uint(&q->w, (uint64_t)(d.load_status < 0 ? -(int64_t)d.load_status : 0));
+        }
     }
 }
 
@@ -153,6 +162,50 @@ static void infer(dc_smp_server_t *srv, dc_smp_req_t *q)
     dc_smp_cbor_put_uint(&q->w, res.cycles);
 }
 
+/* {"off": uint} -> {"off": off, "len": image size, "data": bstr}: the running model's stored
+ * bytes from `off`, as many as fit a response (the host reads back what the device runs). */
+static void image_read(dc_smp_server_t *srv, dc_smp_req_t *q)
+{
+    dc_smp_cbor_field_t f[1] = {DC_SMP_FIELD("off", DC_SMP_CBOR_UINT)};
+    dc_slot_status_t st;
+    int slot = dc_slots_running(srv->slots);
+    size_t room, n;
+    uint8_t *data;
+    if (dc_smp_cbor_decode_map(q->data, q->len, f, 1) != DC_OK || !f[0].found) {
+        dc_smp_error(q, DC_SMP_EINVAL);
+        return;
+    }
+    if (slot == DC_SLOT_NONE || dc_slots_status(srv->slots, slot, &st) != DC_OK || !st.bootable) {
+        model_error(q, DC_ERR_NO_MODEL);
+        return;
+    }
+    if (f[0].u > st.image_size) {
+        model_error(q, DC_ERR_ARG);
+        return;
+    }
+    room = q->w.cap > 64u ? q->w.cap - 64u : 0u; /* map, keys, two integers, bstr head; frame length + CRC */
+    n = st.image_size - (size_t)f[0].u;
+    n = n < room ? n : room;
+    dc_smp_cbor_put_map(&q->w, 3);
+    dc_smp_cbor_put_text(&q->w, "off");
+    dc_smp_cbor_put_uint(&q->w, f[0].u);
+    dc_smp_cbor_put_text(&q->w, "len");
+    dc_smp_cbor_put_uint(&q->w, st.image_size);
+    dc_smp_cbor_put_text(&q->w, "data");
+    dc_smp_cbor_put_bstr_head(&q->w, n);
+    if (q->w.len + n > q->w.cap) {
+        q->w.overflow = 1;
+        return;
+    }
+    data = q->w.buf + q->w.len;
+    if (dc_flash_read(srv->slots->flash, srv->slots->slot_offset[slot] + (uint32_t)f[0].u, data, (uint32_t)n) !=
+        DC_OK) {
+        model_error(q, DC_ERR_FLASH);
+        return;
+    }
+    q->w.len += n;
+}
+
 static void put_u(dc_smp_cbor_writer_t *w, const char *key, uint64_t v)
 {
     dc_smp_cbor_put_text(w, key);
@@ -185,6 +238,8 @@ void dc_smp_handle_model(dc_smp_server_t *srv, dc_smp_req_t *q)
         infer(srv, q);
     } else if (q->cmd == DC_SMP_MODEL_STATS && q->op == DC_SMP_OP_READ) {
         stats(srv, q);
+    } else if (q->cmd == DC_SMP_MODEL_READ && q->op == DC_SMP_OP_READ) {
+        image_read(srv, q);
     } else {
         dc_smp_error(q, DC_SMP_ENOTSUP);
     }

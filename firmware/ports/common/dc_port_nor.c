@@ -1,9 +1,9 @@
-/* dc_flash_sim.c: NOR-flash rules (erase units, write units, erase-before-write) over a byte array. */
-#include "dc_flash_sim.h"
+/* dc_port_nor.c: NOR-flash rules (erase units, write units, erase-before-write) over a byte array. */
+#include "dc_port_nor.h"
 
 #include <string.h>
 
-dc_status_t dc_flash_sim_check_range(const dc_flash_sim_t *sim, uint32_t offset, size_t len)
+dc_status_t dc_port_nor_check_range(const dc_port_nor_t *sim, uint32_t offset, size_t len)
 {
     if (sim == NULL || sim->mem == NULL) {
         return DC_ERR_ARG;
@@ -14,9 +14,9 @@ dc_status_t dc_flash_sim_check_range(const dc_flash_sim_t *sim, uint32_t offset,
     return DC_OK;
 }
 
-dc_status_t dc_flash_sim_read(const dc_flash_sim_t *sim, uint32_t offset, void *dst, size_t len)
+dc_status_t dc_port_nor_read(const dc_port_nor_t *sim, uint32_t offset, void *dst, size_t len)
 {
-    dc_status_t status = dc_flash_sim_check_range(sim, offset, len);
+    dc_status_t status = dc_port_nor_check_range(sim, offset, len);
     if (status != DC_OK) {
         return status;
     }
@@ -30,9 +30,9 @@ dc_status_t dc_flash_sim_read(const dc_flash_sim_t *sim, uint32_t offset, void *
     return DC_OK;
 }
 
-dc_status_t dc_flash_sim_erase(dc_flash_sim_t *sim, uint32_t offset, size_t len)
+dc_status_t dc_port_nor_erase(dc_port_nor_t *sim, uint32_t offset, size_t len)
 {
-    dc_status_t status = dc_flash_sim_check_range(sim, offset, len);
+    dc_status_t status = dc_port_nor_check_range(sim, offset, len);
     if (status != DC_OK) {
         return status;
     }
@@ -44,9 +44,9 @@ dc_status_t dc_flash_sim_erase(dc_flash_sim_t *sim, uint32_t offset, size_t len)
     return DC_OK;
 }
 
-dc_status_t dc_flash_sim_write(dc_flash_sim_t *sim, uint32_t offset, const void *src, size_t len)
+dc_status_t dc_port_nor_write(dc_port_nor_t *sim, uint32_t offset, const void *src, size_t len)
 {
-    dc_status_t status = dc_flash_sim_check_range(sim, offset, len);
+    dc_status_t status = dc_port_nor_check_range(sim, offset, len);
     if (status != DC_OK) {
         return status;
     }
@@ -70,7 +70,7 @@ dc_status_t dc_flash_sim_write(dc_flash_sim_t *sim, uint32_t offset, const void 
     return DC_OK;
 }
 
-void dc_flash_sim_erase_all(dc_flash_sim_t *sim)
+void dc_port_nor_erase_all(dc_port_nor_t *sim)
 {
     memset(sim->mem, sim->geometry.erased_value, sim->geometry.size);
 }

@@ -1,0 +1,67 @@
+"""The firmware's text console over the serial port: one command line, one answer line
+(docs/boards.md, "The bring-up console"), for provisioning and quick checks."""
+from __future__ import annotations
+
+import time
+
+import serial
+
+from dcagent.errors import DeviceError, TransportError
+
+
+def console_command(port: str, line: str, *, timeout_s: float = 3.0) -> str:
+    """Send `line` + "\\n" and return the device's answer line (without "\\r\\n").
+
+    Lines the device printed before (a boot greeting) are discarded. Raises TransportError
+    when the port cannot be opened or no answer arrives, DeviceError for an "error: ..." answer.
+    """
+    try:
+        link = serial.Serial(port, 115200, timeout=0.05)
+    except (serial.SerialException, OSError) as exc:
+        raise TransportError(f"cannot open {port}: {exc}") from exc
+    try:
+        link.reset_input_buffer()
+        link.write(line.encode() + b"\n")
+        deadline = time.monotonic() + timeout_s
+        buf = b""
+        while time.monotonic() < deadline:
+            buf += link.read(256)
+            if b"\r\n" in buf:
+                answer = buf.split(b"\r\n", 1)[0].decode(errors="replace")
+                if answer.startswith("error: "):
+                    raise DeviceError(f"{line.split()[0]}: {answer[len('error: '):]}")
+                return answer
+        raise TransportError(f"no answer to {line.split()[0]!r} from {port} within {timeout_s} s")
+    except (serial.SerialException, OSError) as exc:
+        raise TransportError(f"{port}: {exc}") from exc
+    finally:
+        link.close()
+
+
+def provision(port: str, device_key: bytes, *, timeout_s: float = 3.0) -> None:
+    """Store `device_key` (1..64 bytes) as the device's HMAC key (console `provision`).
+
+    Idempotent for the same key. Raises ValueError for a bad key length, DeviceError when the
+    device already holds another key, TransportError for a link failure.
+    """
+    if not 1 <= len(device_key) <= 64:
+        raise ValueError(f"device key must be 1..64 bytes, got {len(device_key)}")
+    answer = console_command(port, f"provision {device_key.hex()}", timeout_s=timeout_s)
+    if answer != "ok":
+        raise DeviceError(f"provision: unexpected answer {answer!r}")
+
+
+def provision_fleet(port: str, publisher_key: bytes, broker_url: str, fleet: str, device_id: str | None = None, *,
+                    timeout_s: float = 3.0) -> None:
+    """Store the fleet record: the trusted publisher's Ed25519 public key (32 raw bytes) and the
+    broker settings (console `fleet start URL FLEET KEYHEX [DEVICE_ID]`, firmware/app/fleet_app.h).
+    From then on the board also accepts models signed by that key, and its own MQTT agent runs.
+
+    Raises ValueError for a bad key length, DeviceError when the device refuses (usage, flash),
+    TransportError for a link failure."""
+    if len(publisher_key) != 32:
+        raise ValueError(f"publisher key must be 32 bytes (Ed25519), got {len(publisher_key)}")
+    line = f"fleet start {broker_url} {fleet} {publisher_key.hex()}" + (f" {device_id}" if device_id else "")
+    answer = console_command(port, line, timeout_s=timeout_s)
+    if answer != "ok":
+        raise DeviceError(f"fleet start: unexpected answer {answer!r}")

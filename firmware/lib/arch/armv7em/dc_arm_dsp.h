@@ -1,0 +1,223 @@
+/* dc_arm_dsp.h: ARMv7E-M / ARMv8-M DSP-extension helpers of the optimized int8 kernels (internal).
+ *
+ * Only the Cortex-M boards with the DSP extension compile lib/arch/armv7em/ (docs/kernels.md,
+ * "Optimized kernels"). The instructions are written as inline assembly without `volatile`, so the
+ * compiler still schedules, hoists and removes them like ordinary arithmetic.
+ *
+ * Packed operands: SXTB16 of an int8 word [b0 b1 b2 b3] (little-endian) gives the int16 pair
+ * (b0, b2); SXTB16 of the word rotated right by 8 gives (b1, b3). A dot product over 4 bytes is
+ * therefore SMLAD((b0,b2), (c0,c2)) + SMLAD((b1,b3), (c1,c3)): both operands use the same order,
+ * so the sum is exact. SMLAD wraps modulo 2^32 like the reference kernels' uint32_t accumulators.
+ *
+ * Requantization (dc_dsp_rq_t): for a right shift r = -shift >= 1 all three roundings of
+ * dc_requantize_s32 are one 64-bit sum, taken from its high word:
+ *   DOUBLE    (x*m + 2^30 + 2^(30+r) - [x<0] 2^31) >> (31+r)
+ *   HALF_UP   (x*m + 2^30 + 2^(30+r)) >> (31+r)
+ *   SINGLE    (x*m + 2^(30+r)) >> (31+r)
+ * Why: gemmlowp's SRDHM(x, m) equals floor((x*m + 2^30) / 2^31) for every x when m >= 0 (its
+ * nudge and truncating division combine to that floor); a rounding right shift by r is
+ * floor((y + c) / 2^r) with c = 2^(r-1) (HALF_UP) or 2^(r-1) - [y<0] (DOUBLE, ties away from
+ * zero); floor((floor(a / 2^31) + c) / 2^r) = floor((a + c 2^31) / 2^(31+r)). For DOUBLE, [y<0]
+ * may be replaced by [x<0]: y < 0 needs x < 0, and where x < 0 but y = 0 both choices give 0.
+ * The output offset is folded into the same sum (+ out_offset * 2^(31+r)), so an output costs two
+ * SMLALs, a shift and the clamp. Shifts >= 0 (a real multiplier >= 0.5) and shifts < -22 (where the
+ * folded offset could overflow the 64-bit sum) take dc_requantize_s32 itself.
+ */
+#ifndef DC_ARM_DSP_H
+#define DC_ARM_DSP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "dc_fixed_point.h"
+
+#if !defined(__ARM_FEATURE_DSP) || !__ARM_FEATURE_DSP
+#error "lib/arch/armv7em needs the Arm DSP extension (Cortex-M4, M7, M33 with DSP): build with KERNELS=ref"
+#endif
+
+/* (b0, b2) of an int8 word, sign-extended to int16 lanes. */
+static inline uint32_t dc_sxtb16(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* (b1, b3) of an int8 word, sign-extended to int16 lanes. */
+static inline uint32_t dc_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* a + (b0, b2) lane by lane (16-bit lanes, wrapping). */
+static inline uint32_t dc_sxtab16(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* a + (b1, b3) lane by lane. */
+static inline uint32_t dc_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* acc + a.lo * b.lo + a.hi * b.hi (signed 16-bit lanes, 32-bit wrapping sum). */
+static inline int32_t dc_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + a.lo * b.lo */
+static inline int32_t dc_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + a.hi * b.hi */
+static inline int32_t dc_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + a * b modulo 2^32 (the reference kernels' wrapping accumulator). */
+static inline int32_t dc_mac(int32_t acc, int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(a * b));
+}
+
+/* A 32-bit load from any address (the cores allow unaligned LDR; memcpy becomes one LDR). */
+static inline uint32_t dc_load32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void dc_store32(void *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The 16-bit lanes (v, v) of an offset in [-255, 255]. */
+static inline uint32_t dc_dup16(int32_t v)
+{
+    return ((uint32_t)v & 0xFFFFu) * 0x00010001u;
+}
+
+/* One output channel's requantization and output offset, prepared by dc_dsp_rq_prepare. */
+typedef struct {
+    int32_t multiplier;
+    uint32_t k_lo;      /* the rounding constant K (top of this file) plus out_offset * 2^(31+r), low word */
+    int32_t k_hi;       /* ... high word */
+    int32_t hi_shift;   /* r - 1: the output is the sum's high word >> hi_shift; -1: use dc_requantize_s32 */
+    int32_t shift;      /* as given (for hi_shift == -1) */
+} dc_dsp_rq_t;
+
+/* The per-call constants of the output stage. */
+typedef struct {
+    uint32_t sign_term;   /* 0x80000000 (-2^31 per negative accumulator) for DOUBLE, else 0 */
+    int32_t act_min, act_max;
+    int32_t out_offset;
+    dc_rounding_t rounding;
+} dc_dsp_out_t;
+
+static inline void dc_dsp_out_init(dc_dsp_out_t *o, dc_rounding_t rounding, int32_t out_offset, int32_t act_min,
+                                   int32_t act_max)
+{
+    o->sign_term = rounding == DC_ROUNDING_DOUBLE ? 0x80000000u : 0u;
+    o->act_min = act_min;
+    o->act_max = act_max;
+    o->out_offset = out_offset;
+    o->rounding = rounding;
+}
+
+/* Fills q for (multiplier, shift) in the validated ranges ([0, 2^31), [-31, 30]) and an output offset
+ * in [-255, 255]. The fast form needs 1 <= r <= 22: then |x*m| < 2^62, K < 2^53 and the folded offset
+ * |out_offset * 2^(31+r)| < 2^61 cannot overflow the 64-bit sum. */
+static inline void dc_dsp_rq_prepare(dc_dsp_rq_t *q, int32_t multiplier, int32_t shift, const dc_dsp_out_t *o)
+{
+    q->multiplier = multiplier;
+    q->shift = shift;
+    if (shift >= 0 || shift < -22) {
+        q->k_lo = 0;
+        q->k_hi = 0;
+        q->hi_shift = -1;
+        return;
+    }
+    const int32_t r = -shift; /* 1 .. 22 */
+    uint64_t k = (uint64_t)1 << (30 + r);
+    if (o->rounding != DC_ROUNDING_SINGLE) {
+        k += (uint64_t)1 << 30;
+    }
+    k += (uint64_t)((int64_t)o->out_offset * ((int64_t)1 << (31 + r)));
+    q->k_lo = (uint32_t)k;
+    q->k_hi = (int32_t)(k >> 32);
+    q->hi_shift = r - 1;
+}
+
+/* The fast form's value (before the clamp) of accumulator acc for K = (k_hi, k_lo). */
+static inline int32_t dc_dsp_rq_fast(int32_t acc, int32_t multiplier, uint32_t k_lo, int32_t k_hi, int32_t hi_shift,
+                                     uint32_t sign_term)
+{
+    __asm__("smlal %0, %1, %2, %3" : "+r"(k_lo), "+r"(k_hi) : "r"(acc), "r"(multiplier));
+    __asm__("smlal %0, %1, %2, %3" : "+r"(k_lo), "+r"(k_hi) : "r"((uint32_t)acc >> 31), "r"(sign_term));
+    return k_hi >> hi_shift;
+}
+
+/* Saturate to [-128, 127] (one SSAT): the clamp when the activation range is the whole int8 range. */
+static inline int8_t dc_ssat8(int32_t v)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+    return (int8_t)r;
+}
+
+/* Clamp to [act_min, act_max]; full != 0 promises the range is [-128, 127] (one SSAT instead). */
+static inline int8_t dc_dsp_clamp_range(int32_t v, int32_t act_min, int32_t act_max, int full)
+{
+    if (full) {
+        return dc_ssat8(v);
+    }
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+    return (int8_t)v;
+}
+
+static inline int8_t dc_dsp_clamp(int32_t v, int32_t act_min, int32_t act_max)
+{
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+    return (int8_t)v;
+}
+
+/* The int8 output for accumulator acc (bias included) of a prepared channel. */
+static inline int8_t dc_dsp_rq_output(int32_t acc, const dc_dsp_rq_t *q, const dc_dsp_out_t *o)
+{
+    int32_t v;
+    if (q->hi_shift >= 0) {
+        uint32_t lo = q->k_lo;
+        int32_t hi = q->k_hi;
+        __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(acc), "r"(q->multiplier));
+        __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"((uint32_t)acc >> 31), "r"(o->sign_term));
+        v = hi >> q->hi_shift;
+    } else {
+        v = dc_requantize_s32(acc, q->multiplier, q->shift, o->rounding) + o->out_offset;
+    }
+    v = v < o->act_min ? o->act_min : v;
+    v = v > o->act_max ? o->act_max : v;
+    return (int8_t)v;
+}
+
+#endif /* DC_ARM_DSP_H */

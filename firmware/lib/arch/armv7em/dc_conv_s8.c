@@ -1,0 +1,460 @@
+/* dc_conv_s8.c (armv7em): int8 CONV_2D with the DSP extension, bit-exact with lib/src/kernels/dc_conv_s8.c.
+ *
+ * Method (docs/kernels.md, "Optimized kernels"): two output pixels at a time, each pixel's receptive
+ * field (one group's kh*kw*Cin_g values) goes into the scratch buffer as int16 with the input offset
+ * already added ("im2col"; padding taps are 0, which contributes nothing, exactly like the skipped taps
+ * of the reference). Four consecutive values v0..v3 are stored as (v0, v2), (v1, v3), the order in which
+ * SXTB16 unpacks a filter word, and the two pixels' blocks are interleaved so one pointer walks both.
+ * Each pair of output channels then takes 8 SMLADs per 4 filter bytes for 2x2 outputs. Requantization
+ * uses per-channel constants prepared once per call (dc_arm_dsp.h), also kept in the scratch buffer.
+ */
+#include "dc_arm_dsp.h"
+#include "dc_kernels.h"
+#include "../../src/kernels/dc_kernel_checks.h"
+
+/* Scratch layout: [dc_dsp_rq_t x Cout][int16 columns: 2 pixels x K][int8 staging patch: K, rounded up
+ * to 4], after up to 3 bytes of alignment slack. */
+static int64_t scratch_bytes(int32_t k, int32_t out_c)
+{
+    return 3 + (int64_t)out_c * (int64_t)sizeof(dc_dsp_rq_t) + 2 * (int64_t)k * 2 + (((int64_t)k + 3) & ~3);
+}
+
+int32_t dc_conv_s8_get_buffer_size(const dc_conv_params_t *params, const dc_dims_t *input_dims,
+                                   const dc_dims_t *filter_dims, const dc_dims_t *output_dims)
+{
+    if (params == NULL || input_dims == NULL || filter_dims == NULL || output_dims == NULL) {
+        return DC_ERR_ARG;
+    }
+    const int64_t k = (int64_t)filter_dims->h * filter_dims->w * filter_dims->c;
+    const int64_t bytes = scratch_bytes((int32_t)(k > INT32_MAX ? INT32_MAX : k), filter_dims->n);
+    return k < 0 || filter_dims->n < 0 || bytes > INT32_MAX ? INT32_MAX : (int32_t)bytes;
+}
+
+/* The geometry of one call, shared by the helpers below. */
+typedef struct {
+    const int8_t *input;    /* batch base */
+    int32_t in_h, in_w, in_c;
+    int32_t kh, kw, cin;    /* cin: channels per group */
+    int32_t k;              /* kh * kw * cin */
+    int32_t stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int32_t input_offset;
+    int8_t *stage;          /* K bytes: a pixel's patch in natural order (small-Cin layers) */
+} geometry_t;
+
+/* Where flat patch index i of slot s (0, 1) lives in the interleaved column buffer. */
+static inline int32_t column_index(int32_t i, int32_t slot, int32_t k)
+{
+    const int32_t k4 = k & ~3;
+    if (i < k4) {
+        static const uint8_t order[4] = {0, 2, 1, 3};
+        return (i & ~3) * 2 + slot * 4 + order[i & 3];
+    }
+    return k4 * 2 + slot * (k - k4) + (i - k4);
+}
+
+/* Copy n bytes (word moves; the cores allow unaligned LDR/STR). */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        dc_store32(dst, dc_load32(src));
+    }
+    for (; n > 0; --n) {
+        *dst++ = *src++;
+    }
+}
+
+static inline void fill_bytes(int8_t *dst, int8_t value, int32_t n)
+{
+    for (; n > 0; --n) {
+        *dst++ = value;
+    }
+}
+
+/* The patch of output pixel (oy, ox), group channel base c0, in natural order into g->stage, padding
+ * taps filled with the input zero point (which the offset turns into 0). Needs that zero point to be
+ * an int8 value. Rows of taps are copied whole when they are contiguous in the input. */
+static void stage_patch(const geometry_t *g, int32_t oy, int32_t ox, int32_t c0)
+{
+    const int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
+    const int8_t zp = (int8_t)(-g->input_offset);
+    const int32_t row = g->kw * g->cin;
+    const int contiguous = g->dil_w == 1 && g->cin == g->in_c;
+    int8_t *dst = g->stage;
+    for (int32_t fy = 0; fy < g->kh; ++fy, dst += row) {
+        const int32_t y = y0 + fy * g->dil_h;
+        if (y < 0 || y >= g->in_h) {
+            fill_bytes(dst, zp, row);
+            continue;
+        }
+        const int8_t *src_row = g->input + (int64_t)y * g->in_w * g->in_c + c0;
+        if (contiguous) {
+            /* taps fx in [lo, hi) are inside: x0 + fx in [0, in_w) */
+            int32_t lo = x0 < 0 ? -x0 : 0, hi = g->in_w - x0;
+            hi = hi > g->kw ? g->kw : hi;
+            lo = lo > hi ? hi : lo;
+            fill_bytes(dst, zp, lo * g->cin);
+            copy_bytes(dst + lo * g->cin, src_row + (int64_t)(x0 + lo) * g->in_c, (hi - lo) * g->cin);
+            fill_bytes(dst + hi * g->cin, zp, (g->kw - hi) * g->cin);
+            continue;
+        }
+        for (int32_t fx = 0; fx < g->kw; ++fx) {
+            const int32_t x = x0 + fx * g->dil_w;
+            if (x < 0 || x >= g->in_w) {
+                fill_bytes(dst + fx * g->cin, zp, g->cin);
+            } else {
+                copy_bytes(dst + fx * g->cin, src_row + (int64_t)x * g->in_c, g->cin);
+            }
+        }
+    }
+}
+
+/* The column of output pixel (oy, ox), group channel base c0, into slot `slot` (0 or 1). */
+static void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32_t oy, int32_t ox, int32_t c0)
+{
+    const uint32_t off2 = dc_dup16(g->input_offset);
+    if ((g->cin & 3) == 0) {
+        /* every tap starts a 4-value block: convert straight from the input, a word at a time */
+        const int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
+        uint32_t *dst = (uint32_t *)(void *)cols + slot * 2;
+        for (int32_t fy = 0; fy < g->kh; ++fy) {
+            const int32_t y = y0 + fy * g->dil_h;
+            for (int32_t fx = 0; fx < g->kw; ++fx) {
+                const int32_t x = x0 + fx * g->dil_w;
+                if (y < 0 || y >= g->in_h || x < 0 || x >= g->in_w) {
+                    for (int32_t c = 0; c < g->cin; c += 4, dst += 4) {
+                        dst[0] = 0;
+                        dst[1] = 0;
+                    }
+                    continue;
+                }
+                const int8_t *src = g->input + ((int64_t)y * g->in_w + x) * g->in_c + c0;
+                for (int32_t c = 0; c < g->cin; c += 4, dst += 4) {
+                    const uint32_t w = dc_load32(src + c);
+                    dst[0] = dc_sxtab16(off2, w);
+                    dst[1] = dc_sxtab16_ror8(off2, w);
+                }
+            }
+        }
+        return;
+    }
+    if (g->input_offset >= -127 && g->input_offset <= 128) {
+        /* small Cin: stage the int8 patch, then convert it a word at a time */
+        stage_patch(g, oy, ox, c0);
+        const int32_t k4 = g->k & ~3, t = g->k - k4;
+        uint32_t *dst = (uint32_t *)(void *)cols + slot * 2;
+        const int8_t *src = g->stage;
+        for (int32_t i = 0; i < k4; i += 4, dst += 4) {
+            const uint32_t w = dc_load32(src + i);
+            dst[0] = dc_sxtab16(off2, w);
+            dst[1] = dc_sxtab16_ror8(off2, w);
+        }
+        int16_t *tail = cols + k4 * 2 + slot * t;
+        for (int32_t j = 0; j < t; ++j) {
+            tail[j] = (int16_t)(src[k4 + j] + g->input_offset);
+        }
+        return;
+    }
+    /* an input zero point outside int8 (only hand-made parameters): one value at a time */
+    const int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
+    int32_t i = 0;
+    for (int32_t fy = 0; fy < g->kh; ++fy) {
+        const int32_t y = y0 + fy * g->dil_h;
+        for (int32_t fx = 0; fx < g->kw; ++fx) {
+            const int32_t x = x0 + fx * g->dil_w;
+            const int inside = y >= 0 && y < g->in_h && x >= 0 && x < g->in_w;
+            const int8_t *src = inside ? g->input + ((int64_t)y * g->in_w + x) * g->in_c + c0 : NULL;
+            for (int32_t c = 0; c < g->cin; ++c, ++i) {
+                cols[column_index(i, slot, g->k)] = (int16_t)(inside ? src[c] + g->input_offset : 0);
+            }
+        }
+    }
+}
+
+/* One 4-value block of dot_2x2. */
+#define DOT_2X2_BLOCK(c, f0, f1)                                      \
+    do {                                                              \
+        const uint32_t w0 = dc_load32(f0), w1 = dc_load32(f1);        \
+        const uint32_t w0e = dc_sxtb16(w0), w0o = dc_sxtb16_ror8(w0); \
+        const uint32_t w1e = dc_sxtb16(w1), w1o = dc_sxtb16_ror8(w1); \
+        uint32_t x = (c)[0];                                          \
+        a00 = dc_smlad(x, w0e, a00);                                  \
+        a01 = dc_smlad(x, w1e, a01);                                  \
+        x = (c)[1];                                                   \
+        a00 = dc_smlad(x, w0o, a00);                                  \
+        a01 = dc_smlad(x, w1o, a01);                                  \
+        x = (c)[2];                                                   \
+        a10 = dc_smlad(x, w0e, a10);                                  \
+        a11 = dc_smlad(x, w1e, a11);                                  \
+        x = (c)[3];                                                   \
+        a10 = dc_smlad(x, w0o, a10);                                  \
+        a11 = dc_smlad(x, w1o, a11);                                  \
+    } while (0)
+
+/* 2 pixels x 2 channels: acc = {p0.f0, p0.f1, p1.f0, p1.f1} += column . filter over k values.
+ * The main loop (8 values per round, 2 x 16 instructions for 64 MACs) is written out in assembly
+ * because the compiler runs out of the 13 registers it needs and spills inside the loop. */
+static inline __attribute__((always_inline)) void dot_2x2(const int16_t *cols, const int8_t *f0, const int8_t *f1, int32_t k,
+                                               int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const uint32_t *c = (const uint32_t *)(const void *)cols;
+    if (k >= 8) {
+        const uint32_t *volatile pair_end = c + (k >> 3) * 8; /* in memory: no register left for it */
+        uint32_t w0, w1, t0, t1, x0, x1;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr    %[w0], [%[f0]], #4\n\t"
+            "ldr    %[w1], [%[f1]], #4\n\t"
+            "sxtb16 %[t0], %[w0]\n\t"
+            "sxtb16 %[w0], %[w0], ror #8\n\t"
+            "sxtb16 %[t1], %[w1]\n\t"
+            "sxtb16 %[w1], %[w1], ror #8\n\t"
+            "ldrd   %[x0], %[x1], [%[c]], #8\n\t"
+            "smlad  %[a00], %[x0], %[t0], %[a00]\n\t"
+            "smlad  %[a01], %[x0], %[t1], %[a01]\n\t"
+            "smlad  %[a00], %[x1], %[w0], %[a00]\n\t"
+            "smlad  %[a01], %[x1], %[w1], %[a01]\n\t"
+            "ldrd   %[x0], %[x1], [%[c]], #8\n\t"
+            "smlad  %[a10], %[x0], %[t0], %[a10]\n\t"
+            "smlad  %[a11], %[x0], %[t1], %[a11]\n\t"
+            "smlad  %[a10], %[x1], %[w0], %[a10]\n\t"
+            "smlad  %[a11], %[x1], %[w1], %[a11]\n\t"
+            "ldr    %[w0], [%[f0]], #4\n\t"
+            "ldr    %[w1], [%[f1]], #4\n\t"
+            "sxtb16 %[t0], %[w0]\n\t"
+            "sxtb16 %[w0], %[w0], ror #8\n\t"
+            "sxtb16 %[t1], %[w1]\n\t"
+            "sxtb16 %[w1], %[w1], ror #8\n\t"
+            "ldrd   %[x0], %[x1], [%[c]], #8\n\t"
+            "smlad  %[a00], %[x0], %[t0], %[a00]\n\t"
+            "smlad  %[a01], %[x0], %[t1], %[a01]\n\t"
+            "smlad  %[a00], %[x1], %[w0], %[a00]\n\t"
+            "smlad  %[a01], %[x1], %[w1], %[a01]\n\t"
+            "ldrd   %[x0], %[x1], [%[c]], #8\n\t"
+            "smlad  %[a10], %[x0], %[t0], %[a10]\n\t"
+            "smlad  %[a11], %[x0], %[t1], %[a11]\n\t"
+            "smlad  %[a10], %[x1], %[w0], %[a10]\n\t"
+            "smlad  %[a11], %[x1], %[w1], %[a11]\n\t"
+            "ldr    %[x0], %[end]\n\t"
+            "cmp    %[c], %[x0]\n\t"
+            "bne    1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [f0] "+r"(f0),
+              [f1] "+r"(f1), [w0] "=&r"(w0), [w1] "=&r"(w1), [t0] "=&r"(t0), [t1] "=&r"(t1), [x0] "=&r"(x0),
+              [x1] "=&r"(x1)
+            : [end] "m"(pair_end)
+            : "cc", "memory");
+    }
+    if (k & 4) {
+        DOT_2X2_BLOCK(c, f0, f1);
+        c += 4;
+        f0 += 4;
+        f1 += 4;
+    }
+    const int32_t t = k & 3;
+    const int16_t *tail0 = (const int16_t *)(const void *)c, *tail1 = tail0 + t;
+    for (int32_t j = 0; j < t; ++j) {
+        a00 = dc_mac(a00, f0[j], tail0[j]);
+        a01 = dc_mac(a01, f1[j], tail0[j]);
+        a10 = dc_mac(a10, f0[j], tail1[j]);
+        a11 = dc_mac(a11, f1[j], tail1[j]);
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* Requantize and store the 2x2 block of dot_2x2 (channels oc, oc + 1 of pixels out0, out1). Everything
+ * is read into locals first: stores through int8_t pointers could alias the tables otherwise. `full`:
+ * the activation range is [-128, 127] (the caller instantiates both forms). */
+static inline __attribute__((always_inline)) void store_2x2(const int32_t acc[4], const dc_dsp_rq_t *rq,
+                                                             const dc_dsp_out_t *o, int8_t *out0, int8_t *out1,
+                                                             int full)
+{
+    const int32_t s0 = rq[0].hi_shift, s1 = rq[1].hi_shift;
+    if ((s0 | s1) < 0) {
+        out0[0] = dc_dsp_rq_output(acc[0], &rq[0], o);
+        out0[1] = dc_dsp_rq_output(acc[1], &rq[1], o);
+        out1[0] = dc_dsp_rq_output(acc[2], &rq[0], o);
+        out1[1] = dc_dsp_rq_output(acc[3], &rq[1], o);
+        return;
+    }
+    const uint32_t sign = o->sign_term;
+    const int32_t lo = o->act_min, hi = o->act_max;
+    const int32_t m0 = rq[0].multiplier, kh0 = rq[0].k_hi, m1 = rq[1].multiplier, kh1 = rq[1].k_hi;
+    const uint32_t kl0 = rq[0].k_lo, kl1 = rq[1].k_lo;
+    const int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int8_t v00 = dc_dsp_clamp_range(dc_dsp_rq_fast(a00, m0, kl0, kh0, s0, sign), lo, hi, full);
+    const int8_t v10 = dc_dsp_clamp_range(dc_dsp_rq_fast(a10, m0, kl0, kh0, s0, sign), lo, hi, full);
+    const int8_t v01 = dc_dsp_clamp_range(dc_dsp_rq_fast(a01, m1, kl1, kh1, s1, sign), lo, hi, full);
+    const int8_t v11 = dc_dsp_clamp_range(dc_dsp_rq_fast(a11, m1, kl1, kh1, s1, sign), lo, hi, full);
+    out0[0] = v00;
+    out0[1] = v01;
+    out1[0] = v10;
+    out1[1] = v11;
+}
+
+/* Channels [oc, oc_end) in pairs for the two pixels in cols: one call per pixel pair, so the
+ * per-pair work is the dot product and the output stage only. Returns the first channel not done. */
+static inline __attribute__((always_inline)) int32_t matmul_2px(const int16_t *cols, const int8_t *filter, int32_t k,
+                                                                int32_t oc, int32_t oc_end, const dc_dsp_rq_t *rq,
+                                                                const dc_dsp_out_t *o, const int32_t *bias,
+                                                                int8_t *out0, int8_t *out1, int full)
+{
+    const int8_t *f0 = filter + (int64_t)oc * k;
+    for (; oc + 1 < oc_end; oc += 2, f0 += 2 * (int64_t)k) {
+        const int32_t b0 = bias != NULL ? bias[oc] : 0, b1 = bias != NULL ? bias[oc + 1] : 0;
+        int32_t acc[4] = {b0, b1, b0, b1};
+        dot_2x2(cols, f0, f0 + k, k, acc);
+        store_2x2(acc, &rq[oc], o, out0 + oc, out1 + oc, full);
+    }
+    return oc;
+}
+
+static __attribute__((noinline)) int32_t matmul_2px_full(const int16_t *cols, const int8_t *filter, int32_t k,
+                                                         int32_t oc, int32_t oc_end, const dc_dsp_rq_t *rq,
+                                                         const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
+                                                         int8_t *out1)
+{
+    return matmul_2px(cols, filter, k, oc, oc_end, rq, o, bias, out0, out1, 1);
+}
+
+static __attribute__((noinline)) int32_t matmul_2px_clamp(const int16_t *cols, const int8_t *filter, int32_t k,
+                                                          int32_t oc, int32_t oc_end, const dc_dsp_rq_t *rq,
+                                                          const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
+                                                          int8_t *out1)
+{
+    return matmul_2px(cols, filter, k, oc, oc_end, rq, o, bias, out0, out1, 0);
+}
+
+/* One pixel (slot 0) x 2 channels. */
+static void dot_1x2(const int16_t *cols, const int8_t *f0, const int8_t *f1, int32_t k, int32_t acc[2])
+{
+    int32_t a0 = acc[0], a1 = acc[1];
+    const uint32_t *c = (const uint32_t *)(const void *)cols;
+    const int32_t blocks = k >> 2;
+    for (int32_t b = 0; b < blocks; ++b, c += 4, f0 += 4, f1 += 4) {
+        const uint32_t w0 = dc_load32(f0), w1 = dc_load32(f1);
+        a0 = dc_smlad(c[0], dc_sxtb16(w0), a0);
+        a0 = dc_smlad(c[1], dc_sxtb16_ror8(w0), a0);
+        a1 = dc_smlad(c[0], dc_sxtb16(w1), a1);
+        a1 = dc_smlad(c[1], dc_sxtb16_ror8(w1), a1);
+    }
+    const int32_t t = k & 3;
+    const int16_t *tail0 = (const int16_t *)(const void *)c;
+    for (int32_t j = 0; j < t; ++j) {
+        a0 = dc_mac(a0, f0[j], tail0[j]);
+        a1 = dc_mac(a1, f1[j], tail0[j]);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* `pixels` (1 or 2) x 1 channel. */
+static void dot_px1(const int16_t *cols, const int8_t *f0, int32_t k, int32_t pixels, int32_t acc[2])
+{
+    int32_t a0 = acc[0], a1 = acc[1];
+    const uint32_t *c = (const uint32_t *)(const void *)cols;
+    const int32_t blocks = k >> 2;
+    for (int32_t b = 0; b < blocks; ++b, c += 4, f0 += 4) {
+        const uint32_t w0 = dc_load32(f0);
+        const uint32_t we = dc_sxtb16(w0), wo = dc_sxtb16_ror8(w0);
+        a0 = dc_smlad(c[0], we, a0);
+        a0 = dc_smlad(c[1], wo, a0);
+        a1 = dc_smlad(c[2], we, a1);
+        a1 = dc_smlad(c[3], wo, a1);
+    }
+    const int32_t t = k & 3;
+    const int16_t *tail0 = (const int16_t *)(const void *)c, *tail1 = tail0 + t;
+    for (int32_t j = 0; j < t; ++j) {
+        a0 = dc_mac(a0, f0[j], tail0[j]);
+        a1 = dc_mac(a1, f0[j], tail1[j]);
+    }
+    acc[0] = a0;
+    acc[1] = pixels == 2 ? a1 : 0;
+}
+
+dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t *quant,
+                       const dc_dims_t *input_dims, const int8_t *input, int32_t input_len,
+                       const dc_dims_t *filter_dims, const int8_t *filter, int32_t filter_len,
+                       const int32_t *bias, int32_t bias_len,
+                       const dc_dims_t *output_dims, int8_t *output, int32_t output_len)
+{
+    const dc_status_t st = dc_conv_check(params, quant, input_dims, input, input_len, filter_dims, filter, filter_len,
+                                         bias, bias_len, output_dims, output, output_len);
+    if (st != DC_OK) {
+        return st;
+    }
+    const dc_conv_params_t *p = params;
+    const int32_t out_c = filter_dims->n;
+    const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c; /* <= filter_len: fits */
+    if (p->scratch == NULL || (int64_t)p->scratch_len < scratch_bytes(k, out_c)) {
+        return DC_ERR_BUFFER;
+    }
+    uint8_t *base = (uint8_t *)(((uintptr_t)p->scratch + 3u) & ~(uintptr_t)3u);
+    dc_dsp_rq_t *rq = (dc_dsp_rq_t *)(void *)base;
+    int16_t *cols = (int16_t *)(void *)(base + (size_t)out_c * sizeof(dc_dsp_rq_t));
+    dc_dsp_out_t o;
+    dc_dsp_out_init(&o, p->rounding, p->output_offset, p->act_min, p->act_max);
+    for (int32_t oc = 0; oc < out_c; ++oc) {
+        dc_dsp_rq_prepare(&rq[oc], quant->multiplier[oc], quant->shift[oc], &o);
+    }
+
+    geometry_t g;
+    g.in_h = input_dims->h;
+    g.in_w = input_dims->w;
+    g.in_c = input_dims->c;
+    g.kh = filter_dims->h;
+    g.kw = filter_dims->w;
+    g.cin = filter_dims->c;
+    g.k = k;
+    g.stride_h = p->stride_h;
+    g.stride_w = p->stride_w;
+    g.dil_h = p->dilation_h;
+    g.dil_w = p->dilation_w;
+    g.pad_h = p->pad_h;
+    g.pad_w = p->pad_w;
+    g.input_offset = p->input_offset;
+    g.stage = (int8_t *)(cols + 2 * (size_t)k);
+    const int32_t groups = g.in_c / g.cin, per_group = out_c / groups;
+    const int full = p->act_min == -128 && p->act_max == 127;
+    const int32_t out_w = output_dims->w, pixels = output_dims->h * out_w;
+
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        g.input = input + (int64_t)b * g.in_h * g.in_w * g.in_c;
+        int8_t *out_b = output + (int64_t)b * pixels * out_c;
+        for (int32_t px = 0; px < pixels; px += 2) {
+            const int32_t n_px = pixels - px >= 2 ? 2 : 1;
+            int8_t *out0 = out_b + (int64_t)px * out_c, *out1 = out0 + out_c;
+            for (int32_t grp = 0; grp < groups; ++grp) {
+                for (int32_t s = 0; s < n_px; ++s) {
+                    build_column(&g, cols, s, (px + s) / out_w, (px + s) % out_w, grp * g.cin);
+                }
+                const int32_t oc_end = (grp + 1) * per_group;
+                int32_t oc = grp * per_group;
+                if (n_px == 2) {
+                    oc = full ? matmul_2px_full(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1)
+                              : matmul_2px_clamp(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1);
+                }
+                for (; oc + 1 < oc_end; oc += 2) {
+                    const int8_t *f0 = filter + (int64_t)oc * k, *f1 = f0 + k;
+                    const int32_t b0 = bias != NULL ? bias[oc] : 0, b1 = bias != NULL ? bias[oc + 1] : 0;
+                    int32_t acc[2] = {b0, b1};
+                    dot_1x2(cols, f0, f1, k, acc);
+                    out0[oc] = dc_dsp_rq_output(acc[0], &rq[oc], &o);
+                    out0[oc + 1] = dc_dsp_rq_output(acc[1], &rq[oc + 1], &o);
+                }
+                if (oc < oc_end) {
+                    const int32_t b0 = bias != NULL ? bias[oc] : 0;
+                    int32_t acc[2] = {b0, b0};
+                    dot_px1(cols, filter + (int64_t)oc * k, k, n_px, acc);
+                    out0[oc] = dc_dsp_rq_output(acc[0], &rq[oc], &o);
+                    if (n_px == 2) {
+                        out1[oc] = dc_dsp_rq_output(acc[1], &rq[oc], &o);
+                    }
+                }
+            }
+        }
+    }
+    return DC_OK;
+}

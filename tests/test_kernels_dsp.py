@@ -1,0 +1,197 @@
+"""The Cortex-M DSP kernels (firmware/lib/arch/armv7em) equal the reference kernels, on the QEMU boards.
+
+The firmware's `kcheck` command (firmware/app/kernel_check.h) runs the reference kernel and the
+board's kernel on the same generated case and reports the first mismatch; here every CONV_2D,
+DEPTHWISE_CONV_2D and FULLY_CONNECTED layer shape of the four MLPerf Tiny int8 models and a few
+hundred random cases (strides, padding, dilation, groups, depth multipliers, zero points, activation
+ranges, all three roundings, shifts of both signs, tie-heavy multipliers, error cases) must give the
+same status and identical int8 outputs. A few cases are also recomputed on the host (host._kernels)
+from the same seed, which ties the on-board generator and reference to the host.
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+import serial
+
+from dcagent.boards import QemuBoard
+from dcagent.boards.kcheck import (ConvCase, DepthwiseCase, FullyConnectedCase, crc32, generate_tensors,
+                                   model_layer_cases, parse_reply)
+from host import _kernels as K
+
+pytestmark = pytest.mark.qemu
+
+MODELS = ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "ad01_int8"]
+# The layer counts of the four models (conv + depthwise + fully connected), so none is skipped silently.
+LAYERS = {"kws_ref_model": 10, "pretrainedResnet_quant": 10, "vww_96_int8": 28, "ad01_int8": 10}
+RANDOM_CASES = 150
+START_TIMEOUT_S = 120.0
+REPLY_TIMEOUT_S = 60.0
+
+
+class Console:
+    """One kcheck command out, its reply line back."""
+
+    def __init__(self, port: str) -> None:
+        self.serial = serial.Serial(port, timeout=REPLY_TIMEOUT_S)
+
+    def kcheck(self, case):
+        self.serial.write(case.command().encode() + b"\n")
+        raw = self.serial.readline()
+        assert raw.endswith(b"\n"), f"no answer to {case.command()!r} (got {raw!r})"
+        return parse_reply(raw.decode())
+
+
+@pytest.fixture(scope="module", params=["qemu-m4", "qemu-m7", "qemu-m33"])
+def board(request):
+    with QemuBoard(request.param, profile=False) as b:
+        console = Console(b.port)
+        yield request.param, console
+        console.serial.close()
+
+
+def _out(size: int, stride: int, k: int, dil: int, pad: int, rng: random.Random) -> int | None:
+    span = size + 2 * pad - ((k - 1) * dil + 1)
+    if span < 0:
+        return None
+    return span // stride + 1 + (rng.random() < 0.3 and (span + 1) // stride + 1 != span // stride + 1)
+
+
+def random_cases(seed: int, count: int) -> list:
+    """Valid conv / depthwise / FC cases of every flavour the kernels branch on."""
+    rng = random.Random(seed)
+    cases: list = []
+    while len(cases) < count:
+        kind = rng.choice(["conv", "conv", "dw", "fc"])
+        common = dict(seed=rng.randrange(1, 2**31), input_offset=rng.choice([rng.randint(-127, 128), rng.randint(-255, 255)]),
+                      output_offset=rng.randint(-128, 127), rounding=rng.randrange(3), mult_mode=int(rng.random() < 0.3),
+                      bias_bits=rng.choice([0, 8, 16, 24, 32]))
+        lo = rng.randint(-128, 0)
+        common["act"] = (lo, rng.randint(lo, 127)) if rng.random() < 0.5 else (-128, 127)
+        if kind == "fc":
+            depth = rng.randint(1, 80)
+            s = rng.randint(-26, 2)
+            cases.append(FullyConnectedCase(batches=rng.randint(1, 3), depth=depth, units=rng.randint(1, 20),
+                                            filter_offset=rng.choice([0, 0, rng.randint(-255, 255)]),
+                                            per_channel=rng.random() < 0.5,
+                                            shift_range=(s - rng.randint(0, 6), s), **common))
+            continue
+        n, h, w = rng.randint(1, 2), rng.randint(1, 9), rng.randint(1, 9)
+        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+        stride = (rng.randint(1, 3), rng.randint(1, 3))
+        dil = (rng.choice([1, 1, 2]), rng.choice([1, 1, 3]))
+        pad = (rng.randint(0, kh), rng.randint(0, kw))
+        oh, ow = _out(h, stride[0], kh, dil[0], pad[0], rng), _out(w, stride[1], kw, dil[1], pad[1], rng)
+        if oh is None or ow is None:
+            continue
+        k_est = kh * kw * 8
+        s = -(max(k_est, 1).bit_length() // 2 + 8) + rng.randint(-3, 3)
+        common.update(n=n, h=h, w=w, kh=kh, kw=kw, stride=stride, dilation=dil, pad=pad, out_hw=(oh, ow),
+                      shift_range=(s - rng.randint(0, 4), s + rng.choice([0, 0, 12])))
+        if kind == "dw":
+            c = rng.choice([1, 3, 4, 8, 12, rng.randint(1, 20)])
+            cases.append(DepthwiseCase(c=c, dm=rng.choice([1, 1, 1, 2, 3]), **common))
+        else:
+            fc = rng.choice([1, 2, 3, 4, 5, 8, 16, rng.randint(1, 24)])
+            groups = rng.choice([1, 1, 1, 2, 3])
+            cout = groups * rng.randint(1, 9)
+            cases.append(ConvCase(c=fc * groups, fc=fc, cout=cout, **common))
+    return cases
+
+
+@pytest.mark.parametrize("board", ["qemu-m4"], indirect=True)
+def test_every_mlperf_tiny_layer_equal(board, mlperf_tiny):
+    _, console = board
+    checked = 0
+    for model in MODELS:
+        layers = model_layer_cases(mlperf_tiny / f"{model}.tflite")
+        assert len(layers) == LAYERS[model]
+        for layer in layers:
+            reply = console.kcheck(layer.case)
+            assert reply.ref_status == "DC_OK" and reply.equal, f"{model} op {layer.op_index} {layer.kind}: {reply.describe()}"
+            assert reply.outputs == layer.case.outputs
+            checked += 1
+    assert checked == sum(LAYERS.values())
+
+
+def test_random_cases_equal(board):
+    name, console = board
+    statuses = set()
+    for case in random_cases(seed=2024, count=RANDOM_CASES):
+        reply = console.kcheck(case)
+        assert reply.equal, f"{name}: {case.command()}: {reply.describe()}"
+        statuses.add(reply.ref_status)
+    assert "DC_OK" in statuses
+
+
+def test_errors_and_scratch_size(board):
+    name, console = board
+    good = ConvCase(seed=7, n=1, h=6, w=6, c=8, kh=3, kw=3, fc=8, cout=6, pad=(1, 1), out_hw=(6, 6), input_offset=5)
+    assert console.kcheck(good).equal
+    # wrong output size, bad stride, bad rounding mode: the same error from both, nothing written
+    for bad, status in [(ConvCase(**{**good.__dict__, "out_hw": (8, 6)}), "DC_ERR_SHAPE"),
+                        (ConvCase(**{**good.__dict__, "stride": (0, 1)}), "DC_ERR_ARG"),
+                        (DepthwiseCase(seed=3, n=1, h=4, w=4, c=4, kh=3, kw=3, out_hw=(2, 2), rounding=3), "DC_ERR_ARG"),
+                        (FullyConnectedCase(seed=3, batches=1, depth=8, units=4, act=(10, 5)), "DC_ERR_ARG")]:
+        reply = console.kcheck(bad)
+        assert reply.ref_status == status and reply.equal, f"{name}: {bad.command()}: {reply.describe()}"
+    # one byte less scratch than dc_conv_s8_get_buffer_size() asks for: the DSP kernel refuses
+    short = console.kcheck(ConvCase(**{**good.__dict__, "scratch_delta": -1}))
+    assert short.ref_status == "DC_OK"
+    assert short.opt_status == "DC_ERR_BUFFER"
+    assert short.mismatches == 0 and not short.overrun  # nothing written by the refusing kernel
+
+
+def _host_output(case) -> bytes:
+    t = generate_tensors(case)
+    if isinstance(case, FullyConnectedCase):
+        return K.fully_connected_s8(input=t.input, filter=t.filter, bias=t.bias, batches=case.batches,
+                                    depth=case.depth, units=case.units, multipliers=t.multipliers, shifts=t.shifts,
+                                    input_offset=case.input_offset, filter_offset=case.filter_offset,
+                                    output_offset=case.output_offset, act_min=case.act[0], act_max=case.act[1],
+                                    rounding=case.rounding)
+    channels = case.outputs // (case.n * case.out_hw[0] * case.out_hw[1])
+    depthwise = isinstance(case, DepthwiseCase)
+    fn = K.depthwise_conv_s8 if depthwise else K.conv_s8
+    return fn(input=t.input, input_shape=(case.n, case.h, case.w, case.c), filter=t.filter,
+              filter_shape=(1, case.kh, case.kw, channels) if depthwise else (case.cout, case.kh, case.kw, case.fc),
+              bias=t.bias, output_shape=(case.n, *case.out_hw, channels), multipliers=t.multipliers, shifts=t.shifts,
+              input_offset=case.input_offset, output_offset=case.output_offset, stride=case.stride,
+              dilation=case.dilation, padding=case.pad, act_min=case.act[0], act_max=case.act[1],
+              depth_multiplier=case.dm if depthwise else 1, rounding=case.rounding)
+
+
+def test_device_reference_equals_host(board):
+    """The on-board generator + reference kernel give the host's output (CRC-32 of the int8 bytes)."""
+    name, console = board
+    for case in random_cases(seed=99, count=12):
+        reply = console.kcheck(case)
+        if reply.ref_status != "DC_OK":
+            continue
+        assert crc32(bytes(_host_output(case))) == reply.crc, f"{name}: {case.command()}: host and device reference differ"
+
+
+def test_fallback_paths_equal(board):
+    """Shapes that leave the fast paths: > 64 depthwise taps, > 16 border spans, shifts outside
+    [-22, -1], an input zero point outside int8 with Cin % 4 != 0, groups, a wide 1-pixel image."""
+    name, console = board
+    cases = [
+        DepthwiseCase(seed=41, n=1, h=12, w=12, c=8, kh=9, kw=9, pad=(4, 4), out_hw=(12, 12), input_offset=7,
+                      shift_range=(-12, -10)),
+        DepthwiseCase(seed=42, n=1, h=3, w=40, c=4, kh=1, kw=21, pad=(0, 10), out_hw=(3, 40), input_offset=-9,
+                      shift_range=(-10, -9)),
+        DepthwiseCase(seed=43, n=1, h=6, w=6, c=8, kh=3, kw=3, pad=(1, 1), out_hw=(6, 6), input_offset=1,
+                      shift_range=(-31, -23), bias_bits=32, mult_mode=1),
+        ConvCase(seed=44, n=1, h=5, w=5, c=8, kh=3, kw=3, fc=8, cout=5, pad=(1, 1), out_hw=(5, 5), input_offset=3,
+                 shift_range=(-31, -23), bias_bits=32),
+        ConvCase(seed=45, n=1, h=5, w=6, c=3, kh=3, kw=2, fc=3, cout=4, pad=(1, 1), out_hw=(5, 7),
+                 input_offset=-200, shift_range=(-9, 3)),
+        ConvCase(seed=46, n=2, h=4, w=4, c=12, kh=2, kw=2, fc=4, cout=9, stride=(2, 2), out_hw=(2, 2),
+                 input_offset=0, act=(-5, 60), rounding=2, shift_range=(-7, -6)),
+        ConvCase(seed=47, n=1, h=1, w=1, c=64, kh=1, kw=1, fc=64, cout=64, out_hw=(1, 1), input_offset=128,
+                 shift_range=(-10, -9)),
+    ]
+    for case in cases:
+        reply = console.kcheck(case)
+        assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"

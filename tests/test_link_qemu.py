@@ -1,0 +1,140 @@
+"""The device link on QEMU Cortex-M4 (mps2-an386, the firmware cross-built): smpclient
+uploads, tests, confirms and reverts models; bad HMAC and downgrade are refused; the flash
+persists across QEMU restarts; the MLPerf Tiny protocol answers on the same UART."""
+import asyncio
+import hashlib
+
+import pytest
+import serial
+from smp.image_management import IMG_MGMT_ERR
+from smpclient.requests.os_management import ResetWrite
+
+from dcagent.errors import DeviceError
+from dcagent.link import SmpSession, flash, read_state
+from tests.link_boards import board_running
+from tests.link_models import OTHER_KEY, tagged, version_code
+
+pytestmark = pytest.mark.qemu
+
+
+def sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def active_hash(port: str) -> bytes:
+    return next(st.hash for st in read_state(port) if st.active)
+
+
+def test_qemu_m4_update_cycle(tmp_path):
+    m1, m2 = tagged(version_code(1), 8000, seed=1), tagged(version_code(2), 6000, seed=2)
+    with board_running("qemu-m4", tmp_path) as board:
+        report = flash(board.port, m1, confirm=True)
+        assert report.confirmed and active_hash(board.port) == sha(m1)
+        with pytest.raises(DeviceError) as info:
+            flash(board.port, tagged(version_code(3), 3000, key=OTHER_KEY))
+        assert info.value.code == IMG_MGMT_ERR.INVALID_TLV
+        with pytest.raises(DeviceError) as info:
+            flash(board.port, tagged(version_code(0, 9), 3000))
+        assert info.value.code == IMG_MGMT_ERR.CURRENT_VERSION_IS_NEWER
+        report = flash(board.port, m2)
+        assert report.trial and active_hash(board.port) == sha(m2)
+
+        async def reset():
+            async with SmpSession(board.port) as s:
+                await s.request(ResetWrite(), "reset")
+                await asyncio.sleep(0.3)
+        asyncio.run(reset())
+        assert active_hash(board.port) == sha(m1)  # not confirmed: reverted at the reset
+
+        with serial.Serial(board.port, 115200, timeout=2) as link:
+            link.reset_input_buffer()
+            link.write(b"name%")
+            assert link.read_until(b"m-ready\r\n") == b"m-name-dut-[dcagent]\r\nm-ready\r\n"
+    with board_running("qemu-m4", tmp_path) as board:  # QEMU restarted on the same flash file
+        assert active_hash(board.port) == sha(m1)
+        report = flash(board.port, m2, confirm=True)
+        assert report.confirmed and not report.uploaded and active_hash(board.port) == sha(m2)
+
+
+def test_qemu_m4_sigkill_mid_upload_resumes(tmp_path):
+    import threading
+
+    from dcagent.errors import TransportError
+    from dcagent.link import Relay
+    from dcagent.link.relay import TO_DEVICE
+    from tests.link_boards import kill9
+
+    m1, m2 = tagged(version_code(1), 2000, seed=1), tagged(version_code(2), 24000, seed=2)
+    with board_running("qemu-m4", tmp_path) as board:
+        flash(board.port, m1, confirm=True)
+        killed = threading.Event()
+
+        def on_bytes(direction, total):
+            if direction == TO_DEVICE and total > 16000 and not killed.is_set():
+                killed.set()
+                kill9(board)
+
+        with Relay(board.port, on_bytes=on_bytes) as relay:
+            with pytest.raises(TransportError):
+                flash(relay.port, m2, timeout_s=0.5, retries=1, reset_timeout_s=1.0)
+    with board_running("qemu-m4", tmp_path) as board:
+        assert active_hash(board.port) == sha(m1)
+        report = flash(board.port, m2, confirm=True)
+        assert report.resumed_at and report.resumed_at[0] >= 4096
+        assert active_hash(board.port) == sha(m2)
+
+
+@pytest.mark.slow
+def test_qemu_m4_mlperf_models_equal_the_reference(tmp_path):
+    """The four MLPerf Tiny int8 models, compressed losslessly, delivered and run over SMP on the
+    Cortex-M4 with its DSP kernels (scratch from the runtime): every output equals the host
+    reference interpreter's; each inference is one span in the instruction-count log."""
+    import numpy as np
+
+    from dcagent.link import infer, inference_instructions
+    from host.reference import run as reference_run
+    from tests.link_models import MLPERF_MODELS, mlperf_container, mlperf_graph
+
+    with board_running("qemu-m4", tmp_path) as board:
+        for version, name in enumerate(MLPERF_MODELS, start=1):
+            g = mlperf_graph(name)
+            flash(board.port, mlperf_container(name, version_code(version)), confirm=True)
+            (spec,), (out,) = g.input_tensors(), g.output_tensors()
+            x = np.random.default_rng(version).integers(-128, 128, size=(2, *spec.shape), dtype=np.int8)
+            for i, result in enumerate(infer(board.port, x, timeout_s=60)):
+                (expected,) = reference_run(g, [x[i]])
+                got = np.frombuffer(result.output, dtype=np.int8).reshape(out.shape)
+                bad = np.flatnonzero(got.reshape(-1) != expected.reshape(-1))
+                assert bad.size == 0, f"{name} sample {i}: element {bad[0]}: {got.reshape(-1)[bad[0]]} vs " \
+                                      f"{expected.reshape(-1)[bad[0]]}"
+                assert result.cycles > 0  # the port's counter (virtual cycles)
+        spans = inference_instructions(board.instructions().marks)
+    # one span per inference; each at least one instruction per MAC of the smallest model (AD, 264 K)
+    assert len(spans) == 2 * len(MLPERF_MODELS) and all(n > 264_000 for n in spans), spans
+
+
+@pytest.mark.slow
+def test_cli_infer_on_qemu_m4_saves_exact_instructions(tmp_path, capsys):
+    """`dcagent infer --board qemu-m4`: outputs checked against the host reference, and the
+    exact instructions of each inference from the plugin's log in OUT.npz."""
+    import numpy as np
+
+    from dcagent.cli import main
+    from tests.link_models import DEVICE_KEY, model
+
+    state, key = str(tmp_path / "state"), DEVICE_KEY.hex()
+    path = tmp_path / "m.dcb"
+    path.write_bytes(model(version_code(1), 5000, seed=4))
+    assert main(["flash", str(path), "--board", "qemu-m4", "--state", state, "--device-key", key, "--provision",
+                 "--confirm"]) == 0
+    x = np.random.default_rng(3).integers(-128, 128, size=(3, 1, 500), dtype=np.int8)
+    np.savez(tmp_path / "d.npz", x=x)
+    out = tmp_path / "out.npz"
+    assert main(["infer", "--board", "qemu-m4", "--state", state, "--data", str(tmp_path / "d.npz"),
+                 "-o", str(out)]) == 0
+    assert "3 inferences: every output equals the host reference" in capsys.readouterr().out
+    with np.load(out) as saved:
+        instructions = saved["instructions"].tolist()
+        assert saved["y"].shape == (3, 1, 10)
+    # one 500x10 fully connected layer: at least a few instructions per MAC, the same for every input
+    assert len(set(instructions)) == 1 and 5000 < instructions[0] < 200_000, instructions
