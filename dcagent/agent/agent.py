@@ -326,7 +326,7 @@ class Agent:
             else:
                 self._report(State.TESTING, manifest, detail="the board booted the new model on trial")
 
-        result = install(self.board, full, self.device_key, on_step=step)
+        result = install(self.board, full, self.device_key, on_step=step, log=self.log)
         return self._finish(manifest, full, result)
 
     def _finish(self, manifest: Manifest, full: bytes, result: InstallResult) -> bool:

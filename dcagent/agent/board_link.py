@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from dcagent.boards import Board, create_board
 from dcagent.errors import BoardError
@@ -66,8 +67,10 @@ class ExternalBoard(BoardLink):
 class OwnedBoard(BoardLink):
     """A simulated board started and kept running by the agent (see module docstring)."""
 
-    def __init__(self, name: str, state_dir: Path, *, restart_delay: float = 0.5) -> None:
+    def __init__(self, name: str, state_dir: Path, *, restart_delay: float = 0.5,
+                 log: Callable[[str], None] = lambda message: None) -> None:
         self.name = name
+        self.log = log
         self.state_dir = Path(state_dir)
         self.port = str(self.state_dir / "board.tty")
         self.restart_delay = restart_delay
@@ -115,13 +118,15 @@ class OwnedBoard(BoardLink):
             if self._board.is_running:
                 continue
             self._ready.clear()
-            self._board.stop()
+            code = self._board.stop()
+            self.log(f"board {self.name} stopped (exit status {code}); powering it on again")
             if self._stop.wait(self.restart_delay):
                 return
             self._restarts += 1
             try:
                 self._launch()
-            except BoardError:
+            except BoardError as exc:
+                self.log(f"board {self.name} did not start: {exc}")
                 continue   # try again at the next turn
             self._ready.set()
 
@@ -139,13 +144,14 @@ class OwnedBoard(BoardLink):
         self._board.stop()
 
 
-def connect_board(board: str | None, port: str | None, state_dir: Path) -> BoardLink:
+def connect_board(board: str | None, port: str | None, state_dir: Path, *,
+                  log: Callable[[str], None] = lambda message: None) -> BoardLink:
     """The BoardLink for `--board NAME` or `--port PORT` (exactly one). Raises BoardError."""
     if (board is None) == (port is None):
         raise BoardError("give exactly one of --board and --port")
     if port is not None:
         return ExternalBoard(port)
-    owned = OwnedBoard(board, state_dir)
+    owned = OwnedBoard(board, state_dir, log=log)
     owned.start()
     return owned
 

@@ -97,8 +97,25 @@ def _health(port: str, full: bytes) -> tuple[bool, str, bool]:
     return True, "booted on trial; one inference equals the host runtime's", True
 
 
+class _Notes:
+    """A dcagent.link FlashProgress that passes the link's notes (reconnects, resumed offsets) to a log."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+
+    def begin(self, total: int) -> None:
+        pass
+
+    def advance(self, offset: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        self.log(f"link: {message}")
+
+
 def install(board: BoardLink, full: bytes, device_key: bytes, *, on_step: Callable[[Step], None],
-            flash_retries: int = 6, reset_timeout_s: float = 20.0) -> InstallResult:
+            log: Callable[[str], None] = lambda message: None, flash_retries: int = 6,
+            reset_timeout_s: float = 20.0) -> InstallResult:
     """One installation attempt of the verified container `full` (see module docstring).
 
     Never raises for board or link failures: they become RETRY (transient) or REFUSED
@@ -112,7 +129,7 @@ def install(board: BoardLink, full: bytes, device_key: bytes, *, on_step: Callab
     on_step(Step.FLASHING)
     try:
         report = flash(board.port, full, confirm=False, device_key=device_key, retries=flash_retries,
-                       reset_timeout_s=reset_timeout_s)
+                       reset_timeout_s=reset_timeout_s, progress=_Notes(log))
     except RolledBackError as exc:
         if board.restarts != restarts:
             return InstallResult(Outcome.RETRY, f"the board lost power during the trial boot: {exc}", sha)

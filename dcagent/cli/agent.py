@@ -73,12 +73,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
         stop.set()
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, interrupt)
-    board = connect_board(args.board, args.port, state_dir)
+    def log(message: str) -> None:
+        console.info(f"agent {device_id}: {message}")
+    board = connect_board(args.board, args.port, state_dir, log=log)
     try:
         board.prepare(device_key)
         console.info(f"agent {device_id} (fleet {fleet}): board on {board.port}, cpu {board.arch}, "
                      f"state in {state_dir}")
-        Agent(config, board, device_key, log=lambda message: console.info(f"agent {device_id}: {message}")).run(stop)
+        Agent(config, board, device_key, log=log).run(stop)
     finally:
         board.stop()
     return 0
