@@ -67,7 +67,9 @@ def test_publish_flash_confirm_then_rejections_leave_the_model_running(rig, tmp_
         assert inference == "answered" or "no model runtime" in inference
 
         v2 = keys.sign(model(2 << 24, seed=2))
+        began = time.monotonic()
         assert monitor.wait_final(publisher.publish(v2).stream_id).state == State.CONFIRMED
+        print(f"publish -> confirmed on native, agent idle: {time.monotonic() - began:.2f} s")
         assert_runs(agent, v2, "2.0.0")
 
         def rejected(data: bytes, version: int, reason: RejectReason, **kw) -> None:

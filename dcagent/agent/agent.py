@@ -4,7 +4,7 @@
     agent.run(stop_event)
 
 Steps of one update, each reported on `dcagent/v1/devices/{device_id}/status` (docs/protocol.md,
-MQTT section 10): the Fetcher downloads and verifies the file (`downloading`, `verifying`,
+MQTT section 9): the Fetcher downloads and verifies the file (`downloading`, `verifying`,
 `verified`, or `rejected`/`failed` with a reason); a delta is rebuilt into the full model from
 the base this agent installed last (`verifying`, `verified`); the full model is saved as
 pending; dcagent.link flashes it (`flashing`), the board boots it on trial (`testing`), the

@@ -40,34 +40,27 @@ def load_trust(paths: list[Path] | None) -> tuple[Ed25519PublicKey, ...]:
     return (load_public_key(None),)
 
 
-def parse_device_key(data: bytes, where: str) -> bytes:
-    """A device key from a key file's bytes: hex text (one line) or raw bytes, 1..64 bytes.
-    Raises ConfigError."""
-    text = data.strip()
-    key = data
-    if text and all(c in b"0123456789abcdefABCDEF" for c in text) and len(text) % 2 == 0:
-        key = bytes.fromhex(text.decode())
-    if not 1 <= len(key) <= MAX_DEVICE_KEY_LENGTH:
-        raise ConfigError(f"{where}: a device key is 1..{MAX_DEVICE_KEY_LENGTH} bytes (raw, or hex text), "
-                          f"found {len(key)} bytes")
-    return key
-
-
-def load_device_key(path: Path | None, state_dir: Path) -> tuple[bytes, bool]:
+def load_device_key(given: bytes | None, state_dir: Path) -> tuple[bytes, bool]:
     """(the board's HMAC key, whether it was just created).
 
-    With `path`, the key in that file. Without, `state_dir/device.key`, created with 32
-    random bytes (hex, mode 0600) on first use. Raises ConfigError for an unreadable or
-    malformed file.
+    `given` (from --device-key) wins. Without it, `state_dir/device.key` (hex text), created
+    with 32 random bytes (mode 0600) on first use. Raises ConfigError for a malformed file or key.
     """
-    file = path if path is not None else state_dir / DEVICE_KEY_NAME
-    if path is None and not file.exists():
+    if given is not None:
+        if not 1 <= len(given) <= MAX_DEVICE_KEY_LENGTH:
+            raise ConfigError(f"a device key is 1..{MAX_DEVICE_KEY_LENGTH} bytes, not {len(given)}")
+        return given, False
+    file = state_dir / DEVICE_KEY_NAME
+    if not file.exists():
         key = secrets.token_bytes(32)
         state_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(file, key.hex().encode() + b"\n", mode=0o600)
         return key, True
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the device key {file}: {exc.strerror or exc}") from exc
-    return parse_device_key(data, str(file)), False
+        key = bytes.fromhex(file.read_text().strip())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the device key {file}: {exc}",
+                          hint="it holds the key as hex text; delete it to make a new one (and re-provision)") from exc
+    if not 1 <= len(key) <= MAX_DEVICE_KEY_LENGTH:
+        raise ConfigError(f"{file}: a device key is 1..{MAX_DEVICE_KEY_LENGTH} bytes, not {len(key)}")
+    return key, False

@@ -42,9 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                         "(default $XDG_STATE_HOME/dcagent/agent/ID)")
     parser.add_argument("--trust", type=Path, nargs="+", metavar="PUBKEY",
                         help="trusted publisher public keys (default: the development pair's publisher.pub)")
-    parser.add_argument("--device-key", type=Path, metavar="FILE",
-                        help="the board's HMAC key (hex text or raw bytes; default: STATE_DIR/device.key, "
-                             "created and provisioned on first use)")
+    parser.add_argument("--device-key", metavar="HEX|@FILE",
+                        help="the board's HMAC key: hex digits, or @FILE holding hex text or raw bytes "
+                             "(default: STATE_DIR/device.key, created and provisioned on first use)")
     parser.add_argument("--arch", help="accept models for this architecture (default: the board's cpu)")
     parser.add_argument("--stall-timeout", type=float, default=60.0, metavar="S",
                         help="a download fails after this many seconds without a block (it is retried later)")
@@ -55,13 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     from dcagent.agent import Agent, AgentConfig, connect_board  # noqa: PLC0415 - keeps `dcagent --help` fast
     from dcagent.agent.keys import load_device_key, load_trust  # noqa: PLC0415
+    from dcagent.cli.device_target import parse_device_key  # noqa: PLC0415
 
     device_id = topics.check_name(args.device_id, "device id")
     fleet = topics.check_name(args.fleet, "fleet")
     state_dir = (args.state_dir or default_state_dir(device_id)).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     trusted = load_trust(args.trust)
-    device_key, created = load_device_key(args.device_key, state_dir)
+    device_key, created = load_device_key(parse_device_key(args.device_key), state_dir)
     if created:
         console.info(f"created a device key in {state_dir / 'device.key'}")
     config = AgentConfig(broker=args.broker, device_id=device_id, fleet=fleet, state_dir=state_dir, trusted=trusted,
