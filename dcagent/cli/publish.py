@@ -31,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    if args.key is None:
+        from dcagent.agent.keys import ensure_dev_keypair  # noqa: PLC0415
+
+        if ensure_dev_keypair() is not None:
+            console.info("created the development key pair (dcagent keygen) to sign with")
     stop = threading.Event()
     done = threading.Event()
     result = {}

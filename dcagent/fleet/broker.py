@@ -101,7 +101,7 @@ class BrokerClient:
     """One MQTT v5 connection. Thread-safe; handlers run in paho's network thread.
 
     `clean_start=False` with `session_expiry` > 0 keeps the session (subscriptions, queued
-    QoS 1 messages) at the broker across short disconnects (docs/protocol-mqtt.md section 3).
+    QoS 1 messages) at the broker across short disconnects (docs/protocol.md, MQTT section 3).
     """
 
     def __init__(self, url: BrokerUrl | str, client_id: str, *, tls: TlsOptions | None = None,

@@ -33,7 +33,7 @@ class MessageError(AgentError):
 class StreamError(AgentError):
     """A block transfer failed: the stream server refused a request, or no block arrived in time.
 
-    `code` is the stream server's error code (docs/protocol-mqtt.md section 5.4) when it sent one.
+    `code` is the stream server's error code (docs/protocol.md, MQTT section 5.4) when it sent one.
     """
 
     def __init__(self, message: str, *, code: str | None = None, hint: str | None = None) -> None:

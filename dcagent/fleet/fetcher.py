@@ -2,7 +2,7 @@
 
 `Fetcher.fetch()` reads the fleet's retained manifest, refuses it early when the policy
 says so (policy.check_manifest), asks the stream server for windows of missing blocks
-(bitmap requests, docs/protocol-mqtt.md section 5.2), stores blocks into a resumable part
+(bitmap requests, docs/protocol.md, MQTT section 5.2), stores blocks into a resumable part
 file (transfer.Transfer; a restarted process continues from the last checkpoint), survives
 broker restarts (the client reconnects and the fetcher asks again for what is missing),
 and verifies the result completely (policy.verify_download). Every failure is raised as a

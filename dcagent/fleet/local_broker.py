@@ -4,7 +4,7 @@ For tests, benchmarks and local trials (labgrid's habit: the stand-in ships with
 package). `LocalBroker` writes a mosquitto 2.0 configuration into a folder it owns: a hashed
 password file (mosquitto_passwd -U), an ACL file that lets each device read only its fleet's
 topics and its own stream answers and write only its own requests and status
-(docs/protocol-mqtt.md section 7), optionally a TLS listener with a CA, a server and client
+(docs/protocol.md, MQTT section 7), optionally a TLS listener with a CA, a server and client
 certificates made here with `cryptography`. It never uses port 1883.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The CBOR messages of fleet updates (docs/protocol-mqtt.md section 5) as typed dataclasses.
+"""The CBOR messages of fleet updates (docs/protocol.md, MQTT section 5) as typed dataclasses.
 
 Every message is one CBOR map (RFC 8949, encoded canonically by cbor2). Decoding is strict:
 the payload size is checked before it is parsed, maps are closed (an unknown key is an
@@ -33,7 +33,7 @@ MAX_DETAIL = 256
 
 
 class State(str, enum.Enum):
-    """Device update states reported in status messages (docs/protocol-mqtt.md section 5.5)."""
+    """Device update states reported in status messages (docs/protocol.md, MQTT section 5.5)."""
 
     IDLE = "idle"
     DOWNLOADING = "downloading"
@@ -66,7 +66,7 @@ class RejectReason(str, enum.Enum):
 
 
 class StreamErrorCode(str, enum.Enum):
-    """Error codes of stream rejections (docs/protocol-mqtt.md section 5.4)."""
+    """Error codes of stream rejections (docs/protocol.md, MQTT section 5.4)."""
 
     BAD_REQUEST = "bad_request"
     UNKNOWN_STREAM = "unknown_stream"

@@ -1,6 +1,6 @@
 """What a device accepts: trusted keys, its target, anti-rollback floor, installed base model.
 
-Two checks (docs/protocol-mqtt.md section 6): `check_manifest` before downloading (cheap: a
+Two checks (docs/protocol.md, MQTT section 6): `check_manifest` before downloading (cheap: a
 manifest that is unsigned, signed by an untrusted key, whose Ed25519 signature over the
 announced content hash does not verify, a downgrade, another target or a delta against
 another base is refused without fetching a block), and `verify_download` after it (the

@@ -5,7 +5,7 @@ builds the manifest, posts it retained (QoS 1) on `dcagent/v1/fleets/{fleet}/man
 and, with `serve=True`, keeps a `StreamServer` answering block requests until stopped.
 `StreamServer` alone is what `dcagent stream-server` runs: it serves one or more files,
 each under its stream id (the first 16 hex digits of the file's SHA-256), through a shared
-subscription, so several servers form a pool (docs/protocol-mqtt.md section 4).
+subscription, so several servers form a pool (docs/protocol.md, MQTT section 4).
 """
 from __future__ import annotations
 

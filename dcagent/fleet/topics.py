@@ -1,4 +1,4 @@
-"""MQTT topic names of fleet updates (docs/protocol-mqtt.md section 2), built and parsed here only.
+"""MQTT topic names of fleet updates (docs/protocol.md, MQTT section 2), built and parsed here only.
 
 Every topic starts with `dcagent/v1/`. Fleet names, device ids and stream ids are single
 topic levels: 1 to 64 characters of `[A-Za-z0-9_.-]` (no `/`, `+`, `#`, `$`, no spaces), so
