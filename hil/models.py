@@ -63,14 +63,29 @@ def run_host(container: bytes, x: np.ndarray) -> np.ndarray:
     return np.stack([runtime.run([sample.reshape(shape)])[0].reshape(-1) for sample in x])
 
 
+#: Samples of `data = "random"` when the suite gives no count.
+RANDOM_SAMPLES = 10
+
+
+def random_data(graph: Graph, count: int, seed: int = 0) -> Dataset:
+    """`count` seeded random int8 inputs for the graph's input, without labels (latency, energy
+    and bit-exactness only: a model whose data set cannot be shipped, e.g. MLPerf Tiny's)."""
+    shape = tuple(graph.tensors[graph.inputs[0]].shape[1:])
+    x = np.random.default_rng(seed).integers(-128, 128, size=(count, *shape), dtype=np.int8)
+    return Dataset(x, None)
+
+
 def prepare_model(entry: ModelEntry) -> PreparedModel:
     """Read, pack, load the data (at most `entry.samples`, drawn with a fixed seed), run the host.
 
     Raises ModelError, BitstreamError, DataError (host)."""
     container, graph = read_container(entry.model, entry.name)
-    data = load_data(entry.data, graph)
-    if entry.samples:
-        data = data.subset(entry.samples)
+    if entry.data is None:
+        data = random_data(graph, entry.samples or RANDOM_SAMPLES)
+    else:
+        data = load_data(entry.data, graph)
+        if entry.samples:
+            data = data.subset(entry.samples)
     host_outputs = run_host(container, data.x)
     if entry.reference is None:
         reference_outputs = host_outputs

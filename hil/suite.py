@@ -24,7 +24,7 @@ size_regression = 0.0           # arena, flash, bitstream bytes
 [[models]]
 name = "har"
 model = "../../examples/har/model_int8.tflite"   # int8 .tflite (packed losslessly) or a .dcb
-data = "../../examples/har/eval.npz"
+data = "../../examples/har/eval.npz"                # or "random": seeded int8 inputs, no labels
 reference = "../../examples/har/model_int8.tflite"  # accuracy reference (default: `model`)
 samples = 100
 thresholds = { accuracy_drop = 0.02 }
@@ -87,7 +87,7 @@ class Thresholds:
 class ModelEntry:
     name: str
     model: Path
-    data: Path
+    data: Path | None       # None: seeded random int8 inputs, no labels (`data = "random"`)
     reference: Path | None
     samples: int
     thresholds: Thresholds
@@ -207,7 +207,7 @@ def load_suite(path: str | Path) -> Suite:
         models.append(ModelEntry(
             name=mname,
             model=_file(base, _need(table, "model", str, where), where),
-            data=_file(base, _need(table, "data", str, where), where),
+            data=None if table.get("data") == "random" else _file(base, _need(table, "data", str, where), where),
             reference=None if reference is None else _file(base, str(reference), where),
             samples=msamples,
             thresholds=defaults.merged(table.get("thresholds", {}), where),
