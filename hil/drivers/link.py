@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import select
 import time
 from collections.abc import Iterator
 
-from dcagent.errors import BoardError, TransportError
-from dcagent.link import console_command, flash, provision
+from dcagent.errors import BoardError, DeviceError, TransportError
+from dcagent.link import flash, provision
 from dcagent.link.infer import infer_one
 from dcagent.link.model_group import ModelInfo
 from dcagent.link.session import LINK_ERRORS, SmpSession
@@ -65,6 +67,7 @@ class LinkDriver(BoardDriver):
     def __init__(self, resource: BoardResource, *, device_key: bytes = TEST_DEVICE_KEY) -> None:
         super().__init__(resource)
         self.device_key = device_key
+        self._uart: list[str] = []
 
     @property
     def port(self) -> str:
@@ -72,7 +75,45 @@ class LinkDriver(BoardDriver):
         raise NotImplementedError
 
     def console(self, line: str, timeout_s: float) -> str:
-        return console_command(self.port, line, timeout_s=timeout_s)
+        """One console command (docs/boards.md). Everything read is kept in the UART transcript
+        (part of logs()), also when the board dies mid-answer (a FAULT line, then the port closes).
+        Raises TransportError (no answer in time, port gone), DeviceError ("error: ..." answer)."""
+        import serial  # noqa: PLC0415
+        try:
+            link = serial.Serial(self.port, self.resource.baud, timeout=0.05)
+        except (serial.SerialException, OSError) as exc:
+            raise TransportError(f"cannot open {self.port}: {exc}") from exc
+        buf = b""
+        try:
+            link.reset_input_buffer()
+            link.write(line.encode() + b"\n")
+            self._uart.append(f"> {line}")
+            deadline = time.monotonic() + timeout_s
+            while b"\r\n" not in buf:
+                if time.monotonic() > deadline:
+                    raise TransportError(f"no answer to {line!r} from {self.name} within {timeout_s:g} s")
+                # select + os.read, not link.read(n): pyserial drops the bytes of a read call that
+                # then sees the port close, and those are the FAULT line of a crashing board
+                readable, _, _ = select.select([link.fileno()], [], [], 0.05)
+                if readable:
+                    chunk = os.read(link.fileno(), 4096)
+                    if not chunk:
+                        raise TransportError(f"{self.name}: the port closed during {line!r}")
+                    buf += chunk
+        except (serial.SerialException, OSError) as exc:
+            raise TransportError(f"{self.name}: the port failed during {line!r}: {exc}") from exc
+        finally:
+            if buf:
+                self._uart.append(buf.decode(errors="replace").rstrip())
+            link.close()
+        answer = buf.split(b"\r\n", 1)[0].decode(errors="replace")
+        if answer.startswith("error: "):
+            raise DeviceError(f"{line.split()[0]}: {answer[len('error: '):]}")
+        return answer
+
+    def uart_transcript(self) -> str:
+        """Console lines sent ("> ...") and what the board answered, in order."""
+        return "\n".join(self._uart)
 
     def load_model(self, container: bytes, timeout_s: float) -> LoadedModel:
         """Provision the device key (idempotent), flash + confirm the model, read model info."""

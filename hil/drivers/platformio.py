@@ -102,4 +102,5 @@ class PlatformioDriver(LinkDriver):
         return self.resource.port
 
     def logs(self) -> str:
-        return "\n".join(self._log)
+        uart = self.uart_transcript()
+        return "\n".join(self._log) + (f"\n--- UART (console) ---\n{uart}\n" if uart else "")

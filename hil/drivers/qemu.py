@@ -72,7 +72,9 @@ class QemuDriver(LinkDriver):
         return require_running(self.board, self.name)
 
     def logs(self) -> str:
-        return self.board.logs() if self.board is not None else self._last_logs
+        text = self.board.logs() if self.board is not None else self._last_logs
+        uart = self.uart_transcript()
+        return text + (f"\n--- UART (console) ---\n{uart}\n" if uart else "")
 
     @property
     def exit_code(self) -> int | None:
