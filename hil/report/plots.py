@@ -27,12 +27,15 @@ def accuracy_vs_size(cases) -> bytes | None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    labels: dict[tuple[float, float], list[str]] = {}
     for c in points:
         x, y = c.metrics.bitstream_bytes / 1024, c.metrics.accuracy * 100
         ax.scatter([x], [y], s=40, color="tab:red" if c.status == "failed" else "tab:blue")
-        ax.annotate(c.key, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        labels.setdefault((round(x, 3), round(y, 3)), []).append(c.key)
         if c.metrics.reference_accuracy is not None:
             ax.scatter([x], [c.metrics.reference_accuracy * 100], marker="_", s=200, color="gray")
+    for (x, y), keys in labels.items():  # cases at the same point share one label
+        ax.annotate(", ".join(keys), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel("bitstream (.dcb) size, KiB")
     ax.set_ylabel("accuracy on the board, %  (grey bar: reference)")
     ax.set_title("Accuracy vs size")
