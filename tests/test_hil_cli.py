@@ -40,7 +40,9 @@ def test_cli_runs_a_suite_updates_the_baseline_and_fails_a_threshold(tmp_path, c
     assert main(["hil", "run", str(strict), "--board", "qemu-m9", "-o", str(out)]) == 5  # HilError: harness
 
 
-def test_pytest_plugin_skips_without_a_board_and_runs_with_one(pytester):
+def test_pytest_plugin_skips_without_a_board_and_runs_with_one(pytester, monkeypatch):
+    # load the plugin explicitly, also where the installed entry point would load it already
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makepyfile(f'''
         def test_on_board(hil_flashed_model):
             model = hil_flashed_model("{HAR / 'model_int8.tflite'}")
@@ -50,8 +52,8 @@ def test_pytest_plugin_skips_without_a_board_and_runs_with_one(pytester):
         def test_meter(hil_meter):
             pass
     ''')
-    os.environ.pop("DCAGENT_HIL_BOARD", None)
-    os.environ.pop("DCAGENT_HIL_METER", None)
+    monkeypatch.delenv("DCAGENT_HIL_BOARD", raising=False)
+    monkeypatch.delenv("DCAGENT_HIL_METER", raising=False)
     skipped = pytester.runpytest("-p", "hil.pytest_plugin", "-p", "no:cacheprovider")
     skipped.assert_outcomes(skipped=2)
     assert "no hil board configured" in skipped.stdout.str() or "skipped" in skipped.stdout.str()
