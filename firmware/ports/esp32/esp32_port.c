@@ -320,6 +320,8 @@ void dc_port_reset(void)
 {
     (void)uart_wait_tx_done(UART_PORT, to_ticks(100u));
     esp_restart();
+    for (;;) {
+    } /* not reached; for compilers that do not know esp_restart never returns */
 }
 
 static void firmware_task(void *arg)
