@@ -39,6 +39,7 @@
 #define WAIT_SLICE_MS 1000u
 
 void dc_esp32_start(void);
+void dc_esp32_end_task(void);
 
 static dc_port_info_t g_info = {
     .name = "esp32dev",
@@ -344,4 +345,10 @@ void dc_esp32_start(void)
     if (xTaskCreatePinnedToCore(firmware_task, "dcfw", TASK_STACK_BYTES, NULL, 1, NULL, 1) != pdPASS) {
         esp_restart();
     }
+}
+
+/* Called from Arduino's loop task, which has nothing left to do. */
+void dc_esp32_end_task(void)
+{
+    vTaskDelete(NULL);
 }
