@@ -31,8 +31,12 @@ dc_status_t dc_fully_connected_s8_ref(const dc_fully_connected_params_t *params,
                                       const int32_t *bias, int32_t bias_len,
                                       int8_t *output, int32_t output_len);
 
-/* Memory for one case: every MLPerf Tiny layer fits (the largest, AD01's 640x128 FC, needs ~92 KiB). */
-#define ARENA_BYTES (192u * 1024u)
+/* Memory for one case: every MLPerf Tiny layer fits (the largest, AD01's 640x128 FC, needs ~92 KiB).
+ * Boards with less RAM set a smaller DC_KCHECK_ARENA_BYTES (firmware/platformio.ini). */
+#ifndef DC_KCHECK_ARENA_BYTES
+#define DC_KCHECK_ARENA_BYTES (192u * 1024u)
+#endif
+#define ARENA_BYTES DC_KCHECK_ARENA_BYTES
 #define GUARD_BYTES 16u
 #define GUARD_VALUE 0x3C
 

@@ -6,6 +6,8 @@
  *   qemu-m4   mps2-an386 (Cortex-M4F), qemu-m7 mps2-an500 (Cortex-M7),
  *   qemu-m33  mps2-an505 (Cortex-M33, Secure): CMSDK UART0, flash = a region of RAM,
  *             optionally persisted to a host file through semihosting (docs/boards.md).
+ *   nucleo-l476rg, nrf52840-dk, esp32dev: real boards built by firmware/platformio.ini
+ *             (ports/stm32l4, ports/nrf52840 over ports/cortexm; ports/esp32), untested on hardware.
  *
  * Threading: single-threaded; no function may be called from an interrupt handler.
  * Ownership: every buffer is owned by the caller and only used during the call.
