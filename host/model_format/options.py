@@ -10,9 +10,12 @@ Each node's options hold two kinds of entries:
   (built with the host's libm, as LiteRT does), PAD's `paddings` and MEAN's `axes` (copied from
   their constant operands so the device never decodes those).
 
-`node_options` writes both; `op_options` reads the IR fields back and checks that the derived
-fields are what this graph derives (a container whose device-side parameters disagree with
-its own graph is rejected rather than run differently on host and device).
+`node_options` writes both, leaving out every option equal to its documented default
+(`OPTION_DEFAULTS`, `ROUNDING`; docs/bitstream.md section 4.1), and the tables as packed byte
+strings; `op_options` reads the IR fields back (absent ones take their defaults) and
+`check_derived` checks that the derived fields are what this graph derives (a container whose
+device-side parameters disagree with its own graph is rejected rather than run differently on
+host and device).
 """
 from __future__ import annotations
 
@@ -34,6 +37,24 @@ _CLAMPED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED, Op
 _SELF_ACTIVATION = {OpKind.RELU: Activation.RELU, OpKind.RELU6: Activation.RELU6}
 SOFTMAX_TABLE_LEN = 256
 LOGISTIC_LUT_LEN = 256
+# Options left out of the metadata when equal to these values (docs/bitstream.md section 4.1);
+# `rounding` is left out when it is its op's entry in ROUNDING. The device applies the same defaults.
+OPTION_DEFAULTS: dict[str, Any] = {
+    "padding": "VALID", "stride_h": 1, "stride_w": 1, "dilation_h": 1, "dilation_w": 1, "depth_multiplier": 1,
+    "activation": "NONE", "keep_num_dims": False, "keep_dims": False, "beta": 1.0, "act_min": -128, "act_max": 127,
+}
+
+
+def _default(kind: OpKind, name: str) -> Any:
+    """The default of option `name` of an op of `kind`, or None when it has none."""
+    if name == "rounding":
+        return ROUNDING.get(kind)
+    return OPTION_DEFAULTS.get(name)
+
+
+def _is_default(kind: OpKind, name: str, value: Any) -> bool:
+    default = _default(kind, name)
+    return default is not None and type(default) is type(value) and default == value
 
 
 def _ir_fields(options: Any) -> dict[str, Any]:
@@ -84,12 +105,12 @@ def derived_options(graph: Graph, op: Op) -> dict[str, Any]:
     if op.kind is OpKind.SOFTMAX:
         x = graph.tensors[op.inputs[0]]
         table = _kernels.softmax_populate_table(float(x.quantization.scale[0]), float(np.float32(op.options.beta)))
-        derived["table"] = tuple(float(v) for v in np.frombuffer(table, dtype=np.float32))
+        derived["table"] = np.frombuffer(table, dtype=np.float32).astype("<f4").tobytes()
     if op.kind is OpKind.LOGISTIC:
         x = graph.tensors[op.inputs[0]]
         (s_in, z_in), (s_out, z_out) = x.quantization.single(), out.quantization.single()
         lut = _kernels.logistic_populate_lut(s_in, z_in, s_out, z_out)
-        derived["lut"] = tuple(int(v) for v in np.frombuffer(lut, dtype=np.int8))
+        derived["lut"] = np.frombuffer(lut, dtype=np.int8).tobytes()
     if op.kind is OpKind.PAD:
         derived["paddings"] = tuple(int(v) for v in _constant(graph, op, 1, "paddings"))
     if op.kind is OpKind.MEAN:
@@ -97,8 +118,8 @@ def derived_options(graph: Graph, op: Op) -> dict[str, Any]:
     return derived
 
 
-def node_options(graph: Graph, op: Op) -> dict[str, Any]:
-    """The metadata options of `op`: IR fields and derived fields. Raises ModelError."""
+def full_options(graph: Graph, op: Op) -> dict[str, Any]:
+    """Every option of `op`, defaults included: IR fields and derived fields. Raises ModelError."""
     options = _ir_fields(op.options)
     derived = derived_options(graph, op)
     clash = set(options) & set(derived)
@@ -106,6 +127,12 @@ def node_options(graph: Graph, op: Op) -> dict[str, Any]:
         raise ModelError(f"option names {sorted(clash)} are both IR and derived fields")
     options.update(derived)
     return options
+
+
+def node_options(graph: Graph, op: Op) -> dict[str, Any]:
+    """The metadata options of `op`: IR and derived fields, those equal to their default left
+    out. Raises ModelError."""
+    return {k: v for k, v in full_options(graph, op).items() if not _is_default(op.kind, k, v)}
 
 
 def _bad(where: str, message: str) -> BitstreamError:
@@ -158,6 +185,9 @@ def op_options(kind: OpKind, options: dict[str, Any], where: str) -> Any:
         if f.name not in options:
             if f.name == "new_shape":
                 continue
+            if _default(kind, f.name) is not None:
+                values[f.name] = _convert(where, f.name, f.type, _default(kind, f.name))
+                continue
             raise _bad(where, f"option {f.name} is missing")
         values[f.name] = _convert(where, f.name, f.type, options[f.name])
     return options_type(**values)
@@ -166,12 +196,14 @@ def op_options(kind: OpKind, options: dict[str, Any], where: str) -> Any:
 def check_derived(graph: Graph, op: Op, options: dict[str, Any], where: str) -> None:
     """Check that the metadata options carry exactly the derived fields `graph` gives `op`,
     and no unknown field. Raises BitstreamError (DC_ERR_METADATA) naming the first difference."""
-    expected = node_options(graph, op)
+    expected = full_options(graph, op)
     for name in options:
         if name not in expected:
             raise _bad(where, f"unknown option {name!r} for {op.kind.value}")
     for name, value in expected.items():
         if name not in options:
+            if _is_default(op.kind, name, value):
+                continue
             raise _bad(where, f"option {name} is missing")
         found = options[name]
         if isinstance(value, tuple) and isinstance(found, tuple):
@@ -183,4 +215,5 @@ def check_derived(graph: Graph, op: Op, options: dict[str, Any], where: str) -> 
             raise _bad(where, f"option {name} is {shown}, the graph gives {value!r}"[:200])
 
 
-__all__ = ["ROUNDING", "node_options", "derived_options", "op_options", "check_derived"]
+__all__ = ["ROUNDING", "OPTION_DEFAULTS", "node_options", "full_options", "derived_options", "op_options",
+           "check_derived"]
