@@ -155,7 +155,7 @@ def broken_containers(seed: int = 7) -> dict[str, tuple[bytes, str]]:
         "neg_option_range": (_edit_options(0, stride_w=0), "DC_ERR_OPTION"),
         "neg_option_type": (_edit_options(0, padding=1), "DC_ERR_OPTION"),
         "neg_option_clamp": (_edit_options(0, act_min=100, act_max=-100), "DC_ERR_OPTION"),
-        "neg_option_table": (_edit_options(7, table=bytes(4 * 255)), "DC_ERR_OPTION"),
+        "neg_option_table": (_edit_options(8, lut=bytes(255)), "DC_ERR_OPTION"),
         "neg_shape": (_edit_options(0, padding="VALID"), "DC_ERR_SHAPE"),
         "neg_unsupported_dtype": (int16_values, "DC_ERR_UNSUPPORTED"),
         "neg_oversize_inputs": (_edit_node(0, inputs=conv.inputs + (first_value,) * 14), "DC_ERR_OVERSIZE"),

@@ -54,7 +54,8 @@ def stage_progress(console: Console) -> Iterator[Callable[[Any], None]]:
         def finish() -> None:
             if current:
                 progress.remove_task(current["task"])
-                message = f": {current['message']}" if current["message"] else ""
+                title = STAGE_TITLES.get(current["stage"], current["stage"])
+                message = f": {current['message']}" if current["message"] and current["message"] != title else ""
                 progress.console.print(f"  done  {STAGE_TITLES.get(current['stage'], current['stage'])}{message}",
                                        markup=False, highlight=False)
                 current.clear()

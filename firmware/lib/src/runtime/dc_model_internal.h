@@ -87,7 +87,7 @@ typedef struct dc_model_op {
         dc_pool_params_t pool;
         dc_add_params_t add;
         dc_mul_params_t mul;
-        dc_softmax_params_t softmax;
+        dc_softmax_fixed_params_t softmax;
         const int8_t *lut;
         dc_relu_params_t relu;
         dc_hard_swish_params_t hard_swish;
@@ -141,6 +141,8 @@ dc_status_t dc_model_option_int(const dc_model_options_t *o, const char *name, i
                                 int32_t *value);
 dc_status_t dc_model_option_text(const dc_model_options_t *o, const char *name, const char **text, size_t *length);
 dc_status_t dc_model_option_bool(const dc_model_options_t *o, const char *name, int *value);
+/* A float option (stored as a CBOR float); absent: `fallback`. DC_ERR_OPTION if not a finite float. */
+dc_status_t dc_model_option_float(const dc_model_options_t *o, const char *name, float fallback, float *value);
 /* 1 when the node's options hold `name`, else 0. */
 int dc_model_option_present(const dc_model_options_t *o, const char *name);
 /* As dc_model_option_int, but an absent option takes `fallback` (the spec's default). */

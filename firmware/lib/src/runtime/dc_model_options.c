@@ -115,3 +115,18 @@ int dc_model_option_present(const dc_model_options_t *o, const char *name)
     dc_cbor_reader_t r;
     return find(o, name, &r) == DC_OK;
 }
+
+dc_status_t dc_model_option_float(const dc_model_options_t *o, const char *name, float fallback, float *value)
+{
+    dc_cbor_reader_t r;
+    double v;
+    if (find(o, name, &r) != DC_OK) {
+        *value = fallback;
+        return DC_OK;
+    }
+    if (dc_cbor_read_float(&r, &v) != DC_OK || !(v >= -3.4028234663852886e38 && v <= 3.4028234663852886e38)) {
+        return DC_ERR_OPTION;
+    }
+    *value = (float)v; /* written from a float32: exact */
+    return DC_OK;
+}

@@ -264,33 +264,16 @@ static dc_status_t prepare_binary(dc_model_t *m, dc_model_op_t *op, const dc_mod
     return DC_OK;
 }
 
-/* A float32 table (1 KiB, little-endian) or int8 LUT (256 B) byte-string option, copied into the arena. */
-static dc_status_t table_option(dc_model_bump_t *b, const dc_model_options_t *o, const char *name, int is_float,
-                                void **out)
+/* The int8 LUT byte-string option (256 B), copied into the arena. */
+static dc_status_t lut_option(dc_model_bump_t *b, const dc_model_options_t *o, void **out)
 {
     const uint8_t *bytes;
-    size_t length = is_float ? 256u * 4u : 256u;
-    TRY(dc_model_option_bytes(o, name, length, &bytes));
-    *out = dc_model_bump(b, length);
-    if (*out == NULL) {
-        return DC_OK; /* sizing: dc_model_load reports DC_ERR_ARENA */
-    }
-    if (is_float) {
-        float *table = *out;
-        for (uint32_t i = 0; i < 256u; i++) {
-            const uint8_t *p = bytes + 4u * i;
-            uint32_t bits = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-            float v;
-            memcpy(&v, &bits, sizeof v);
-            if (!(v == v) || v > 3.4028235e38f || v < -3.4028235e38f) {
-                return DC_ERR_OPTION; /* NaN or infinite */
-            }
-            table[i] = v;
-        }
-    } else {
+    TRY(dc_model_option_bytes(o, "lut", 256u, &bytes));
+    *out = dc_model_bump(b, 256u);
+    if (*out != NULL) {
         memcpy(*out, bytes, 256u);
     }
-    return DC_OK;
+    return DC_OK; /* *out NULL while sizing: dc_model_load reports DC_ERR_ARENA */
 }
 
 static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op, const dc_model_options_t *o)
@@ -303,16 +286,31 @@ static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_
     }
     switch (op->kind) {
     case DC_OP_SOFTMAX: {
-        void *table = NULL;
-        TRY(table_option(b, o, "table", 1, &table));
-        op->p.softmax.table = table;
-        op->p.softmax.output_scale = y->scale;
-        op->p.softmax.output_zero_point = y->zero_point;
+        /* TFLite PreprocessSoftmaxScaling (in double) and CalculateInputRadius(5, shift). */
+        float beta;
+        int32_t multiplier;
+        int shift = 0;
+        double real;
+        TRY(dc_model_option_float(o, "beta", 1.0f, &beta));
+        if (!(beta > 0.0f)) {
+            return DC_ERR_OPTION;
+        }
+        if (y->scale != 1.0f / 256.0f || y->zero_point != -128) {
+            return DC_ERR_UNSUPPORTED; /* int8 softmax outputs are quantized 1/256, -128 */
+        }
+        real = (double)beta * (double)x->scale * (double)(1u << 26);
+        real = real < 2147483647.0 ? real : 2147483647.0;
+        if (dc_quantize_multiplier(real, &multiplier, &shift) != 0 || shift < 0 || shift > 31) {
+            return DC_ERR_UNSUPPORTED;
+        }
+        op->p.softmax.input_multiplier = multiplier;
+        op->p.softmax.input_left_shift = shift;
+        op->p.softmax.diff_min = -(int32_t)(31.0 * (double)(1u << 26) / (double)((uint64_t)1 << shift));
         return x->rank >= 1u ? DC_OK : DC_ERR_SHAPE;
     }
     case DC_OP_LOGISTIC: {
         void *lut = NULL;
-        TRY(table_option(b, o, "lut", 0, &lut));
+        TRY(lut_option(b, o, &lut));
         op->p.lut = lut;
         return DC_OK;
     }
