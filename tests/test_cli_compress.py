@@ -260,3 +260,42 @@ def test_every_example_compresses_and_runs_bit_exactly(tmp_path, name):
     runtime = Runtime(out.read_bytes(), DecodeMode.AT_LOAD)
     for i in range(x.shape[0]):
         assert np.array_equal(runtime.run([x[i:i + 1]])[0], reference[i:i + 1]), f"{name} sample {i}"
+
+
+def float16_model(path: Path) -> Path:
+    """examples/har float32 with every weight stored as float16 behind a DEQUANTIZE op (what the
+    TFLite converter's float16 quantization writes)."""
+    from host.graph import DType, NoOptions, Op, OpKind, Tensor
+    from host.tflite import write_model
+
+    graph = read_model(HAR / "model_float32.tflite")
+    dequantize = []
+    for index, tensor in enumerate(list(graph.tensors)):
+        if tensor.data is not None and tensor.dtype is DType.FLOAT32 and tensor.size > 16:
+            graph.tensors.append(Tensor(tensor.name + "/fp16", tensor.shape, DType.FLOAT16,
+                                        data=tensor.data.astype(np.float16)))
+            tensor.data = None
+            dequantize.append(Op(OpKind.DEQUANTIZE, (len(graph.tensors) - 1,), (index,), NoOptions()))
+    graph.ops = dequantize + graph.ops
+    path.write_bytes(write_model(graph))
+    return path
+
+
+def test_float16_weights_compress_like_float32(tmp_path):
+    model = float16_model(tmp_path / "har_fp16.tflite")
+    out, report = tmp_path / "h.dcb", tmp_path / "h.json"
+    assert main(["-q", "compress", str(model), "-o", str(out), "--data", str(HAR / "eval.npz"), "--report",
+                 str(report), "--unsigned", "--check", "4"]) == 0
+    data = json.loads(report.read_text())
+    assert data["original_bytes"] == model.stat().st_size < (HAR / "model_float32.tflite").stat().st_size
+    assert data["float32_bytes"] == 4 * 6324 and data["goal_met"] is True
+    assert data["accuracy"]["original"] - data["accuracy"]["compressed"] <= 1.0 + 1e-9
+
+
+def test_lossless_with_data_reports_the_unchanged_accuracy(tmp_path):
+    out, report = tmp_path / "h.dcb", tmp_path / "h.json"
+    assert main(["-q", "compress", str(HAR / "model_int8.tflite"), "-o", str(out), "--lossless", "--data",
+                 str(HAR / "eval.npz"), "--report", str(report), "--unsigned"]) == 0
+    data = json.loads(report.read_text())
+    assert data["mode"] == "lossless"
+    assert data["accuracy"]["original"] == data["accuracy"]["compressed"] == pytest.approx(100 * 279 / 280)

@@ -187,6 +187,16 @@ def _lossless(args, console, original: bytes, graph: Graph, key, name: str, raw)
     _check(args, console, data, graph, raw)
     report = compression_report(graph, open_container(data), original_bytes=len(original))
     report["mode"] = "lossless"
+    if raw is not None:  # every weight kept: the accuracy is the model's, measured once
+        from host.data import prepare_data
+        from host.evaluation import evaluate, fidelity_plain, model_outputs
+
+        dataset = prepare_data(raw[0], raw[1], graph)
+        measured = fidelity_plain(evaluate(model_outputs(graph, dataset), dataset.y))
+        report["fidelity"] = {"compressed": measured}
+        if measured["accuracy"] is not None:
+            report["accuracy"] = {"original": measured["accuracy"], "compressed": measured["accuracy"],
+                                  "samples": measured["samples"]}
     _write(args, console, data, report)
     console.table(f"{args.model.name} -> {args.output.name}", ["", "bytes", "vs float32"], _size_rows(report))
     return 0

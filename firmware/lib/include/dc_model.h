@@ -4,7 +4,7 @@
  * from the container's CBOR metadata (docs/bitstream.md section 4), weights from its payloads,
  * and everything the model needs at run time lives in ONE caller-given arena:
  *
- *   arena: [ persistent: graph tables, per-channel multipliers, softmax/logistic tables,
+ *   arena: [ persistent: graph tables, per-channel multipliers, logistic look-up tables,
  *            (DECODE_AT_LOAD) every decoded weight, (DECODE_PER_LAYER) the decoder state ]
  *          [ planned: activations, (DECODE_PER_LAYER) each op's weights, placed by a greedy
  *            planner over tensor lifetimes so that buffers never live at the same time overlap ]
