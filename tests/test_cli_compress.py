@@ -299,3 +299,20 @@ def test_lossless_with_data_reports_the_unchanged_accuracy(tmp_path):
     data = json.loads(report.read_text())
     assert data["mode"] == "lossless"
     assert data["accuracy"]["original"] == data["accuracy"]["compressed"] == pytest.approx(100 * 279 / 280)
+
+
+def test_factorized_layers_are_two_ops_and_run_bit_exactly(tmp_path):
+    """--factorize: a layer replaced by two (k x 1 then 1 x 1 CONV_2D here) is two ordinary nodes in
+    the container; the replaced weights are not stored; the C runtime check passes."""
+    out, report = tmp_path / "f.dcb", tmp_path / "f.json"
+    assert main(["-q", "compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--data",
+                 str(HAR / "eval.npz"), "--factorize", "--max-drop", "2", "--report", str(report), "--unsigned",
+                 "--check", "10"]) == 0
+    data = json.loads(report.read_text())
+    factored = [c for c in data["choices"] if "rank" in c["choice"]]
+    assert factored, "under 2 points the search factorizes har's third convolution (measured)"
+    graph = unpack(read_container(out))
+    used = {i for op in graph.ops for i in op.inputs} | set(graph.outputs) | set(graph.inputs)
+    assert used == set(range(len(graph.tensors))), "every stored tensor is used by an op"
+    original = read_model(HAR / "model_float32.tflite")
+    assert len(graph.ops) == len(original.ops) + len(factored)

@@ -133,6 +133,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return _lossy(args, console, original, graph, key, name, raw, dataset)
 
 
+def without_unused_tensors(graph: Graph) -> Graph:
+    """A copy of `graph` without tensors no op uses (a factorized layer's original weights)."""
+    from host.passes.rewrite import clone, compact
+
+    return compact(clone(graph))
+
+
 def _pack(args, console, graph: Graph, key, name: str, settings: dict) -> bytes:
     with progress_bar(console, "coding tensors") as update:
         data = pack(graph, name=name, version=args.model_version, target=args.target, codec=args.codec,
@@ -248,9 +255,10 @@ def _lossy(args, console, original: bytes, graph: Graph, key, name: str, raw, da
         return _budget_not_met(args, console, original, name, exc)
     settings = {"mode": "lossy", "max_drop": float(args.max_drop), "metric":
                 "accuracy" if dataset.y is not None else "agreement"}
-    data = _pack(args, console, result.graph, key, name, settings)
-    _check(args, console, data, result.graph, raw)
-    report = compression_report(result.graph, open_container(data), original_bytes=len(original),
+    compressed = without_unused_tensors(result.graph)
+    data = _pack(args, console, compressed, key, name, settings)
+    _check(args, console, data, compressed, raw)
+    report = compression_report(compressed, open_container(data), original_bytes=len(original),
                                 float32_bytes=result.float32_bytes)
     report["mode"] = "lossy"
     report.update(_search_report(result, goal_met=True))

@@ -82,8 +82,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
             result = compress(graph, data, max_drop=args.max_drop, progress=report_progress)
     except BudgetError as exc:
         raise GoalNotMetError(f"demo: {exc}", hint=exc.hint) from exc
+    from dcagent.cli.compress import without_unused_tensors
+
+    graph_c = without_unused_tensors(result.graph)
     with progress_bar(console, "coding tensors") as update:
-        packed = pack(result.graph, name=name, version=1, target="cortex-m4", compressor_version=__version__,
+        packed = pack(graph_c, name=name, version=1, target="cortex-m4", compressor_version=__version__,
                       compressor_settings={"mode": "lossy", "max_drop": float(args.max_drop)}, keep_names=False,
                       progress=update)
     packed = sign_container(packed, private)
@@ -96,16 +99,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
                  f"(key id {container.trailer.key_id.hex()})")
 
     raw = np.load(data_path)
-    int8_data = prepare_data(raw["x"], raw["y"], result.graph)
+    int8_data = prepare_data(raw["x"], raw["y"], graph_c)
     samples = [[int8_data.x[i:i + 1]] for i in range(min(args.inputs, int8_data.size))]
-    check = check_container(packed, result.graph, samples)
+    check = check_container(packed, graph_c, samples)
     failures += list(check.problems)
     console.info(f"3. decoded {check.constants} tensors (weights rebuilt from their levels): "
                  f"{'all equal to the compressed model' if not any('decoded' in p for p in check.problems) else 'MISMATCH'}")
     console.info(f"4. C runtime in both decode modes on {check.samples} evaluation samples: "
                  f"{'outputs identical to the reference interpreter' if check.ok else 'MISMATCH'}")
 
-    on_device = evaluate(model_outputs(result.graph, int8_data, container=packed), int8_data.y)
+    on_device = evaluate(model_outputs(graph_c, int8_data, container=packed), int8_data.y)
     if on_device.accuracy != result.compressed.accuracy:
         failures.append(f"C runtime accuracy {on_device.accuracy:.2f}% != reference {result.compressed.accuracy:.2f}%")
     console.info(f"5. C runtime accuracy on all {on_device.samples} samples: {on_device.accuracy:.2f}% "
@@ -115,7 +118,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     write_atomic(decoded_path, write_model(unpack(container)))
     console.info(f"6. decoded model written as standard int8 TFLite: {decoded_path}")
 
-    report = compression_report(result.graph, container, original_bytes=len(original),
+    report = compression_report(graph_c, container, original_bytes=len(original),
                                 float32_bytes=result.float32_bytes)
     drop = result.original.accuracy - result.compressed.accuracy
     if drop > args.max_drop + 1e-9:
