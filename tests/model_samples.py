@@ -13,16 +13,40 @@ from host.container.layout import LevelDtype
 from host.container.metadata import Metadata, Node, TensorInfo
 from host.container.reader import open_container
 from host.container.writer import TensorPayload, build_container
-from host.graph import (Activation, AddOptions, Conv2DOptions, DepthwiseConv2DOptions, DType, FullyConnectedOptions,
-                        Graph, NoOptions, Op, OpKind, Padding, Pool2DOptions, ReshapeOptions, SoftmaxOptions)
+from host.graph import (Activation, AddOptions, CodebookLevels, Conv2DOptions, DependentLevels, DepthwiseConv2DOptions,
+                        DType, FullyConnectedOptions, Graph, NoOptions, Op, OpKind, Padding, Pool2DOptions,
+                        ReshapeOptions, SoftmaxOptions, UniformLevels, dependent_step, uniform_max_level,
+                        uniform_step)
 from host.model_format import pack
 from tests.op_models import GraphMaker
+
+
+def encode_weights(tensor, rule: str, bits: int, seed: int) -> None:
+    """Give int8 weight `tensor` random levels under `rule` (docs/compression.md) and the int8
+    values they rebuild: some levels 0 (pruned), the encoding set, `data` its reconstruction."""
+    rng = np.random.default_rng(seed)
+    shape = tensor.shape
+    q = uniform_max_level(bits)
+    if rule == "codebook":
+        book = np.array(sorted({0, *rng.integers(-127, 128, size=(1 << bits) - 1).tolist()}), dtype=np.int8)
+        zero = int(np.flatnonzero(book == 0)[0])
+        levels = rng.integers(-zero, book.size - zero, size=shape).astype(np.int32)
+        encoding = CodebookLevels(levels, bits, book, zero)
+    else:
+        levels = rng.integers(-q, q + 1, size=shape).astype(np.int32)
+        encoding = (DependentLevels(levels, bits, dependent_step(bits)) if rule == "dependent"
+                    else UniformLevels(levels, bits, uniform_step(bits)))
+    levels[rng.random(shape) < 0.3] = 0
+    tensor.encoding = encoding
+    tensor.data = encoding.reconstruct()
 
 
 def tiny_graph(seed: int = 7) -> Graph:
     """input [1,6,6,2] -> CONV_2D(SAME, relu) -> DEPTHWISE(x2) -> ADD(residual-free: with a PAD'ed
     copy) -> MAX_POOL -> AVERAGE_POOL -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX, plus a LOGISTIC
-    branch as a second output."""
+    branch as a second output. The three weight tensors are compressed, one per reconstruction
+    rule: conv uniform 4-bit levels, depthwise a 3-bit codebook, fully connected dependent
+    (trellis) 3-bit levels."""
     g = GraphMaker(seed)
     x = g.activation("input", (1, 6, 6, 2))
     w1 = g.weights("conv/w", (4, 3, 3, 2), 0)
@@ -57,6 +81,9 @@ def tiny_graph(seed: int = 7) -> Graph:
     ]
     g.graph.inputs = [x]
     g.graph.outputs = [y, z]
+    encode_weights(g.graph.tensors[w1], "uniform", 4, seed)
+    encode_weights(g.graph.tensors[w2], "codebook", 3, seed + 1)
+    encode_weights(g.graph.tensors[w3], "dependent", 3, seed + 2)
     return g.graph
 
 
@@ -124,11 +151,11 @@ def broken_containers(seed: int = 7) -> dict[str, tuple[bytes, str]]:
         "neg_graph_io": (graph_io(inputs=(0,)), "DC_ERR_GRAPH"),
         "neg_graph_no_input": (graph_io(inputs=()), "DC_ERR_GRAPH"),
         "neg_op": (_edit_node(0, op="CONV_3D"), "DC_ERR_OP"),
-        "neg_option_missing": (_edit_options(0, stride_h=None), "DC_ERR_OPTION"),
+        "neg_option_missing": (_edit_options(2, filter_h=None), "DC_ERR_OPTION"),
         "neg_option_range": (_edit_options(0, stride_w=0), "DC_ERR_OPTION"),
         "neg_option_type": (_edit_options(0, padding=1), "DC_ERR_OPTION"),
         "neg_option_clamp": (_edit_options(0, act_min=100, act_max=-100), "DC_ERR_OPTION"),
-        "neg_option_table": (_edit_options(7, table=(0.5,) * 255), "DC_ERR_OPTION"),
+        "neg_option_table": (_edit_options(8, lut=bytes(255)), "DC_ERR_OPTION"),
         "neg_shape": (_edit_options(0, padding="VALID"), "DC_ERR_SHAPE"),
         "neg_unsupported_dtype": (int16_values, "DC_ERR_UNSUPPORTED"),
         "neg_oversize_inputs": (_edit_node(0, inputs=conv.inputs + (first_value,) * 14), "DC_ERR_OVERSIZE"),

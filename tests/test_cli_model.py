@@ -32,7 +32,7 @@ def keys(tmp_path):
 def test_compress_signs_reports_and_decodes_back(tmp_path, keys, capsys):
     out, report, decoded = tmp_path / "kws.dcb", tmp_path / "kws.json", tmp_path / "kws.tflite"
     assert main(["compress", str(KWS), "-o", str(out), "--lossless", "--name", "kws", "--model-version", "7",
-                 "--key", str(keys / "publisher.key"), "--report", str(report)]) == 0
+                 "--key", str(keys / "publisher.key"), "--report", str(report), "--keep-names"]) == 0
     assert ".dcb container" in capsys.readouterr().out
     container = read_container(out)
     verify_signature(container, load_public_key(keys / "publisher.pub"))
@@ -64,11 +64,22 @@ def test_decoded_model_runs_in_litert_like_the_original(tmp_path):
     assert np.array_equal(outputs[0], outputs[1])
 
 
-def test_compress_without_lossless_is_a_usage_error(tmp_path, capsys):
+def test_lossy_compress_without_data_is_a_usage_error(tmp_path, capsys):
     out = tmp_path / "x.dcb"
     assert main(["compress", str(KWS), "-o", str(out), "--unsigned"]) == 2
-    assert "only lossless compression is available" in capsys.readouterr().err
+    assert "lossy compression needs data: --data" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_default_build_strips_names_and_keeps_them_on_request(tmp_path):
+    stripped, named = tmp_path / "s.dcb", tmp_path / "n.dcb"
+    assert main(["-q", "compress", str(KWS), "-o", str(stripped), "--lossless", "--unsigned"]) == 0
+    assert main(["-q", "compress", str(KWS), "-o", str(named), "--lossless", "--unsigned", "--keep-names"]) == 0
+    s, n = read_container(stripped), read_container(named)
+    assert all(t.name == "" for t in s.metadata.tensors) and all(t.name for t in n.metadata.tensors)
+    # the compact build: KWS metadata was 14,757 bytes before names became optional
+    assert s.header.metadata_length < 6000 < n.header.metadata_length
+    assert s.header.payload_length == n.header.payload_length
 
 
 def test_compress_needs_output(capsys):
@@ -93,7 +104,7 @@ def test_corrupt_and_unsupported_models_are_bad_input(tmp_path, capsys):
     assert "corrupt" in capsys.readouterr().err.lower()
     assert main(["compress", str(MODELS / "ad01_fp32.tflite"), "-o", str(out), "--lossless", "--unsigned"]) == 3
     err = capsys.readouterr().err
-    assert "model not supported" in err and "float32" in err
+    assert "float model: --lossless packs int8 models only" in err
     assert main(["compress", str(tmp_path / "missing.tflite"), "-o", str(out), "--lossless", "--unsigned"]) == 3
     assert not out.exists()
 
@@ -124,11 +135,20 @@ def test_decode_rejects_a_tampered_container(tmp_path, capsys):
 
 def test_demo_runs_end_to_end(tmp_path, capsys):
     keys = tmp_path / "devkeys"
-    assert main(["demo", "--workdir", str(tmp_path / "demo"), "--keys", str(keys), "--inputs", "2"]) == 0
+    assert main(["demo", "--example", "har", "--workdir", str(tmp_path / "demo"), "--keys", str(keys),
+                 "--inputs", "3"]) == 0
     out = capsys.readouterr().out
-    assert "all checks passed" in out and ".dcb (signed, lossless)" in out
-    assert (keys / "publisher.key").exists() and (tmp_path / "demo" / "kws_ref_model.dcb").exists()
+    assert "all checks passed" in out and ".dcb (signed, compressed)" in out
+    assert (keys / "publisher.key").exists() and (tmp_path / "demo" / "har.dcb").exists()
+    assert (tmp_path / "demo" / "har.decoded.tflite").exists()
     # a second run reuses the key
     before = (keys / "publisher.key").read_bytes()
-    assert main(["-q", "demo", "--workdir", str(tmp_path / "demo"), "--keys", str(keys), "--inputs", "1"]) == 0
+    assert main(["-q", "demo", "--example", "har", "--workdir", str(tmp_path / "demo"), "--keys", str(keys),
+                 "--inputs", "1"]) == 0
     assert (keys / "publisher.key").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_default_demo_on_fashion_cnn(tmp_path, capsys):
+    assert main(["demo", "--workdir", str(tmp_path / "demo"), "--keys", str(tmp_path / "k")]) == 0
+    assert "all checks passed" in capsys.readouterr().out

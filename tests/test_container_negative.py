@@ -204,16 +204,37 @@ def _edit(path, value=None, delete=False):
     (("tensors", 0, "shape", 1), 0, "metadata.tensors[0].shape[1]: expected a dimension >= 1"),
     (("tensors", 0, "shape"), [1] * 9, "at most 8 dimensions"),
     (("tensors", 0, "dtype"), "int4", "expected one of int8, int16, int32"),
-    (("tensors", 0, "quantization", "scale", 2), 0.0, "expected a scale > 0"),
-    (("tensors", 0, "quantization", "scale", 2), 1, "expected a finite float"),
-    (("tensors", 0, "quantization", "zero_point", 0), 128, "zero point in [-128, 127]"),
+    (("tensors", 0, "quantization", "scale"), struct.pack("<4f", 0.5, 0.25, 0.0, 0.1), "expected a finite float32 > 0"),
+    (("tensors", 0, "quantization", "scale"), struct.pack("<4f", 0.5, 0.25, float("inf"), 0.1),
+     "expected a finite float32 > 0"),
+    (("tensors", 0, "quantization", "scale"), struct.pack("<4f", 0.5, -0.25, 1.0, 0.1), "expected a finite float32 > 0"),
+    (("tensors", 0, "quantization", "scale"), [0.5, 0.25, 0.125, 0.0625], "expected a byte string of 4 * n"),
+    (("tensors", 0, "quantization", "scale"), b"\x00\x00\x80", "expected a byte string of 4 * n"),
+    (("tensors", 0, "quantization", "zero_point"), [128, 0, 0, 0], "zero point in [-128, 127]"),
+    (("tensors", 0, "quantization", "zero_point"), 128, "zero point in [-128, 127]"),
+    (("tensors", 0, "name"), "", "expected non-empty text"),
+    (("tensors", 0, "encoding"), {"rule": "fancy", "bits": 4, "step": 1}, "expected one of uniform, codebook"),
+    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 9, "step": 1}, "2..8 bits for rule uniform"),
+    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 19}, "largest value (133)"),
+    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 0}, "largest value (0)"),
+    (("tensors", 0, "encoding"), {"rule": "dependent", "bits": 8, "step": 1}, "2..7 bits for rule dependent"),
+    (("tensors", 0, "encoding"), {"rule": "dependent", "bits": 4, "step": 10}, "largest value (140)"),
+    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 18, "zero_index": 0}, "unknown field"),
+    (("tensors", 0, "encoding"), {"rule": "codebook", "bits": 2, "codebook": b"\x00\x01", "zero_index": 1},
+     "the index of a 0 entry"),
+    (("tensors", 0, "encoding"), {"rule": "codebook", "bits": 1, "codebook": b"\x00\x01\x02", "zero_index": 0},
+     "a byte string of 1..2 int8 entries"),
+    (("tensors", 0, "encoding"), {"rule": "codebook", "bits": 2, "codebook": b"\x00", "zero_index": 0,
+                                  "step": 1}, "unknown field"),
+    (("tensors", 1, "encoding"), {"rule": "uniform", "bits": 4, "step": 18}, "only int8 tensors have one"),
+    (("graph", "values", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 18}, "a value has no payload"),
     (("tensors", 0, "quantization", "axis"), 1, "4 channels along axis 1"),
     (("tensors", 2, "quantization", "axis"), 2, "expected an axis < 2"),
     (("tensors", 1, "quantization", "zero_point"), [0, 0, 0], "same length"),
     (("graph", "values", 0, "shape"), [4096, 4096, 2], "at most 16777216 elements"),
     (("graph", "nodes", 0, "options", "stride"), [[1, 1]], "expected an int, float, text or bool"),
     (("graph", "nodes", 0, "options", "pad"), None, "expected an int, float, text or bool"),
-    (("compressor", "settings", "blob"), b"\x00", "expected an int, float, text or bool"),
+    (("compressor", "settings", "blob"), [b"\x00"], "expected an int, float, text or bool"),
     (("graph", "inputs"), "input", "metadata.graph.inputs: expected an array"),
     (("graph", "inputs", 0), "input", "metadata.graph.inputs[0]: expected an operand index >= 0"),
     (("graph", "outputs", 0), -1, "metadata.graph.outputs[0]: expected an operand index >= 0"),
@@ -238,6 +259,20 @@ def test_missing_fields(path):
     with pytest.raises(BitstreamError, match="required field is missing") as err:
         open_container(data)
     assert err.value.status == "DC_ERR_METADATA" and _container.open(data) == "DC_ERR_METADATA"
+
+
+def test_valid_encodings_and_broadcast_zero_points_are_accepted():
+    for encoding in ({"rule": "uniform", "bits": 4, "step": 18}, {"rule": "dependent", "bits": 3, "step": 21},
+                     {"rule": "codebook", "bits": 2, "codebook": b"\xf0\x00\x11", "zero_index": 1}):
+        plain = _edit(("tensors", 0, "encoding"), encoding)
+        assert both(with_metadata(plain)) == "DC_OK", encoding
+        assert open_container(with_metadata(plain)).metadata.tensors[0].encoding.rule == encoding["rule"]
+    plain = _edit(("tensors", 0, "quantization", "zero_point"), 3)
+    assert both(with_metadata(plain)) == "DC_OK"
+    assert open_container(with_metadata(plain)).metadata.tensors[0].quantization.zero_point == (3, 3, 3, 3)
+    plain = _edit(("tensors", 0, "name"), delete=True)
+    assert both(with_metadata(plain)) == "DC_OK"
+    assert open_container(with_metadata(plain)).metadata.tensors[0].name == ""
 
 
 def test_quantization_may_be_null():

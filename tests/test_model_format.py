@@ -30,6 +30,13 @@ def assert_same_graph(a, b) -> None:
         if x.quantization is not None:
             assert x.quantization.same_as(y.quantization), where
         assert (x.data is None) == (y.data is None), where
+        assert type(x.encoding) is type(y.encoding), where
+        if x.encoding is not None:
+            for field in ("bits", "step", "zero_index"):
+                assert getattr(x.encoding, field, None) == getattr(y.encoding, field, None), f"{where}: {field}"
+            assert np.array_equal(x.encoding.levels, y.encoding.levels), f"{where}: levels"
+            if hasattr(x.encoding, "codebook"):
+                assert np.array_equal(x.encoding.codebook, y.encoding.codebook), f"{where}: codebook"
         if x.data is not None:
             assert x.data.dtype == y.data.dtype, where
             mismatch = np.flatnonzero(np.asarray(x.data).reshape(-1) != np.asarray(y.data).reshape(-1))
@@ -83,6 +90,7 @@ def test_bias_beyond_the_coder_range_is_stored_raw():
     bias.data = np.array([40000, -70000, 5, 0], dtype=np.int32)
     weights = next(t for t in graph.tensors if t.name == "conv/w")
     weights.data = np.where(np.arange(weights.size) % 9 == 0, 3, 0).astype(np.int8).reshape(weights.shape)
+    weights.encoding = None  # the lossless path: the int8 values are the levels
     container = open_container(pack(graph, name="tiny", version=1))
     index = [t.name for t in container.metadata.tensors].index("conv/b")
     assert container.entries[index].codec is Codec.RAW
@@ -130,7 +138,8 @@ def _with_options(data: bytes, node: int, **changes) -> bytes:
     (0, {"act_min": -128}, "option act_min is -128"),
     (0, {"rounding": "single"}, "option rounding"),
     (6, {"rounding": "double"}, "option rounding"),
-    (7, {"table": (0.5,) * 256}, "option table"),
+    (8, {"lut": bytes(256)}, "option lut"),
+    (7, {"table": bytes(1024)}, "unknown option 'table'"),
     (0, {"colour": 1}, "unknown option 'colour'"),
     (0, {"padding": "FULL"}, "option padding is 'FULL'"),
     (0, {"stride_h": 1.5}, "option stride_h must be an int"),

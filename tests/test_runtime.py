@@ -169,3 +169,118 @@ def test_decoded_model_runs_identically_in_litert():
     for inputs in tiny_inputs(graph, 2):
         for k, (o, t) in enumerate(zip(Runtime(tiny_container()).run(inputs), litert_outputs(model, inputs))):
             assert first_mismatch(o, t) is None, f"output {k}: {first_mismatch(o, t)}"
+
+
+# ----------------------------------------------------------------------------- compressed example models
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+EXAMPLE_NAMES = ["fashion_cnn", "lenet300", "kws", "har"]
+
+
+def compressed_example(name: str):
+    """The int8 example with every weight tensor compressed, one reconstruction rule each in turn
+    (uniform 4-bit with 40% pruned, a 3-bit codebook, dependent 4-bit levels on small tensors),
+    built directly from the candidates of host.passes (no search: fast). Biases stay as they are:
+    the check here is exactness, not accuracy. Returns (graph, int8 eval inputs)."""
+    import dataclasses
+
+    from host.data import load_data
+    from host.graph import Quantization
+    from host.passes.candidates import codebook_candidate, dependent_candidate, uniform_candidate
+    from host.passes.prune import magnitude_mask
+
+    graph = read_model(EXAMPLES / name / "model_int8.tflite")
+    data = load_data(EXAMPLES / name / "eval.npz", graph)
+    weight_ops = [k for k, op in enumerate(graph.ops) if op.kind.value in ("CONV_2D", "DEPTHWISE_CONV_2D",
+                                                                          "FULLY_CONNECTED")]
+    for turn, k in enumerate(weight_ops):
+        op = graph.ops[k]
+        w = graph.tensors[op.inputs[1]]
+        axis = 3 if op.kind.value == "DEPTHWISE_CONV_2D" else 0
+        shape = [1] * w.data.ndim
+        shape[axis] = -1
+        scale = np.broadcast_to(w.quantization.scale, (w.shape[axis],)).astype(np.float32)
+        real = w.data.astype(np.float64) * scale.astype(np.float64).reshape(shape)
+        rule = ("uniform", "codebook", "dependent")[turn % 3]
+        if rule == "dependent" and w.size > 6000:
+            rule = "uniform"  # the trellis quantizer is Python: keep the default test fast
+        if rule == "uniform":
+            cand = uniform_candidate(real, axis, 4, magnitude_mask(real, 0.4))
+        elif rule == "codebook":
+            cand = codebook_candidate(real, axis, scale, 3)
+        else:
+            cand = dependent_candidate(real, axis, 4)
+        graph.tensors[op.inputs[1]] = dataclasses.replace(
+            w, data=cand.data, encoding=cand.encoding,
+            quantization=Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), axis))
+    return graph, data.x
+
+
+@pytest.fixture(scope="module", params=EXAMPLE_NAMES)
+def compressed(request):
+    graph, x = compressed_example(request.param)
+    return request.param, graph, x, pack(graph, name=request.param, version=1, keep_names=False)
+
+
+def test_compressed_examples_run_bit_exactly_on_eval_inputs(compressed):
+    """Every reconstruction rule, decoded by the device code: C runtime == host.reference.run."""
+    from host.passes.execute import run_samples
+
+    name, graph, x, container = compressed
+    rules = {type(t.encoding).__name__ for t in graph.tensors if t.encoding is not None}
+    assert len(rules) >= 2, rules
+    reference = run_samples(graph, x, keep=set()).values[graph.outputs[0]]  # batched reference kernels
+    assert np.array_equal(reference[:3], np.concatenate([run(graph, [x[i:i + 1]])[0] for i in range(3)]))
+    for mode in DecodeMode:
+        runtime = Runtime(container, mode)
+        count = x.shape[0] if mode is DecodeMode.AT_LOAD else 40
+        for i in range(count):
+            ours = runtime.run([x[i:i + 1]])[0]
+            problem = first_mismatch(ours, reference[i:i + 1])
+            assert problem is None, f"{name} {mode.name} eval sample {i}: {problem}"
+
+
+def test_decoded_compressed_examples_run_identically_in_litert(compressed):
+    """`dcagent decode` writes what the device runs: LiteRT (BUILTIN_REF) == the C runtime."""
+    from host.model_format import unpack
+
+    name, graph, x, container = compressed
+    model = write_model(unpack(container))
+    runtime = Runtime(container, DecodeMode.PER_LAYER)
+    for i in range(0, x.shape[0], max(1, x.shape[0] // 12)):
+        theirs = litert_outputs(model, [x[i:i + 1]])[0]
+        problem = first_mismatch(runtime.run([x[i:i + 1]])[0], theirs)
+        assert problem is None, f"{name} eval sample {i} vs LiteRT: {problem}"
+
+
+def test_levels_outside_their_rule_are_corrupt():
+    """A level the rule cannot rebuild (codebook index out of range, |level| above the bits) is
+    DC_ERR_CORRUPT: at load when decoding at load, at the op when decoding per layer."""
+    from host.container.layout import Codec, LevelDtype
+    from host.container.reader import open_container
+    from host.container.writer import TensorPayload, build_container
+    from host.model_format import unpack
+
+    good = open_container(tiny_container())
+    for rule in ("uniform", "codebook", "dependent"):
+        index = next(i for i, t in enumerate(good.metadata.tensors) if t.encoding and t.encoding.rule == rule)
+        payloads = []
+        for i, e in enumerate(good.entries):
+            if i == index:
+                levels = good.levels(i).astype(np.int64)
+                levels[5] = 100  # beyond 3/4-bit levels and beyond an 8-entry codebook
+                payloads.append(TensorPayload.raw(levels, LevelDtype.INT8))
+            else:
+                payloads.append(TensorPayload(good.payload(i), e.level_count, e.codec, e.level_dtype))
+        bad = build_container(good.metadata, payloads)
+        assert open_container(bad).entries[index].codec is Codec.RAW
+        with pytest.raises(RuntimeStatusError) as err:
+            Runtime(bad, DecodeMode.AT_LOAD)
+        assert err.value.status == "DC_ERR_CORRUPT", rule
+        runtime = Runtime(bad, DecodeMode.PER_LAYER)
+        with pytest.raises(RuntimeStatusError) as err:
+            runtime.run(tiny_inputs(tiny_graph(), 1)[0])
+        assert err.value.status == "DC_ERR_CORRUPT", rule
+        with pytest.raises(BitstreamError) as err:
+            unpack(bad)
+        assert err.value.status == "DC_ERR_CORRUPT", rule

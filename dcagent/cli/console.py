@@ -13,7 +13,9 @@ class Console:
     def __init__(self, *, quiet: bool = False, verbose: int = 0) -> None:
         self.quiet = quiet
         self.verbose = verbose
-        self.out = RichConsole(file=sys.stdout, highlight=False, soft_wrap=True)
+        # Not a terminal (a pipe, a file, a test): wide enough that tables are not truncated.
+        wide = None if sys.stdout.isatty() else 160
+        self.out = RichConsole(file=sys.stdout, highlight=False, soft_wrap=True, width=wide)
         self.err = RichConsole(file=sys.stderr, highlight=False, soft_wrap=True)
 
     def info(self, message: str) -> None:

@@ -1,9 +1,12 @@
-"""`dcagent demo`: the main job end to end on the bundled keyword-spotting model.
+"""`dcagent demo`: the main job end to end on a bundled example model with its real data.
 
-Compress examples/models/kws_ref_model.tflite losslessly, sign it with the development key
-(created when missing), read it back, verify signature and hash, decode every tensor and
-compare, run the firmware's C runtime in both decode modes against the reference interpreter,
-and print the sizes. Exit 0 when everything matched, 1 when a check failed.
+Compress examples/fashion_cnn/model_float32.tflite on its evaluation data under a 1-point
+accuracy budget (quantize, prune, choose bit widths and codebooks, entropy-code), sign it with
+the development key (created when missing), read it back, verify signature and hash, decode
+every tensor and compare, run the firmware's C runtime in both decode modes against the
+reference interpreter, measure the C runtime's accuracy on all the data, write the decoded
+standard int8 TFLite model, and print sizes and accuracy. Exit 0 when everything matched and
+the budget held, 1 otherwise.
 """
 from __future__ import annotations
 
@@ -16,31 +19,31 @@ import numpy as np
 from dcagent import __version__
 from dcagent.cli.console import Console
 from dcagent.cli.exit_codes import GoalNotMetError
-from dcagent.cli.progress import progress_bar
+from dcagent.cli.progress import progress_bar, stage_progress
 from dcagent.errors import ConfigError
 from host.container.reader import read_container
 from host.container.signing import (PRIVATE_KEY_NAME, default_key_dir, generate_keypair, load_private_key,
                                     load_public_key, sign_container, verify_signature)
 from host.container.writer import write_atomic
-from host.model_format import compression_report, pack, unpack
-from host.reference import run as reference_run
-from host.runtime import DecodeMode, Runtime
-from host.tflite import read_model
+from host.model_format import check_container, compression_report, pack, unpack
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "models" / "kws_ref_model.tflite"
-TFLM_ARENA = {"kws_ref_model": 22_820}  # TFLite Micro + CMSIS-NN on Cortex-M4 (shared/models/mlperf-tiny README)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE_NAMES = ("fashion_cnn", "kws", "lenet300", "har")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="compress, sign, verify, decode and run the bundled KWS model",
+    parser = subparsers.add_parser("demo", help="compress, sign, verify, decode and run a bundled example model",
                                    description=__doc__.split("\n\n")[1])
-    parser.add_argument("--model", metavar="MODEL.tflite", type=Path, default=EXAMPLE,
-                        help="int8 model to use (default: the bundled MLPerf Tiny KWS model)")
+    parser.add_argument("--example", choices=EXAMPLE_NAMES, default="fashion_cnn",
+                        help="bundled example (examples/<name>/: float32 model and eval data; default fashion_cnn)")
+    parser.add_argument("--max-drop", type=float, default=1.0, metavar="PP",
+                        help="accuracy budget in percentage points (default 1.0)")
     parser.add_argument("--workdir", metavar="DIR", type=Path, default=Path("build/demo"),
-                        help="where the .dcb and the decoded model are written (default build/demo)")
+                        help="where the .dcb, the report and the decoded model are written (default build/demo)")
     parser.add_argument("--keys", metavar="DIR", type=Path, default=None,
                         help=f"development key folder (default {default_key_dir()}; created when missing)")
-    parser.add_argument("--inputs", type=int, default=5, metavar="N", help="seeded random inputs to run (default 5)")
+    parser.add_argument("--inputs", type=int, default=20, metavar="N",
+                        help="evaluation samples run in both C runtime modes against the reference (default 20)")
     parser.set_defaults(func=run)
 
 
@@ -53,72 +56,89 @@ def _dev_key(folder: Path | None, console: Console):
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from host.data import load_data, prepare_data
+    from host.evaluation import evaluate, model_outputs
+    from host.passes.search import BudgetError, compress
+    from host.tflite import read_model, write_model
+
     if args.inputs < 1:
         raise ConfigError("--inputs must be >= 1")
+    folder = EXAMPLES / args.example
+    model_path, data_path = folder / "model_float32.tflite", folder / "eval.npz"
     failures: list[str] = []
-    original = args.model.read_bytes()
+    original = model_path.read_bytes()
     graph = read_model(original)
-    name = args.model.stem
+    data = load_data(data_path, graph)
+    name = args.example
     private, public = _dev_key(args.keys, console)
     args.workdir.mkdir(parents=True, exist_ok=True)
     out = args.workdir / f"{name}.dcb"
 
     started = time.perf_counter()
-    with progress_bar(console, "compressing") as update:
-        data = pack(graph, name=name, version=1, target="cortex-m4", compressor_settings={"mode": "lossless"},
-                    compressor_version=__version__, progress=update)
-    data = sign_container(data, private)
-    write_atomic(out, data)
-    console.info(f"1. compressed losslessly and signed: {out} ({len(data)} bytes, "
-                 f"{time.perf_counter() - started:.2f} s)")
+    console.info(f"1. compressing examples/{name}/model_float32.tflite on {data.size} labelled samples "
+                 f"(budget {args.max_drop:g} accuracy points)")
+    try:
+        with stage_progress(console) as report_progress:
+            result = compress(graph, data, max_drop=args.max_drop, progress=report_progress)
+    except BudgetError as exc:
+        raise GoalNotMetError(f"demo: {exc}", hint=exc.hint) from exc
+    from dcagent.cli.compress import without_unused_tensors
+
+    graph_c = without_unused_tensors(result.graph)
+    with progress_bar(console, "coding tensors") as update:
+        packed = pack(graph_c, name=name, version=1, target="cortex-m4", compressor_version=__version__,
+                      compressor_settings={"mode": "lossy", "max_drop": float(args.max_drop)}, keep_names=False,
+                      progress=update)
+    packed = sign_container(packed, private)
+    write_atomic(out, packed)
+    console.info(f"   wrote {out} ({len(packed)} bytes, signed; {time.perf_counter() - started:.1f} s)")
 
     container = read_container(out)
     verify_signature(container, public)
     console.info(f"2. read back: structure and SHA-256 valid, Ed25519 signature verifies "
                  f"(key id {container.trailer.key_id.hex()})")
 
-    with progress_bar(console, "decoding") as update:
-        decoded = unpack(container, progress=update)
-    differing = [t.name for t, d in zip(graph.tensors, decoded.tensors)
-                 if (t.data is None) != (d.data is None) or (t.data is not None and not np.array_equal(t.data, d.data))]
-    constants = sum(1 for t in graph.tensors if t.data is not None)
-    if differing:
-        failures.append(f"{len(differing)} tensors differ after decoding, first {differing[0]!r}")
-    console.info(f"3. decoded {constants} constant tensors: "
-                 f"{'all equal to the original' if not differing else 'MISMATCH'}")
+    raw = np.load(data_path)
+    int8_data = prepare_data(raw["x"], raw["y"], graph_c)
+    samples = [[int8_data.x[i:i + 1]] for i in range(min(args.inputs, int8_data.size))]
+    check = check_container(packed, graph_c, samples)
+    failures += list(check.problems)
+    console.info(f"3. decoded {check.constants} tensors (weights rebuilt from their levels): "
+                 f"{'all equal to the compressed model' if not any('decoded' in p for p in check.problems) else 'MISMATCH'}")
+    console.info(f"4. C runtime in both decode modes on {check.samples} evaluation samples: "
+                 f"{'outputs identical to the reference interpreter' if check.ok else 'MISMATCH'}")
 
-    rng = np.random.default_rng(20240611)
-    inputs = [[rng.integers(-128, 128, size=t.shape, dtype=np.int8) for t in graph.input_tensors()]
-              for _ in range(args.inputs)]
-    expected = [reference_run(graph, x) for x in inputs]
-    arenas = {}
-    for mode in DecodeMode:
-        runtime = Runtime(data, mode)
-        arenas[mode] = runtime.info
-        mismatches = 0
-        for x, want in zip(inputs, expected):
-            got = runtime.run(x)
-            mismatches += sum(int(np.count_nonzero(g != w)) for g, w in zip(got, want))
-        if mismatches:
-            failures.append(f"C runtime ({mode.name}) differs from the reference in {mismatches} output values")
-        console.info(f"4. C runtime, weights decoded {mode.name.lower().replace('_', ' ')}: {len(inputs)} inputs, "
-                     f"{'outputs identical to the reference interpreter' if not mismatches else 'MISMATCH'} "
-                     f"(arena {runtime.arena_bytes} bytes)")
+    on_device = evaluate(model_outputs(graph_c, int8_data, container=packed), int8_data.y)
+    if on_device.accuracy != result.compressed.accuracy:
+        failures.append(f"C runtime accuracy {on_device.accuracy:.2f}% != reference {result.compressed.accuracy:.2f}%")
+    console.info(f"5. C runtime accuracy on all {on_device.samples} samples: {on_device.accuracy:.2f}% "
+                 f"(reference interpreter {result.compressed.accuracy:.2f}%)")
 
-    report = compression_report(graph, container, original_bytes=len(original))
-    int8_params = sum(t.data.size for t in graph.tensors if t.data is not None and t.dtype.value == "int8")
-    rows = [
-        ["float32 weights", report["float32_bytes"], "1.00x"],
-        ["int8 TFLite model", report["original_bytes"], f"{report['float32_bytes'] / report['original_bytes']:.2f}x"],
-        [".dcb (signed, lossless)", report["compressed_bytes"], f"{report['ratio_vs_float32']:.2f}x"],
-        ["  payload / metadata", f"{report['payload_bytes']} / {report['metadata_bytes']}", ""],
-        ["  bits per parameter", f"{report['bits_per_param']:.3f}", f"({int8_params} int8 weights)"],
-    ]
-    for mode, info in arenas.items():
-        rows.append([f"arena, decode {mode.name.lower()}", info["arena_needed"],
-                     f"TFLM {TFLM_ARENA[name]}" if name in TFLM_ARENA else ""])
-    console.table(f"dcagent demo: {name}", ["", "bytes", "vs float32"], rows)
+    decoded_path = args.workdir / f"{name}.decoded.tflite"
+    write_atomic(decoded_path, write_model(unpack(container)))
+    console.info(f"6. decoded model written as standard int8 TFLite: {decoded_path}")
+
+    report = compression_report(graph_c, container, original_bytes=len(original),
+                                float32_bytes=result.float32_bytes)
+    drop = result.original.accuracy - result.compressed.accuracy
+    if drop > args.max_drop + 1e-9:
+        failures.append(f"accuracy drop {drop:.2f} points exceeds the budget {args.max_drop:g}")
+    f32_file = len(original)
+    console.table(f"dcagent demo: {name}", ["", "bytes", "vs float32 model", "accuracy"], [
+        ["float32 model (.tflite)", f32_file, "1.00x", f"{result.original.accuracy:.2f}%"],
+        ["int8 after PTQ (estimate)", round(result.int8_bytes), f"{f32_file / result.int8_bytes:.2f}x",
+         f"{result.int8.accuracy:.2f}%"],
+        [".dcb (signed, compressed)", report["compressed_bytes"], f"{f32_file / report['compressed_bytes']:.2f}x",
+         f"{result.compressed.accuracy:.2f}%"],
+        ["  payload / metadata", f"{report['payload_bytes']} / {report['metadata_bytes']}", "", ""],
+        ["  bits per parameter", f"{report['bits_per_param']:.3f}", "", ""],
+        ["  arena (per-layer decoding)", report["min_ram"], "", ""],
+    ])
+    console.table("tensors", ["name", "params", "rule", "bits", "sparsity", "bytes"], [
+        [t["name"][-40:], t["params"], t["rule"], t["bits"], f"{100 * t['sparsity']:.0f}%", t["bytes"]]
+        for t in report["tensors"] if t["rule"] != "exact"])
     if failures:
-        raise GoalNotMetError("demo checks failed: " + "; ".join(failures))
-    console.result("demo: all checks passed")
+        raise GoalNotMetError("demo checks failed: " + "; ".join(failures[:5]))
+    console.result(f"demo: all checks passed ({f32_file / report['compressed_bytes']:.1f}x smaller than the float32 model, "
+                   f"accuracy {result.original.accuracy:.1f}% -> {result.compressed.accuracy:.1f}%)")
     return 0

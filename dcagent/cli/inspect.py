@@ -1,26 +1,66 @@
-"""`dcagent inspect FILE.dcb`: show a container's header, metadata, tensors and signature state."""
+"""`dcagent inspect FILE.dcb`: show a container's header, graph, tensors and signature state."""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from dcagent.cli.console import Console
-from host.container.reader import read_container
+from host.container.reader import Container, read_container
 from host.container.report import container_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("inspect", help="show what a .dcb container holds",
                                    description="Validate a container (hash included; not the signature) "
-                                               "and show its header, metadata and per-tensor table.")
+                                               "and show its header, graph and per-tensor table (bits, "
+                                               "sparsity, bytes).")
     parser.add_argument("file", metavar="FILE.dcb", type=Path)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
 
+def _operand_label(container: Container, operand: int) -> str:
+    meta = container.metadata
+    infos = list(meta.tensors) + list(meta.graph.values)
+    if operand == -1:
+        return "-"
+    if not 0 <= operand < len(infos):
+        return f"#{operand}?"
+    info = infos[operand]
+    shape = "x".join(str(d) for d in info.shape) or "scalar"
+    return f"#{operand}{'(' + info.name + ')' if info.name else ''}[{shape}]"
+
+
+def _tensor_details(container: Container) -> list[dict]:
+    """Per coded tensor: rule, level bits, zero-level fraction (pruned weights), payload bytes."""
+    rows = []
+    for index, (entry, info) in enumerate(zip(container.entries, container.metadata.tensors)):
+        encoding = info.encoding
+        row = {"rule": "exact" if encoding is None else encoding.rule,
+               "bits": encoding.bits if encoding is not None else 8 * info.dtype.width,
+               "sparsity": None}
+        if not entry.delta:
+            levels = container.levels(index)
+            row["sparsity"] = round(float(np.mean(levels == 0)), 4) if levels.size else 0.0
+        if encoding is not None and encoding.rule == "codebook":
+            row["codebook"] = [int(v) for v in np.frombuffer(encoding.codebook, dtype=np.int8)]
+        elif encoding is not None:
+            row["step"] = encoding.step
+        rows.append(row)
+    return rows
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
-    report = container_report(read_container(args.file))
+    container = read_container(args.file)
+    report = container_report(container)
+    for row, extra in zip(report["tensors"], _tensor_details(container)):
+        row.update(extra)
+    meta = container.metadata
+    report["graph"]["node_list"] = [{"op": n.op, "inputs": list(n.inputs), "outputs": list(n.outputs)}
+                                    for n in meta.graph.nodes]
     if args.json:
         console.result(json.dumps(report, indent=2))
         return 0
@@ -28,22 +68,32 @@ def run(args: argparse.Namespace, console: Console) -> int:
     signature = "unsigned" if sig["algorithm"] == "none" else \
         f"{sig['algorithm']}, key id {sig['key_id']} (not verified here: use `dcagent verify`)"
     model = report["model"]
+    payload = sum(t["payload_length"] for t in report["tensors"])
     lines = [
         f"file        {args.file} ({h['file_length']} bytes, format {h['version']})",
         f"model       {model['name']} version {model['version']}",
         f"target      {report['target']['arch']}, min RAM {report['target']['min_ram']} B, "
         f"min flash {report['target']['min_flash']} B",
-        f"compressor  {report['compressor']['name']} {report['compressor']['version']}",
-        f"graph       {report['graph']['nodes']} nodes, {report['graph']['values']} values",
-        f"metadata    {h['metadata_length']} bytes CBOR; payloads {h['payload_length']} bytes",
+        f"compressor  {report['compressor']['name']} {report['compressor']['version']}"
+        + "".join(f", {k}={v}" for k, v in sorted(meta.compressor.settings.items())),
+        f"graph       {report['graph']['nodes']} nodes, {report['graph']['values']} values, "
+        f"inputs {report['graph']['inputs']}, outputs {report['graph']['outputs']}",
+        f"sizes       metadata {h['metadata_length']} B CBOR; payloads {payload} B "
+        f"({h['payload_length']} B padded); header, directory and trailer {h['file_length'] - h['payload_length'] - h['metadata_length']} B",
         f"content     sha256 {report['content_sha256']}",
         f"delta base  {h['base_sha256'] or 'none (full model)'}",
         f"signature   {signature}",
         f"device tag  {report['device_tag']['algorithm']}",
     ]
     console.result("\n".join(lines))
-    rows = [[t["name"], "x".join(str(d) for d in t["shape"]) or "scalar", t["dtype"],
+    if meta.graph.nodes:
+        console.table("graph", ["#", "op", "inputs", "output"], [
+            [k, n.op, ", ".join(_operand_label(container, i) for i in n.inputs),
+             ", ".join(_operand_label(container, i) for i in n.outputs)] for k, n in enumerate(meta.graph.nodes)])
+    rows = [[f"#{k}" + (f" {t['name']}" if t["name"] else ""), "x".join(str(d) for d in t["shape"]) or "scalar",
+             t["dtype"], t["rule"], t["bits"], "-" if t["sparsity"] is None else f"{100 * t['sparsity']:.1f}%",
              t["codec"] + (" delta" if t["delta"] else ""), t["level_count"], t["payload_length"],
-             f"{t['bits_per_level']:.3f}"] for t in report["tensors"]]
-    console.table("tensors", ["name", "shape", "dtype", "codec", "levels", "bytes", "bits/level"], rows)
+             f"{t['bits_per_level']:.3f}"] for k, t in enumerate(report["tensors"])]
+    console.table("tensors", ["tensor", "shape", "dtype", "rule", "bits", "sparsity", "codec", "levels", "bytes",
+                              "bits/level"], rows)
     return 0

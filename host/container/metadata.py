@@ -8,6 +8,7 @@ expected and what was found. The same rules are enforced in C (`dc_container_met
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -16,7 +17,7 @@ from host.container.layout import MAX_LEVELS_PER_TENSOR, MAX_RANK, LevelDtype
 from host.errors import BitstreamError
 
 Scalar = Union[int, float, str, bool]
-OptionValue = Union[Scalar, tuple[Scalar, ...]]
+OptionValue = Union[Scalar, bytes, tuple[Scalar, ...]]
 EXTENSIONS_KEY = "extensions"
 _UINT_MAX = (1 << 64) - 1
 _INT_MIN = -(1 << 63)
@@ -91,7 +92,9 @@ def _options(value: Any, path: str) -> dict[str, OptionValue]:
     result: dict[str, OptionValue] = {}
     for key, item in value.items():
         _text(key, f"{path} key")
-        if isinstance(item, (list, tuple)):
+        if isinstance(item, (bytes, bytearray)):
+            result[key] = bytes(item)
+        elif isinstance(item, (list, tuple)):
             result[key] = tuple(_scalar(x, f"{path}.{key}[{i}]") for i, x in enumerate(item))
         else:
             result[key] = _scalar(item, f"{path}.{key}")
@@ -112,27 +115,122 @@ def _plain_options(options: dict[str, OptionValue]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
 
 
+def float32_values(values: Any) -> tuple[float, ...]:
+    """`values` rounded to IEEE binary32 (what the metadata stores), as Python floats."""
+    floats = tuple(float(v) for v in values)
+    return struct.unpack(f"<{len(floats)}f", struct.pack(f"<{len(floats)}f", *floats)) if floats else ()
+
+
+def pack_float32(values: Any) -> bytes:
+    """The packed little-endian binary32 form of `values` (a `scale` or a softmax table)."""
+    floats = tuple(float(v) for v in values)
+    return struct.pack(f"<{len(floats)}f", *floats)
+
+
+def unpack_float32(data: bytes, path: str, *, positive: bool) -> tuple[float, ...]:
+    """Packed little-endian binary32 values: finite (and > 0 with `positive`).
+    Raises BitstreamError (DC_ERR_METADATA)."""
+    if not isinstance(data, (bytes, bytearray)) or len(data) == 0 or len(data) % 4:
+        raise _fail(path, "a byte string of 4 * n >= 4 bytes (float32, little-endian)", data)
+    values = struct.unpack(f"<{len(data) // 4}f", bytes(data))
+    for i, v in enumerate(values):
+        if not math.isfinite(v) or (positive and not v > 0):
+            raise _fail(f"{path}[{i}]", "a finite float32 > 0" if positive else "a finite float32", v)
+    return values
+
+
 @dataclass(frozen=True)
 class Quantization:
     """Per-tensor (one scale) or per-channel (one scale per index of `axis`) parameters:
-    real value = scale * (level - zero_point)."""
+    real value = scale * (level - zero_point). Scales are float32 (rounded on construction);
+    the metadata stores them packed (docs/bitstream.md section 4)."""
 
     scale: tuple[float, ...]
     zero_point: tuple[int, ...]
     axis: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", float32_values(self.scale))
+        object.__setattr__(self, "zero_point", tuple(int(z) for z in self.zero_point))
+
     def to_plain(self) -> dict[str, Any]:
-        return {"axis": self.axis, "scale": [float(s) for s in self.scale], "zero_point": list(self.zero_point)}
+        zero_points = list(self.zero_point)
+        same = len(set(zero_points)) == 1
+        return {"axis": self.axis, "scale": pack_float32(self.scale),
+                "zero_point": zero_points[0] if same else zero_points}
+
+
+LEVEL_RULES = ("uniform", "codebook", "dependent")
+_RULE_BITS = {"uniform": (2, 8), "codebook": (1, 8), "dependent": (2, 7)}
+_RULE_KEYS = {"uniform": ("bits", "rule", "step"), "dependent": ("bits", "rule", "step"),
+              "codebook": ("bits", "codebook", "rule", "zero_index")}
+
+
+@dataclass(frozen=True)
+class LevelEncoding:
+    """How a coded int8 tensor's levels rebuild its int8 values (docs/bitstream.md section 4.2).
+
+    `rule` "uniform": int8 = level * step; "dependent": the 8-state trellis rule of
+    docs/compression.md with `step`; "codebook": int8 = codebook[level + zero_index].
+    `bits` bounds the levels (|level| <= 2**(bits-1) - 1 for uniform and dependent)."""
+
+    rule: str
+    bits: int
+    step: int = 0
+    codebook: bytes = b""
+    zero_index: int = 0
+
+    @property
+    def max_level(self) -> int:
+        return (1 << (self.bits - 1)) - 1
+
+    def to_plain(self) -> dict[str, Any]:
+        if self.rule == "codebook":
+            return {"bits": self.bits, "codebook": bytes(self.codebook), "rule": self.rule,
+                    "zero_index": self.zero_index}
+        return {"bits": self.bits, "rule": self.rule, "step": self.step}
+
+    @classmethod
+    def from_plain(cls, value: Any, path: str) -> "LevelEncoding":
+        """Validate a decoded `encoding` map. Raises BitstreamError (DC_ERR_METADATA)."""
+        if not isinstance(value, dict):
+            raise _fail(path, "a map", value)
+        rule = value.get("rule")
+        if rule not in LEVEL_RULES:
+            raise _fail(f"{path}.rule", f"one of {', '.join(LEVEL_RULES)}", rule)
+        f = _fields(value, path, _RULE_KEYS[rule])
+        bits = _uint(f["bits"], f"{path}.bits")
+        low, high = _RULE_BITS[rule]
+        if not low <= bits <= high:
+            raise _fail(f"{path}.bits", f"{low}..{high} bits for rule {rule}", bits)
+        if rule == "codebook":
+            book = f["codebook"]
+            if not isinstance(book, (bytes, bytearray)) or not 1 <= len(book) <= min(256, 1 << bits):
+                raise _fail(f"{path}.codebook", f"a byte string of 1..{min(256, 1 << bits)} int8 entries", book)
+            zero_index = _uint(f["zero_index"], f"{path}.zero_index")
+            if zero_index >= len(book) or book[zero_index] != 0:
+                raise _fail(f"{path}.zero_index", "the index of a 0 entry of the codebook", zero_index)
+            return cls(rule, bits, codebook=bytes(book), zero_index=zero_index)
+        step = _uint(f["step"], f"{path}.step")
+        reach = (1 << (bits - 1)) - 1
+        reach *= 2 * step if rule == "dependent" else step
+        if not 1 <= reach <= 127:
+            raise _fail(f"{path}.step", f"a step whose largest value ({reach}) lies in 1..127", step)
+        return cls(rule, bits, step=step)
 
 
 @dataclass(frozen=True)
 class TensorInfo:
-    """A named, quantized integer tensor: a coded weight tensor or a graph value."""
+    """An integer tensor: a coded weight tensor or a graph value.
+
+    `name` is optional (empty: not stored); `encoding` (coded int8 tensors only) says how the
+    decoded levels rebuild the int8 values; without it the levels are the values."""
 
     name: str
     shape: tuple[int, ...]
     dtype: LevelDtype
     quantization: Quantization | None
+    encoding: LevelEncoding | None = None
 
     @property
     def level_count(self) -> int:
@@ -140,24 +238,33 @@ class TensorInfo:
         return math.prod(self.shape)
 
     def to_plain(self) -> dict[str, Any]:
-        return {
+        plain: dict[str, Any] = {
             "dtype": self.dtype.type_name,
-            "name": self.name,
             "quantization": None if self.quantization is None else self.quantization.to_plain(),
             "shape": list(self.shape),
         }
+        if self.name:
+            plain["name"] = self.name
+        if self.encoding is not None:
+            plain["encoding"] = self.encoding.to_plain()
+        return plain
 
     @classmethod
     def from_plain(cls, value: Any, path: str) -> "TensorInfo":
         """Validate a decoded tensor_info map. Raises BitstreamError (DC_ERR_METADATA)."""
-        f = _fields(value, path, ("dtype", "name", "quantization", "shape"))
+        f = _fields(value, path, ("dtype", "quantization", "shape"), ("encoding", "name"))
         try:
             dtype = LevelDtype.from_name(f["dtype"]) if isinstance(f["dtype"], str) else None
         except ValueError:
             dtype = None
         if dtype is None:
             raise _fail(f"{path}.dtype", "one of int8, int16, int32", f["dtype"])
-        name = _text(f["name"], f"{path}.name", nonempty=True)
+        name = _text(f["name"], f"{path}.name", nonempty=True) if "name" in f else ""
+        encoding = None
+        if "encoding" in f:
+            if dtype is not LevelDtype.INT8:
+                raise _fail(f"{path}.encoding", "no encoding: only int8 tensors have one", dtype.type_name)
+            encoding = LevelEncoding.from_plain(f["encoding"], f"{path}.encoding")
         shape = tuple(_uint(d, f"{path}.shape[{i}]") for i, d in enumerate(_array(f["shape"], f"{path}.shape")))
         if len(shape) > MAX_RANK:
             raise _fail(f"{path}.shape", f"at most {MAX_RANK} dimensions", list(shape))
@@ -169,30 +276,30 @@ class TensorInfo:
             if count > MAX_LEVELS_PER_TENSOR:
                 raise _fail(f"{path}.shape", f"at most {MAX_LEVELS_PER_TENSOR} elements", list(shape))
         if f["quantization"] is None:
-            return cls(name=name, shape=shape, dtype=dtype, quantization=None)
+            return cls(name=name, shape=shape, dtype=dtype, quantization=None, encoding=encoding)
         q = _fields(f["quantization"], f"{path}.quantization", ("axis", "scale", "zero_point"))
         qpath = f"{path}.quantization"
         axis = _uint(q["axis"], f"{qpath}.axis")
-        scale = tuple(_float(s, f"{qpath}.scale[{i}]") for i, s in enumerate(_array(q["scale"], f"{qpath}.scale")))
-        zero_point = tuple(
-            _int(z, f"{qpath}.zero_point[{i}]") for i, z in enumerate(_array(q["zero_point"], f"{qpath}.zero_point"))
-        )
-        for i, s in enumerate(scale):
-            if not s > 0:
-                raise _fail(f"{qpath}.scale[{i}]", "a scale > 0", s)
+        scale = unpack_float32(q["scale"], f"{qpath}.scale", positive=True)
+        n = len(scale)
+        raw_zero = q["zero_point"]
+        if isinstance(raw_zero, (list, tuple)):
+            zero_point = tuple(_int(z, f"{qpath}.zero_point[{i}]") for i, z in enumerate(raw_zero))
+        else:
+            zero_point = (_int(raw_zero, f"{qpath}.zero_point"),) * n
         low, high = dtype.bounds
         for i, z in enumerate(zero_point):
             if not low <= z <= high:
                 raise _fail(f"{qpath}.zero_point[{i}]", f"a zero point in [{low}, {high}] ({dtype.type_name})", z)
-        n = len(scale)
-        if n == 0 or len(zero_point) != n:
+        if len(zero_point) != n:
             raise _fail(qpath, "scale and zero_point of the same length >= 1", (n, len(zero_point)))
         if n == 1:
             if axis >= max(len(shape), 1):
                 raise _fail(f"{qpath}.axis", f"an axis < {max(len(shape), 1)}", axis)
         elif axis >= len(shape) or shape[axis] != n:
             raise _fail(qpath, f"{n} channels along axis {axis} of shape {list(shape)}", axis)
-        return cls(name=name, shape=shape, dtype=dtype, quantization=Quantization(scale, zero_point, axis))
+        return cls(name=name, shape=shape, dtype=dtype, quantization=Quantization(scale, zero_point, axis),
+                   encoding=encoding)
 
 
 @dataclass(frozen=True)
@@ -316,6 +423,10 @@ class Metadata:
                               options=_options(n["options"], f"{path}.options")))
         values = tuple(TensorInfo.from_plain(v, f"metadata.graph.values[{i}]")
                        for i, v in enumerate(_array(g["values"], "metadata.graph.values")))
+        for i, v in enumerate(values):
+            if v.encoding is not None:
+                raise _fail(f"metadata.graph.values[{i}].encoding", "no encoding: a value has no payload",
+                            v.encoding.rule)
         graph = Graph(inputs=_operands(g["inputs"], "metadata.graph.inputs", optional=False),
                       outputs=_operands(g["outputs"], "metadata.graph.outputs", optional=False), nodes=tuple(nodes),
                       values=values)

@@ -100,10 +100,11 @@ static PyObject *py_tensor_info(PyObject *self, PyObject *args)
         PyObject *dim = PyLong_FromUnsignedLong(info.shape[i]);
         ok = dim != NULL && PyTuple_SetItem(shape, i, dim) == 0;
     }
+    dc_cbor_reader_t zp_reader = info.zero_points;
     for (uint32_t i = 0; ok && i < info.channel_count; i++) {
-        double scale;
-        int64_t zp;
-        if (dc_cbor_read_float(&info.scale, &scale) != DC_OK || dc_cbor_read_int(&info.zero_point, &zp) != DC_OK) {
+        double scale = (double)dc_tensor_info_scale(&info, i);
+        int64_t zp = info.zero_point;
+        if (info.zero_point_count > 1u && dc_cbor_read_int(&zp_reader, &zp) != DC_OK) {
             PyErr_SetString(PyExc_RuntimeError, "tensor_info readers do not yield the scales/zero points");
             ok = 0;
             break;
@@ -116,7 +117,8 @@ static PyObject *py_tensor_info(PyObject *self, PyObject *args)
     }
     PyObject *result = NULL;
     if (ok) {
-        result = Py_BuildValue("(N(s#iNINN))", status_str(DC_OK), info.name, (Py_ssize_t)info.name_length,
+        result = Py_BuildValue("(N(s#iNINN))", status_str(DC_OK), info.name != NULL ? info.name : "",
+                               (Py_ssize_t)info.name_length,
                                (int)info.level_dtype, shape, info.axis, scales, zero_points);
     } else {
         Py_XDECREF(shape);

@@ -6,13 +6,17 @@ Each node's options hold two kinds of entries:
   enums as their text. They make `unpack` give back the same `host.graph` options.
 * Derived fields: what the device needs but the IR leaves implicit, computed here from the
   graph exactly as the reference interpreter computes them: activation clamp bounds
-  (`act_min`/`act_max`), the requantization `rounding`, the softmax `table` and logistic `lut`
-  (built with the host's libm, as LiteRT does), PAD's `paddings` and MEAN's `axes` (copied from
-  their constant operands so the device never decodes those).
+  (`act_min`/`act_max`), the requantization `rounding`, the logistic `lut` (the reference
+  kernel's output for each of the 256 inputs), PAD's `paddings` and MEAN's `axes` (copied from
+  their constant operands so the device never decodes those). SOFTMAX needs none: the device
+  derives its fixed-point parameters from `beta` and the input scale, as TFLite does.
 
-`node_options` writes both; `op_options` reads the IR fields back and checks that the derived
-fields are what this graph derives (a container whose device-side parameters disagree with
-its own graph is rejected rather than run differently on host and device).
+`node_options` writes both, leaving out every option equal to its documented default
+(`OPTION_DEFAULTS`, `ROUNDING`; docs/bitstream.md section 4.1), and the logistic LUT as a
+byte string; `op_options` reads the IR fields back (absent ones take their defaults) and
+`check_derived` checks that the derived fields are what this graph derives (a container whose
+device-side parameters disagree with its own graph is rejected rather than run differently on
+host and device).
 """
 from __future__ import annotations
 
@@ -32,8 +36,25 @@ ROUNDING = {OpKind.CONV_2D: "double", OpKind.DEPTHWISE_CONV_2D: "double", OpKind
 _CLAMPED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED, OpKind.AVERAGE_POOL_2D,
             OpKind.MAX_POOL_2D, OpKind.ADD, OpKind.MUL, OpKind.CONCATENATION, OpKind.RELU, OpKind.RELU6}
 _SELF_ACTIVATION = {OpKind.RELU: Activation.RELU, OpKind.RELU6: Activation.RELU6}
-SOFTMAX_TABLE_LEN = 256
 LOGISTIC_LUT_LEN = 256
+# Options left out of the metadata when equal to these values (docs/bitstream.md section 4.1);
+# `rounding` is left out when it is its op's entry in ROUNDING. The device applies the same defaults.
+OPTION_DEFAULTS: dict[str, Any] = {
+    "padding": "VALID", "stride_h": 1, "stride_w": 1, "dilation_h": 1, "dilation_w": 1, "depth_multiplier": 1,
+    "activation": "NONE", "keep_num_dims": False, "keep_dims": False, "beta": 1.0, "act_min": -128, "act_max": 127,
+}
+
+
+def _default(kind: OpKind, name: str) -> Any:
+    """The default of option `name` of an op of `kind`, or None when it has none."""
+    if name == "rounding":
+        return ROUNDING.get(kind)
+    return OPTION_DEFAULTS.get(name)
+
+
+def _is_default(kind: OpKind, name: str, value: Any) -> bool:
+    default = _default(kind, name)
+    return default is not None and type(default) is type(value) and default == value
 
 
 def _ir_fields(options: Any) -> dict[str, Any]:
@@ -64,13 +85,26 @@ def _constant(graph: Graph, op: Op, position: int, what: str) -> np.ndarray:
     return np.asarray(graph.tensors[index].data).astype(np.int64).reshape(-1)
 
 
+def logistic_lut(graph: Graph, op: Op) -> bytes:
+    """LOGISTIC's output for every int8 input, by the reference interpreter's own kernel (TFLite's
+    fixed-point reference_integer_ops::Logistic): entry (uint8)v is the output for input v, so
+    the device's table look-up is exact by construction."""
+    from host.reference.common import OpContext
+    from host.reference.logistic import evaluate
+
+    inputs = np.arange(-128, 128, dtype=np.int8)
+    outputs = evaluate(OpContext(graph, op, 0, [inputs])).astype(np.int8)
+    lut = np.empty(256, dtype=np.int8)
+    lut[inputs.view(np.uint8)] = outputs
+    return lut.tobytes()
+
+
 def derived_options(graph: Graph, op: Op) -> dict[str, Any]:
     """The device-side parameters of `op` in `graph` (see the module docstring).
 
     Raises ModelError when an op lacks what they are computed from (a constant operand, a
     quantized int8 output).
     """
-    from host import _kernels  # the C table builders (host/csrc/dc_kernel_tables.c)
     from host.reference.common import activation_range_int8
 
     derived: dict[str, Any] = {}
@@ -81,15 +115,8 @@ def derived_options(graph: Graph, op: Op) -> dict[str, Any]:
         derived["act_min"], derived["act_max"] = activation_range_int8(_activation_of(op), out)
     if op.kind in ROUNDING:
         derived["rounding"] = ROUNDING[op.kind]
-    if op.kind is OpKind.SOFTMAX:
-        x = graph.tensors[op.inputs[0]]
-        table = _kernels.softmax_populate_table(float(x.quantization.scale[0]), float(np.float32(op.options.beta)))
-        derived["table"] = tuple(float(v) for v in np.frombuffer(table, dtype=np.float32))
     if op.kind is OpKind.LOGISTIC:
-        x = graph.tensors[op.inputs[0]]
-        (s_in, z_in), (s_out, z_out) = x.quantization.single(), out.quantization.single()
-        lut = _kernels.logistic_populate_lut(s_in, z_in, s_out, z_out)
-        derived["lut"] = tuple(int(v) for v in np.frombuffer(lut, dtype=np.int8))
+        derived["lut"] = logistic_lut(graph, op)
     if op.kind is OpKind.PAD:
         derived["paddings"] = tuple(int(v) for v in _constant(graph, op, 1, "paddings"))
     if op.kind is OpKind.MEAN:
@@ -97,8 +124,8 @@ def derived_options(graph: Graph, op: Op) -> dict[str, Any]:
     return derived
 
 
-def node_options(graph: Graph, op: Op) -> dict[str, Any]:
-    """The metadata options of `op`: IR fields and derived fields. Raises ModelError."""
+def full_options(graph: Graph, op: Op) -> dict[str, Any]:
+    """Every option of `op`, defaults included: IR fields and derived fields. Raises ModelError."""
     options = _ir_fields(op.options)
     derived = derived_options(graph, op)
     clash = set(options) & set(derived)
@@ -106,6 +133,12 @@ def node_options(graph: Graph, op: Op) -> dict[str, Any]:
         raise ModelError(f"option names {sorted(clash)} are both IR and derived fields")
     options.update(derived)
     return options
+
+
+def node_options(graph: Graph, op: Op) -> dict[str, Any]:
+    """The metadata options of `op`: IR and derived fields, those equal to their default left
+    out. Raises ModelError."""
+    return {k: v for k, v in full_options(graph, op).items() if not _is_default(op.kind, k, v)}
 
 
 def _bad(where: str, message: str) -> BitstreamError:
@@ -158,6 +191,9 @@ def op_options(kind: OpKind, options: dict[str, Any], where: str) -> Any:
         if f.name not in options:
             if f.name == "new_shape":
                 continue
+            if _default(kind, f.name) is not None:
+                values[f.name] = _convert(where, f.name, f.type, _default(kind, f.name))
+                continue
             raise _bad(where, f"option {f.name} is missing")
         values[f.name] = _convert(where, f.name, f.type, options[f.name])
     return options_type(**values)
@@ -166,12 +202,14 @@ def op_options(kind: OpKind, options: dict[str, Any], where: str) -> Any:
 def check_derived(graph: Graph, op: Op, options: dict[str, Any], where: str) -> None:
     """Check that the metadata options carry exactly the derived fields `graph` gives `op`,
     and no unknown field. Raises BitstreamError (DC_ERR_METADATA) naming the first difference."""
-    expected = node_options(graph, op)
+    expected = full_options(graph, op)
     for name in options:
         if name not in expected:
             raise _bad(where, f"unknown option {name!r} for {op.kind.value}")
     for name, value in expected.items():
         if name not in options:
+            if _is_default(op.kind, name, value):
+                continue
             raise _bad(where, f"option {name} is missing")
         found = options[name]
         if isinstance(value, tuple) and isinstance(found, tuple):
@@ -183,4 +221,5 @@ def check_derived(graph: Graph, op: Op, options: dict[str, Any], where: str) -> 
             raise _bad(where, f"option {name} is {shown}, the graph gives {value!r}"[:200])
 
 
-__all__ = ["ROUNDING", "node_options", "derived_options", "op_options", "check_derived"]
+__all__ = ["ROUNDING", "OPTION_DEFAULTS", "node_options", "full_options", "derived_options", "op_options",
+           "check_derived"]

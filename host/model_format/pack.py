@@ -1,11 +1,14 @@
 """Graph -> .dcb container: every constant entropy-coded, the graph in the metadata.
 
 Layout of the graph in the metadata: docs/bitstream.md section 4 ("Graph"). In short: the
-constant tensors of the IR become the container's coded `tensors` (their integer levels are
-the stored values themselves: the lossless path), every other tensor a `graph.values` entry,
-both in the IR's order; node operands are indices into `tensors ++ values`. What the IR keeps
-that the device does not need (the source order of the tensors, shape signatures, the model
-description) goes under `extensions["ir"]`, so that `unpack` returns an equal graph.
+constant tensors of the IR become the container's coded `tensors`, every other tensor a
+`graph.values` entry, both in the IR's order; node operands are indices into
+`tensors ++ values`. A constant's levels are its stored integers (the lossless path) or, for a
+compressed weight (`Tensor.encoding`), the encoding's levels plus the rule that rebuilds the
+int8 weights (tensor_info `encoding`, section 4.2). What the IR keeps that the device does not
+need (the source order of the tensors, shape signatures, the model description, names) goes
+under `extensions["ir"]` / the optional `name`, so that `unpack` returns an equal graph; a
+compact build (`keep_names=False`) keeps only what the device and the order of operands need.
 """
 from __future__ import annotations
 
@@ -15,11 +18,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from host.container.layout import Codec, LevelDtype
-from host.container.metadata import (Compressor, Graph as MetaGraph, Metadata, ModelInfo, Node, Quantization,
-                                     Target, TensorInfo)
+from host.container.metadata import (Compressor, Graph as MetaGraph, LevelEncoding, Metadata, ModelInfo, Node,
+                                     Quantization, Target, TensorInfo)
 from host.container.writer import TensorPayload, build_container
 from host.errors import ModelError
-from host.graph import NO_TENSOR, DType, Graph, Problem, UnsupportedModelError, find_problems
+from host.graph import (NO_TENSOR, CodebookLevels, DependentLevels, DType, Graph, Problem, UniformLevels,
+                        UnsupportedModelError, WeightEncoding, find_problems)
 from host.model_format.options import node_options
 
 IR_EXTENSION = "ir"
@@ -104,9 +108,35 @@ def _quantization(tensor) -> Quantization | None:
                         axis=int(q.axis))
 
 
+def level_encoding(encoding: WeightEncoding) -> LevelEncoding:
+    """The metadata form of a weight encoding (the rule and its parameters; not the levels)."""
+    if isinstance(encoding, UniformLevels):
+        return LevelEncoding("uniform", int(encoding.bits), step=int(encoding.step))
+    if isinstance(encoding, DependentLevels):
+        return LevelEncoding("dependent", int(encoding.bits), step=int(encoding.step))
+    if isinstance(encoding, CodebookLevels):
+        book = np.asarray(encoding.codebook).astype(np.int8)
+        return LevelEncoding("codebook", int(encoding.bits), codebook=book.tobytes(),
+                             zero_index=int(encoding.zero_index))
+    raise ModelError(f"unknown weight encoding {type(encoding).__name__}")  # pragma: no cover
+
+
+def stored_levels(tensor) -> np.ndarray:
+    """What the payload of a constant holds: its encoding's levels, else its values.
+    Raises ModelError for encoded levels that do not fit int8 (the directory's level type)."""
+    if tensor.encoding is None:
+        return np.asarray(tensor.data)
+    levels = np.asarray(tensor.encoding.levels).astype(np.int64)
+    if levels.size and (levels.min() < -128 or levels.max() > 127):
+        raise ModelError(f"tensor {tensor.name!r}: encoded levels {int(levels.min())}..{int(levels.max())} "
+                         "do not fit int8")
+    return levels
+
+
 def _info(tensor, name: str, *, drop_quantization: bool = False) -> TensorInfo:
     return TensorInfo(name=name, shape=tuple(int(d) for d in tensor.shape), dtype=_LEVEL_DTYPES[tensor.dtype],
-                      quantization=None if drop_quantization else _quantization(tensor))
+                      quantization=None if drop_quantization else _quantization(tensor),
+                      encoding=None if tensor.encoding is None else level_encoding(tensor.encoding))
 
 
 def encode_tensor(data: np.ndarray, level_dtype: LevelDtype, codec: str) -> TensorPayload:
@@ -135,7 +165,7 @@ def build_metadata(graph: Graph, *, name: str, version: int, target: Target, com
     operand_of = operands.operand_of()
 
     def label(ir_index: int) -> str:
-        return graph.tensors[ir_index].name if keep_names else f"t{ir_index}"
+        return graph.tensors[ir_index].name if keep_names else ""
 
     derived = derived_bias_tensors(graph)
     tensors = tuple(_info(graph.tensors[i], label(i), drop_quantization=i in derived) for i in operands.coded)
@@ -148,11 +178,16 @@ def build_metadata(graph: Graph, *, name: str, version: int, target: Target, com
                           options=node_options(graph, op)))
     meta_graph = MetaGraph(inputs=tuple(operand_of[i] for i in graph.inputs),
                            outputs=tuple(operand_of[i] for i in graph.outputs), nodes=tuple(nodes), values=values)
-    signatures: list[Any] = [None if graph.tensors[i].shape_signature is None
-                             else [int(d) for d in graph.tensors[i].shape_signature] for i in operands.order]
-    extensions = {IR_EXTENSION: {"description": graph.description, "order": list(operands.order),
-                                 "shape_signatures": signatures,
-                                 "derived_bias": sorted(operand_of[i] for i in derived)}}
+    ir: dict[str, Any] = {}
+    if derived:
+        ir["derived_bias"] = sorted(operand_of[i] for i in derived)
+    if list(operands.order) != list(range(len(operands.order))):
+        ir["order"] = list(operands.order)
+    if keep_names:
+        ir["description"] = graph.description
+        ir["shape_signatures"] = [None if graph.tensors[i].shape_signature is None
+                                  else [int(d) for d in graph.tensors[i].shape_signature] for i in operands.order]
+    extensions = {IR_EXTENSION: ir} if ir else None
     return Metadata(model=ModelInfo(name, version), target=target, compressor=compressor, graph=meta_graph,
                     tensors=tensors, extensions=extensions)
 
@@ -166,7 +201,9 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     the graph and every parameter the device needs (host.model_format.options). `target`
     names the architecture; `target.min_flash` is the container length and `target.min_ram`
     the arena the C runtime needs in its per-layer decode mode (0 when host._runtime is not
-    built). `keep_names=False` replaces tensor names by `t<index>` (smaller metadata).
+    built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
+    `keep_names=False` is the compact device build: no tensor names, shape signatures or
+    description (unpack names tensors `t<index>`).
     `progress(done, total)` is called after each coded tensor.
     Raises UnsupportedModelError (a ModelError) listing every problem of the graph,
     ModelError for a bad argument, CodecError from the coder, BitstreamError when the result
@@ -187,7 +224,7 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     payloads = []
     for done, ir_index in enumerate(operands.coded, start=1):
         tensor = graph.tensors[ir_index]
-        payloads.append(encode_tensor(tensor.data, _LEVEL_DTYPES[tensor.dtype], codec))
+        payloads.append(encode_tensor(stored_levels(tensor), _LEVEL_DTYPES[tensor.dtype], codec))
         if progress is not None:
             progress(done, len(operands.coded))
     return _with_target(metadata, payloads, target)

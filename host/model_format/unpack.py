@@ -6,10 +6,11 @@ from typing import Any
 import numpy as np
 
 from host.container.layout import LevelDtype
-from host.container.metadata import Metadata, TensorInfo
+from host.container.metadata import LevelEncoding, Metadata, TensorInfo
 from host.container.reader import Container, open_container
 from host.errors import BitstreamError, ModelError
-from host.graph import NO_TENSOR, DType, Graph, Op, OpKind, Quantization, Tensor, find_problems
+from host.graph import (NO_TENSOR, CodebookLevels, DependentLevels, DType, Graph, Op, OpKind, Quantization, Tensor,
+                        UniformLevels, WeightEncoding, find_problems, uniform_max_level)
 from host.model_format.options import check_derived, op_options
 from host.model_format.pack import IR_EXTENSION, bias_scale
 
@@ -20,15 +21,41 @@ def _bad(message: str) -> BitstreamError:
     return BitstreamError(message, status="DC_ERR_METADATA")
 
 
-def _tensor(info: TensorInfo, data: np.ndarray | None, signature: Any) -> Tensor:
+def weight_encoding(rule: LevelEncoding, levels: np.ndarray, where: str) -> WeightEncoding:
+    """The IR encoding of decoded `levels` under `rule`; BitstreamError (DC_ERR_CORRUPT) for a
+    level the rule cannot rebuild (as the device's decoder reports it)."""
+    levels = np.asarray(levels).astype(np.int32)
+    if rule.rule == "codebook":
+        book = np.frombuffer(rule.codebook, dtype=np.int8).copy()
+        index = levels.astype(np.int64) + rule.zero_index
+        if levels.size and (index.min() < 0 or index.max() >= book.size):
+            raise BitstreamError(f"{where}: a level indexes outside the {book.size}-entry codebook",
+                                 status="DC_ERR_CORRUPT")
+        return CodebookLevels(levels, rule.bits, book, rule.zero_index)
+    limit = uniform_max_level(rule.bits)
+    if levels.size and int(np.abs(levels).max()) > limit:
+        raise BitstreamError(f"{where}: level {int(np.abs(levels).max())} exceeds {limit} ({rule.bits} bits)",
+                             status="DC_ERR_CORRUPT")
+    if rule.rule == "dependent":
+        return DependentLevels(levels, rule.bits, rule.step)
+    return UniformLevels(levels, rule.bits, rule.step)
+
+
+def _tensor(info: TensorInfo, name: str, data: np.ndarray | None, signature: Any) -> Tensor:
     q = info.quantization
     quantization = None if q is None else Quantization(np.asarray(q.scale, dtype=np.float32),
                                                         np.asarray(q.zero_point, dtype=np.int64), q.axis)
     dtype = _DTYPES[info.dtype]
+    encoding = None
     if data is not None:
-        data = np.asarray(data).astype(dtype.numpy).reshape(info.shape)
-    return Tensor(name=info.name, shape=tuple(info.shape), dtype=dtype, quantization=quantization, data=data,
-                  shape_signature=None if signature is None else tuple(int(d) for d in signature))
+        data = np.asarray(data).reshape(info.shape)
+        if info.encoding is not None:
+            encoding = weight_encoding(info.encoding, data, f"tensor {name!r}")
+            data = encoding.reconstruct()
+        data = data.astype(dtype.numpy)
+    return Tensor(name=name, shape=tuple(info.shape), dtype=dtype, quantization=quantization, data=data,
+                  shape_signature=None if signature is None else tuple(int(d) for d in signature),
+                  encoding=encoding)
 
 
 def _ir_extension(metadata: Metadata, count: int) -> tuple[list[int], list[Any], str, list[int]]:
@@ -39,7 +66,8 @@ def _ir_extension(metadata: Metadata, count: int) -> tuple[list[int], list[Any],
         return list(range(count)), [None] * count, "", []
     if not isinstance(ext, dict):
         raise _bad(f"extensions.{IR_EXTENSION} must be a map")
-    order, signatures, description = ext.get("order"), ext.get("shape_signatures"), ext.get("description", "")
+    order = ext.get("order", list(range(count)))
+    signatures, description = ext.get("shape_signatures", [None] * count), ext.get("description", "")
     if not isinstance(order, list) or sorted(order) != list(range(count)):
         raise _bad(f"extensions.{IR_EXTENSION}.order must be a permutation of 0..{count - 1}")
     if not isinstance(signatures, list) or len(signatures) != count or not all(
@@ -73,9 +101,11 @@ def _derive_bias_quantization(graph: Graph, biases: set[int]) -> None:
 def unpack(container: Container | bytes, *, progress=None) -> Graph:
     """The graph a container holds, every constant decoded (equal to the graph `pack` was given).
 
-    `progress(done, total)` is called after each decoded tensor. Raises BitstreamError (a
-    malformed container, a bad operand reference or option: DC_ERR_METADATA; payloads: the
-    coder's statuses), ModelError for an op this host does not know.
+    Encoded weights are rebuilt from their levels by their rule (`Tensor.encoding` set, `data`
+    the rebuilt int8 values); unnamed tensors are named `t<index>`. `progress(done, total)` is
+    called after each decoded tensor. Raises BitstreamError (a malformed container, a bad
+    operand reference or option: DC_ERR_METADATA; payloads: the coder's statuses; a level the
+    rule cannot rebuild: DC_ERR_CORRUPT), ModelError for an op this host does not know.
     """
     if not isinstance(container, Container):
         container = open_container(container)
@@ -89,7 +119,7 @@ def unpack(container: Container | bytes, *, progress=None) -> Graph:
     coded = len(metadata.tensors)
     for k, info in enumerate(infos):
         data = container.levels(k) if k < coded else None
-        tensors[order[k]] = _tensor(info, data, signatures[k])
+        tensors[order[k]] = _tensor(info, info.name or f"t{order[k]}", data, signatures[k])
         if progress is not None and k < coded:
             progress(k + 1, coded)
     graph = Graph(tensors=tensors, description=description)

@@ -93,11 +93,14 @@ static void exercise(const dc_container_t *c)
         if (dc_container_tensor_info(c, i, &info) == DC_OK) {
             touch((const uint8_t *)info.name, info.name_length);
             for (uint32_t k = 0; k < info.channel_count; k++) {
-                double scale;
                 int64_t zp;
-                if (dc_cbor_read_float(&info.scale, &scale) != DC_OK || dc_cbor_read_int(&info.zero_point, &zp) != DC_OK) {
+                if (!(dc_tensor_info_scale(&info, k) > 0.0f) ||
+                    (info.zero_point_count > 1u && dc_cbor_read_int(&info.zero_points, &zp) != DC_OK)) {
                     __builtin_trap(); /* a validated tensor_info must yield its quantization */
                 }
+            }
+            if (info.rule == DC_LEVEL_RULE_CODEBOOK) {
+                touch((const uint8_t *)info.codebook, info.codebook_length);
             }
         }
     }

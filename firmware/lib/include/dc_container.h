@@ -90,18 +90,36 @@ typedef struct {
     const uint8_t *payload; /* payload_length bytes in the buffer */
 } dc_tensor_entry_t;
 
+/* Level reconstruction rules of a coded int8 tensor (metadata `encoding.rule`, section 4.2). */
+#define DC_LEVEL_RULE_NONE 0u      /* no `encoding`: the levels are the values */
+#define DC_LEVEL_RULE_UNIFORM 1u   /* int8 = level * step */
+#define DC_LEVEL_RULE_CODEBOOK 2u  /* int8 = codebook[level + zero_index] */
+#define DC_LEVEL_RULE_DEPENDENT 3u /* 8-state trellis: int8 = (2 level - sgn(level) (state & 1)) * step */
+
 /* One metadata tensor_info (a coded tensor or a graph value), for building the graph. */
 typedef struct {
-    const char *name;          /* UTF-8, not NUL-terminated, in the buffer */
-    size_t name_length;
+    const char *name;          /* UTF-8, not NUL-terminated, in the buffer; NULL when unnamed */
+    size_t name_length;        /* 0 when unnamed */
     uint8_t level_dtype;       /* DC_LEVEL_* of its `dtype` */
     uint32_t rank;
     uint32_t shape[DC_CONTAINER_MAX_RANK];
     uint32_t axis;
-    uint32_t channel_count;    /* number of scales = number of zero points; 0: `quantization` is null */
-    dc_cbor_reader_t scale;    /* positioned at the first scale: read channel_count floats */
-    dc_cbor_reader_t zero_point; /* positioned at the first zero point: read channel_count ints */
+    uint32_t channel_count;    /* number of scales; 0: `quantization` is null */
+    const uint8_t *scale;      /* channel_count float32, little-endian, unaligned, in the buffer */
+    int32_t zero_point;        /* the first zero point (all of them when zero_point_count == 1) */
+    uint32_t zero_point_count; /* 1: one zero point for every channel; else channel_count */
+    dc_cbor_reader_t zero_points; /* zero_point_count > 1: positioned at the first of the array's ints */
+    /* `encoding` (coded int8 tensors only) */
+    uint8_t rule;              /* DC_LEVEL_RULE_* */
+    uint8_t bits;              /* level bound: |level| <= 2^(bits-1) - 1 (uniform, dependent) */
+    uint8_t step;              /* uniform, dependent: 1..127 */
+    uint8_t zero_index;        /* codebook: the index of its 0 entry */
+    uint16_t codebook_length;  /* codebook: 1..256 entries */
+    const int8_t *codebook;    /* codebook: codebook_length int8 entries in the buffer */
 } dc_tensor_info_t;
+
+/* Scale `k` (< channel_count) of a parsed tensor_info (float32 read from the packed bytes). */
+float dc_tensor_info_scale(const dc_tensor_info_t *info, uint32_t k);
 
 /* Validate `len` bytes at `buf` as a container and fill `c`. Returns DC_OK or the first failure. */
 int dc_container_open(dc_container_t *c, const uint8_t *buf, size_t len);

@@ -178,6 +178,22 @@ typedef struct {
 dc_status_t dc_softmax_s8(const dc_softmax_params_t *params, int32_t rows, int32_t depth,
                           const int8_t *input, int32_t input_len, int8_t *output, int32_t output_len);
 
+/* ---- SOFTMAX in gemmlowp fixed point (TFLite reference_ops::Softmax, TFLite Micro) --------
+ * What LiteRT's reference kernels (BUILTIN_REF) and host/reference/softmax.py compute; needs no
+ * table and no libm. Output quantization is TFLite's int8 softmax one: scale 1/256, zero point
+ * -128. Parameters as TFLite's PreprocessSoftmaxScaling computes them from beta and the input
+ * scale: input_multiplier * 2^input_left_shift = min(beta * input_scale * 2^26, 2^31 - 1)
+ * (QuantizeMultiplier, left shift in [0, 31]), diff_min = -CalculateInputRadius(5, left shift). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;         /* <= 0: inputs this far below the row maximum give -128 */
+} dc_softmax_fixed_params_t;
+
+/* Softmax over the last dimension: `rows` rows of `depth` values. DC_ERR_ARG for bad params. */
+dc_status_t dc_softmax_fixed_s8(const dc_softmax_fixed_params_t *params, int32_t rows, int32_t depth,
+                                const int8_t *input, int32_t input_len, int8_t *output, int32_t output_len);
+
 /* ---- LOGISTIC (LiteRT's int8 kernel: a 256-entry lookup table) --------------------------- */
 #define DC_LUT_S8_LEN 256
 

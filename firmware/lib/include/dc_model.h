@@ -4,7 +4,7 @@
  * from the container's CBOR metadata (docs/bitstream.md section 4), weights from its payloads,
  * and everything the model needs at run time lives in ONE caller-given arena:
  *
- *   arena: [ persistent: graph tables, per-channel multipliers, softmax/logistic tables, the
+ *   arena: [ persistent: graph tables, per-channel multipliers, logistic look-up tables, the
  *            kernels' scratch buffer (optimized conv kernels only: the largest
  *            dc_conv_s8_get_buffer_size() of the model's layers, shared by all of them),
  *            (DECODE_AT_LOAD) every decoded weight, (DECODE_PER_LAYER) the decoder state ]

@@ -77,7 +77,7 @@ static int check_scalar(dc_cbor_reader_t *r)
     return dc_cbor_skip(r) == DC_OK ? DC_OK : META;
 }
 
-/* option map: {* text => scalar / [* scalar]} */
+/* option map: {* text => scalar / bytes / [* scalar]} */
 static int check_options(dc_cbor_reader_t *r)
 {
     uint64_t count;
@@ -86,7 +86,9 @@ static int check_options(dc_cbor_reader_t *r)
         dc_cbor_type_t type;
         REQUIRE(check_text(r, 0));
         REQUIRE(dc_cbor_peek(r, &type));
-        if (type == DC_CBOR_ARRAY) {
+        if (type == DC_CBOR_BYTES) {
+            REQUIRE(dc_cbor_skip(r));
+        } else if (type == DC_CBOR_ARRAY) {
             uint64_t items;
             REQUIRE(dc_cbor_read_array(r, &items));
             for (uint64_t k = 0; k < items; k++) {
@@ -99,6 +101,25 @@ static int check_options(dc_cbor_reader_t *r)
     return DC_OK;
 }
 
+static uint32_t load_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+float dc_tensor_info_scale(const dc_tensor_info_t *info, uint32_t k)
+{
+    uint32_t bits;
+    float value;
+    if (info == NULL || info->scale == NULL || k >= info->channel_count) {
+        return 0.0f;
+    }
+    bits = load_le32(info->scale + 4u * (size_t)k);
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+/* quantization = {"axis": uint, "scale": bytes (4n: float32 LE, each finite and > 0),
+ *                 "zero_point": int / [+ int]} */
 static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint64_t *axis, uint64_t *scales,
                               uint64_t *zero_points, int64_t *zp_min, int64_t *zp_max)
 {
@@ -113,34 +134,107 @@ static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint6
         if (which == 0) {
             REQUIRE(dc_cbor_read_uint(r, axis));
         } else if (which == 1) {
-            REQUIRE(dc_cbor_read_array(r, scales));
-            info->scale = *r;
-            for (uint64_t i = 0; i < *scales; i++) {
-                double scale;
-                uint64_t bits;
-                REQUIRE(dc_cbor_read_float(r, &scale));
-                memcpy(&bits, &scale, sizeof bits);
-                if ((bits >> 63) != 0 || bits == 0) { /* finite (checked); > 0 without FP arithmetic */
+            const uint8_t *bytes;
+            size_t length;
+            REQUIRE(dc_cbor_read_bytes(r, &bytes, &length));
+            if (length == 0 || length % 4u != 0) {
+                return META;
+            }
+            for (size_t i = 0; i < length; i += 4u) {
+                uint32_t bits = load_le32(bytes + i);
+                /* finite and > 0 without FP arithmetic: sign clear, not zero, exponent not all ones */
+                if ((bits >> 31) != 0 || bits == 0 || ((bits >> 23) & 0xFFu) == 0xFFu) {
                     return META;
                 }
             }
+            info->scale = bytes;
+            *scales = length / 4u;
         } else {
-            REQUIRE(dc_cbor_read_array(r, zero_points));
-            info->zero_point = *r;
-            for (uint64_t i = 0; i < *zero_points; i++) {
-                int64_t zp;
+            dc_cbor_type_t type;
+            int64_t zp;
+            REQUIRE(dc_cbor_peek(r, &type));
+            if (type == DC_CBOR_ARRAY) {
+                REQUIRE(dc_cbor_read_array(r, zero_points));
+                info->zero_points = *r;
+                for (uint64_t i = 0; i < *zero_points; i++) {
+                    REQUIRE(dc_cbor_read_int(r, &zp));
+                    if (i == 0) {
+                        info->zero_point = (int32_t)(zp < INT32_MIN ? INT32_MIN : zp > INT32_MAX ? INT32_MAX : zp);
+                    }
+                    *zp_min = zp < *zp_min ? zp : *zp_min;
+                    *zp_max = zp > *zp_max ? zp : *zp_max;
+                }
+            } else {
                 REQUIRE(dc_cbor_read_int(r, &zp));
-                *zp_min = zp < *zp_min ? zp : *zp_min;
-                *zp_max = zp > *zp_max ? zp : *zp_max;
+                *zero_points = 0; /* one for every channel: set to the scale count below */
+                info->zero_point = (int32_t)(zp < INT32_MIN ? INT32_MIN : zp > INT32_MAX ? INT32_MAX : zp);
+                *zp_min = zp;
+                *zp_max = zp;
+                info->zero_point_count = 1u;
             }
         }
     }
     return seen == 7u ? DC_OK : META;
 }
 
+/* encoding = {"bits", "rule": "uniform"/"dependent", "step"} / {"bits", "codebook", "rule", "zero_index"} */
+static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
+{
+    static const char *const names[] = {"bits", "codebook", "rule", "step", "zero_index"};
+    uint64_t count, bits = 0, step = 0, zero_index = 0;
+    const uint8_t *book = NULL;
+    size_t book_length = 0;
+    unsigned seen = 0, rule = DC_LEVEL_RULE_NONE;
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        unsigned which;
+        REQUIRE(read_key(r, names, 5, &which));
+        seen |= 1u << which;
+        if (which == 1) {
+            REQUIRE(dc_cbor_read_bytes(r, &book, &book_length));
+        } else if (which == 2) {
+            const char *text;
+            size_t length;
+            REQUIRE(dc_cbor_read_text(r, &text, &length));
+            rule = dc_cbor_text_equals(text, length, "uniform")     ? DC_LEVEL_RULE_UNIFORM
+                   : dc_cbor_text_equals(text, length, "codebook")  ? DC_LEVEL_RULE_CODEBOOK
+                   : dc_cbor_text_equals(text, length, "dependent") ? DC_LEVEL_RULE_DEPENDENT
+                                                                     : DC_LEVEL_RULE_NONE;
+            if (rule == DC_LEVEL_RULE_NONE) {
+                return META;
+            }
+        } else {
+            REQUIRE(dc_cbor_read_uint(r, which == 0 ? &bits : which == 3 ? &step : &zero_index));
+        }
+    }
+    if (rule == DC_LEVEL_RULE_CODEBOOK) {
+        if (seen != 0x17u || bits < 1u || bits > 8u || book_length < 1u || book_length > (1u << bits) ||
+            zero_index >= book_length || book[zero_index] != 0u) {
+            return META;
+        }
+        info->codebook = (const int8_t *)(const void *)book;
+        info->codebook_length = (uint16_t)book_length;
+        info->zero_index = (uint8_t)zero_index;
+    } else {
+        uint64_t max_level, reach;
+        if (seen != 0x0Du || bits < 2u || bits > (rule == DC_LEVEL_RULE_DEPENDENT ? 7u : 8u) || step > 127u) {
+            return META;
+        }
+        max_level = (1u << (bits - 1u)) - 1u;
+        reach = max_level * step * (rule == DC_LEVEL_RULE_DEPENDENT ? 2u : 1u);
+        if (reach < 1u || reach > 127u) {
+            return META;
+        }
+        info->step = (uint8_t)step;
+    }
+    info->rule = (uint8_t)rule;
+    info->bits = (uint8_t)bits;
+    return DC_OK;
+}
+
 int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
 {
-    static const char *const names[] = {"dtype", "name", "quantization", "shape"};
+    static const char *const names[] = {"dtype", "encoding", "name", "quantization", "shape"};
     static const int64_t low[3] = {-128, -32768, -2147483647 - 1};
     static const int64_t high[3] = {127, 32767, 2147483647};
     uint64_t count, axis = 0, scales = 0, zero_points = 0;
@@ -154,7 +248,7 @@ int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, 4, &which));
+        REQUIRE(read_key(r, names, 5, &which));
         seen |= 1u << which;
         if (which == 0) {
             const char *text;
@@ -170,11 +264,13 @@ int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
                 return META;
             }
         } else if (which == 1) {
+            REQUIRE(parse_encoding(r, info));
+        } else if (which == 2) {
             REQUIRE(dc_cbor_read_text(r, &info->name, &info->name_length));
             if (info->name_length == 0) {
                 return META;
             }
-        } else if (which == 2) {
+        } else if (which == 3) {
             dc_cbor_type_t type;
             REQUIRE(dc_cbor_peek(r, &type));
             if (type == DC_CBOR_NULL) {
@@ -204,14 +300,22 @@ int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
             info->rank = (uint32_t)rank;
         }
     }
-    if (seen != 15u) {
+    if ((seen & 0x19u) != 0x19u) { /* dtype, quantization, shape */
         return META;
+    }
+    if (info->rule != DC_LEVEL_RULE_NONE && info->level_dtype != DC_LEVEL_INT8) {
+        return META; /* only int8 tensors are rebuilt from levels */
     }
     if (!quantized) {
         return DC_OK; /* channel_count 0: no quantization */
     }
-    if (zero_points > 0 && (zp_min < low[info->level_dtype] || zp_max > high[info->level_dtype])) {
+    if (zp_min < low[info->level_dtype] || zp_max > high[info->level_dtype]) {
         return META;
+    }
+    if (info->zero_point_count == 1u) {
+        zero_points = scales; /* one zero point for every channel */
+    } else {
+        info->zero_point_count = (uint32_t)zero_points;
     }
     if (scales == 0 || zero_points != scales) {
         return META;
@@ -281,6 +385,9 @@ static int check_graph(dc_cbor_reader_t *r)
             for (uint64_t i = 0; i < items; i++) {
                 dc_tensor_info_t info;
                 REQUIRE(dc_container_parse_tensor_info(r, &info));
+                if (info.rule != DC_LEVEL_RULE_NONE) {
+                    return META; /* a value has no payload to rebuild */
+                }
             }
         }
     }

@@ -8,12 +8,13 @@ static size_t align8(size_t bytes)
     return (bytes + 7u) & ~(size_t)7u;
 }
 
-static int has_cabac_constants(const dc_model_t *m)
+/* Whether any decoded constant needs the decoder scratch: CABAC-coded, or levels rebuilt by a rule. */
+static int needs_decoder(const dc_model_t *m)
 {
     for (uint32_t i = 0; i < m->coded_count; i++) {
         dc_tensor_entry_t entry;
         if (m->tensors[i].source == DC_TENSOR_CONST && dc_container_tensor(&m->container, i, &entry) == DC_OK &&
-            entry.codec == DC_CODEC_CABAC) {
+            (entry.codec == DC_CODEC_CABAC || m->tensors[i].rule != DC_LEVEL_RULE_NONE)) {
             return 1;
         }
     }
@@ -109,7 +110,7 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
         return status;
     }
     m->decoder_columns = columns;
-    if (has_cabac_constants(m)) {
+    if (needs_decoder(m)) {
         decoder_bytes = dc_model_decoder_bytes(columns);
     }
     for (uint32_t i = 0; mode == DC_MODEL_DECODE_AT_LOAD && i < m->coded_count; i++) {

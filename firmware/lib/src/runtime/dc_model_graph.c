@@ -87,16 +87,16 @@ static dc_status_t fill_tensor(dc_model_tensor_t *t, const dc_tensor_info_t *inf
     t->bytes = t->count * width[t->dtype];
     t->channel_count = info->channel_count;
     if (info->channel_count > 0) {
-        dc_cbor_reader_t scale = info->scale, zero_point = info->zero_point;
-        double s;
-        int64_t z;
-        t->scale_position = (uint32_t)(scale.position);
-        if (dc_cbor_read_float(&scale, &s) != DC_OK || dc_cbor_read_int(&zero_point, &z) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-        t->scale = (float)s; /* written from a float32: exact */
-        t->zero_point = (int32_t)z;
+        t->scales = info->scale;
+        t->scale = dc_tensor_info_scale(info, 0); /* float32 in the metadata: exact */
+        t->zero_point = info->zero_point;
     }
+    t->rule = info->rule;
+    t->bits = info->bits;
+    t->step = info->step;
+    t->zero_index = info->zero_index;
+    t->codebook = info->codebook;
+    t->codebook_length = info->codebook_length;
     (void)c;
     return DC_OK;
 }
@@ -352,7 +352,7 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b)
                 return DC_ERR_UNSUPPORTED; /* a delta needs its base: apply it before loading */
             }
             t->source = DC_TENSOR_PARAM; /* until a kernel is found to read it */
-            if (entry.codec == DC_CODEC_RAW && ((uintptr_t)entry.payload % 4u) == 0u) {
+            if (entry.codec == DC_CODEC_RAW && t->rule == DC_LEVEL_RULE_NONE && ((uintptr_t)entry.payload % 4u) == 0u) {
                 t->data = (int8_t *)(uintptr_t)entry.payload; /* read-only: kernels take const inputs */
                 t->source = DC_TENSOR_IN_PLACE;
             }

@@ -33,7 +33,13 @@ typedef struct dc_model_tensor {
     float scale;              /* first scale (per-tensor quantization) */
     int32_t zero_point;
     uint32_t channel_count;   /* scales in the metadata (0: not quantized) */
-    uint32_t scale_position;  /* metadata offset of the first scale */
+    const uint8_t *scales;    /* channel_count float32 LE in the container (unaligned) */
+    const int8_t *codebook;   /* DC_LEVEL_RULE_CODEBOOK: codebook_length entries in the container */
+    uint16_t codebook_length;
+    uint8_t rule;             /* DC_LEVEL_RULE_*: how decoded levels rebuild the int8 values */
+    uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 */
+    uint8_t step;             /* uniform/dependent step */
+    uint8_t zero_index;       /* codebook: index of the 0 entry */
     uint32_t offset;          /* planned buffers: offset in the planned region */
     uint32_t extra;           /* PER_LAYER weights: bytes after the weights for their op's multipliers */
     int16_t first, last;      /* lifetime: op indices (-1: before the first op) */
@@ -81,7 +87,7 @@ typedef struct dc_model_op {
         dc_pool_params_t pool;
         dc_add_params_t add;
         dc_mul_params_t mul;
-        dc_softmax_params_t softmax;
+        dc_softmax_fixed_params_t softmax;
         const int8_t *lut;
         dc_relu_params_t relu;
         dc_hard_swish_params_t hard_swish;
@@ -135,6 +141,18 @@ dc_status_t dc_model_option_int(const dc_model_options_t *o, const char *name, i
                                 int32_t *value);
 dc_status_t dc_model_option_text(const dc_model_options_t *o, const char *name, const char **text, size_t *length);
 dc_status_t dc_model_option_bool(const dc_model_options_t *o, const char *name, int *value);
+/* A float option (stored as a CBOR float); absent: `fallback`. DC_ERR_OPTION if not a finite float. */
+dc_status_t dc_model_option_float(const dc_model_options_t *o, const char *name, float fallback, float *value);
+/* 1 when the node's options hold `name`, else 0. */
+int dc_model_option_present(const dc_model_options_t *o, const char *name);
+/* As dc_model_option_int, but an absent option takes `fallback` (the spec's default). */
+dc_status_t dc_model_option_int_or(const dc_model_options_t *o, const char *name, int32_t fallback, int64_t low,
+                                   int64_t high, int32_t *value);
+/* A byte-string option of exactly `length` bytes; DC_ERR_OPTION if absent or of another length. */
+dc_status_t dc_model_option_bytes(const dc_model_options_t *o, const char *name, size_t length,
+                                  const uint8_t **bytes);
+/* Scale k of a quantized tensor (float32 from the packed metadata bytes). */
+float dc_model_tensor_scale(const dc_model_tensor_t *t, uint32_t k);
 /* An array option: *count elements, `reader` positioned at the first. DC_ERR_OPTION if absent. */
 dc_status_t dc_model_option_array(const dc_model_options_t *o, const char *name, uint64_t *count,
                                   dc_cbor_reader_t *reader);

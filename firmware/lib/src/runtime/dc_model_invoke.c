@@ -171,7 +171,7 @@ dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index)
         return DC_OK;
     case DC_OP_SOFTMAX: {
         int32_t depth = x->rank > 0 ? x->dims[DC_MODEL_MAX_RANK - 1] : 1;
-        return dc_softmax_s8(&op->p.softmax, len(x) / depth, depth, x->data, len(x), y->data, len(y));
+        return dc_softmax_fixed_s8(&op->p.softmax, len(x) / depth, depth, x->data, len(x), y->data, len(y));
     }
     case DC_OP_LOGISTIC:
         return dc_logistic_s8(op->p.lut, DC_LUT_S8_LEN, len(x), x->data, len(x), y->data, len(y));

@@ -1,4 +1,6 @@
 /* dc_model_options.c: typed look-up of one option in a node's CBOR options map (bounded reads). */
+#include <string.h>
+
 #include "dc_model_internal.h"
 
 void dc_model_options_at(const dc_model_t *m, uint32_t position, dc_model_options_t *o)
@@ -8,7 +10,8 @@ void dc_model_options_at(const dc_model_t *m, uint32_t position, dc_model_option
     o->reader.position = position;
 }
 
-/* Positions `r` at the value of option `name`; DC_ERR_OPTION when absent. */
+/* Positions `r` at the value of option `name`; DC_ERR_OPTION when absent (also DC_ERR_OPTION for a
+ * malformed map, which the container check has excluded). */
 static dc_status_t find(const dc_model_options_t *o, const char *name, dc_cbor_reader_t *r)
 {
     uint64_t count;
@@ -68,5 +71,62 @@ dc_status_t dc_model_option_array(const dc_model_options_t *o, const char *name,
     if (find(o, name, reader) != DC_OK || dc_cbor_read_array(reader, count) != DC_OK) {
         return DC_ERR_OPTION;
     }
+    return DC_OK;
+}
+
+dc_status_t dc_model_option_int_or(const dc_model_options_t *o, const char *name, int32_t fallback, int64_t low,
+                                   int64_t high, int32_t *value)
+{
+    dc_cbor_reader_t r;
+    if (find(o, name, &r) != DC_OK) {
+        *value = fallback; /* absent: the documented default (docs/bitstream.md section 4.1) */
+        return DC_OK;
+    }
+    return dc_model_option_int(o, name, low, high, value);
+}
+
+dc_status_t dc_model_option_bytes(const dc_model_options_t *o, const char *name, size_t length,
+                                  const uint8_t **bytes)
+{
+    dc_cbor_reader_t r;
+    size_t found;
+    if (find(o, name, &r) != DC_OK || dc_cbor_read_bytes(&r, bytes, &found) != DC_OK || found != length) {
+        return DC_ERR_OPTION;
+    }
+    return DC_OK;
+}
+
+float dc_model_tensor_scale(const dc_model_tensor_t *t, uint32_t k)
+{
+    const uint8_t *p;
+    uint32_t bits;
+    float value;
+    if (t->scales == NULL || k >= t->channel_count) {
+        return 0.0f;
+    }
+    p = t->scales + 4u * (size_t)k;
+    bits = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+int dc_model_option_present(const dc_model_options_t *o, const char *name)
+{
+    dc_cbor_reader_t r;
+    return find(o, name, &r) == DC_OK;
+}
+
+dc_status_t dc_model_option_float(const dc_model_options_t *o, const char *name, float fallback, float *value)
+{
+    dc_cbor_reader_t r;
+    double v;
+    if (find(o, name, &r) != DC_OK) {
+        *value = fallback;
+        return DC_OK;
+    }
+    if (dc_cbor_read_float(&r, &v) != DC_OK || !(v >= -3.4028234663852886e38 && v <= 3.4028234663852886e38)) {
+        return DC_ERR_OPTION;
+    }
+    *value = (float)v; /* written from a float32: exact */
     return DC_OK;
 }

@@ -38,15 +38,20 @@ static dc_status_t quantize(double real, int32_t *multiplier, int32_t *shift)
 
 static dc_status_t clamp_options(const dc_model_options_t *o, dc_model_op_t *op)
 {
-    TRY(dc_model_option_int(o, "act_min", -128, 127, &op->act_min));
-    TRY(dc_model_option_int(o, "act_max", -128, 127, &op->act_max));
+    TRY(dc_model_option_int_or(o, "act_min", -128, -128, 127, &op->act_min));
+    TRY(dc_model_option_int_or(o, "act_max", 127, -128, 127, &op->act_max));
     return op->act_min <= op->act_max ? DC_OK : DC_ERR_OPTION;
 }
 
-static dc_status_t rounding_option(const dc_model_options_t *o, dc_rounding_t *rounding)
+/* `rounding`, absent: `fallback` (the op's documented default). */
+static dc_status_t rounding_option(const dc_model_options_t *o, dc_rounding_t fallback, dc_rounding_t *rounding)
 {
     const char *text;
     size_t length;
+    if (!dc_model_option_present(o, "rounding")) {
+        *rounding = fallback;
+        return DC_OK;
+    }
     TRY(dc_model_option_text(o, "rounding", &text, &length));
     if (dc_cbor_text_equals(text, length, "double")) {
         *rounding = DC_ROUNDING_DOUBLE;
@@ -67,16 +72,20 @@ static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32
     size_t length;
     int64_t effective = (int64_t)(filter - 1) * dilation + 1;
     int64_t total;
-    TRY(dc_model_option_text(o, "padding", &text, &length));
-    if (dc_cbor_text_equals(text, length, "VALID")) {
+    int valid = !dc_model_option_present(o, "padding"); /* default VALID */
+    if (!valid) {
+        TRY(dc_model_option_text(o, "padding", &text, &length));
+        valid = dc_cbor_text_equals(text, length, "VALID");
+        if (!valid && !dc_cbor_text_equals(text, length, "SAME")) {
+            return DC_ERR_OPTION;
+        }
+    }
+    if (valid) {
         if ((in - effective + stride) / stride != out || in < effective) {
             return DC_ERR_SHAPE;
         }
         *pad = 0;
         return DC_OK;
-    }
-    if (!dc_cbor_text_equals(text, length, "SAME")) {
-        return DC_ERR_OPTION;
     }
     if (((int64_t)in + stride - 1) / stride != out) {
         return DC_ERR_SHAPE;
@@ -90,19 +99,15 @@ static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32
 dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
                                          int32_t *shift)
 {
-    const dc_container_t *c = &m->container;
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
     const dc_model_tensor_t *y = &m->tensors[op->output];
-    dc_cbor_reader_t scales;
-    dc_cbor_init(&scales, c->data + c->metadata_offset, c->metadata_length);
-    scales.position = w->scale_position;
+    if ((uint32_t)op->channels > w->channel_count) {
+        return DC_ERR_INTERNAL;
+    }
     for (int32_t k = 0; k < op->channels; k++) {
-        double s;
-        if (dc_cbor_read_float(&scales, &s) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
+        float s = dc_model_tensor_scale(w, (uint32_t)k);
         int32_t mk, sk;
-        TRY(quantize((double)x->scale * (double)(float)s / (double)y->scale, &mk, &sk));
+        TRY(quantize((double)x->scale * (double)s / (double)y->scale, &mk, &sk));
         if (multiplier != NULL) {
             multiplier[k] = mk;
             shift[k] = sk;
@@ -165,12 +170,12 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int(o, "stride_h", 1, INT32_MAX, &p->stride_h));
-    TRY(dc_model_option_int(o, "stride_w", 1, INT32_MAX, &p->stride_w));
-    TRY(dc_model_option_int(o, "dilation_h", 1, INT32_MAX, &p->dilation_h));
-    TRY(dc_model_option_int(o, "dilation_w", 1, INT32_MAX, &p->dilation_w));
+    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &p->stride_h));
+    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &p->stride_w));
+    TRY(dc_model_option_int_or(o, "dilation_h", 1, 1, INT32_MAX, &p->dilation_h));
+    TRY(dc_model_option_int_or(o, "dilation_w", 1, 1, INT32_MAX, &p->dilation_w));
     TRY(clamp_options(o, op));
-    TRY(rounding_option(o, &p->rounding));
+    TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &p->rounding));
     TRY(padding_offset(o, x->dims[1], y->dims[1], w->dims[1], p->stride_h, p->dilation_h, &p->pad_h));
     TRY(padding_offset(o, x->dims[2], y->dims[2], w->dims[2], p->stride_w, p->dilation_w, &p->pad_w));
     p->input_offset = -x->zero_point;
@@ -178,7 +183,7 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     p->act_min = op->act_min;
     p->act_max = op->act_max;
     if (depthwise) {
-        TRY(dc_model_option_int(o, "depth_multiplier", 1, INT32_MAX, &op->p.depthwise.depth_multiplier));
+        TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &op->p.depthwise.depth_multiplier));
     }
     return channel_multipliers(m, b, op, x, w, y, channels);
 }
@@ -192,7 +197,7 @@ static dc_status_t prepare_fc(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *
     TRY(check_activation(y));
     TRY(weights(w, bias, 2u, w->dims[2]));
     TRY(clamp_options(o, op));
-    TRY(rounding_option(o, &op->p.fc.rounding));
+    TRY(rounding_option(o, DC_ROUNDING_SINGLE, &op->p.fc.rounding));
     op->p.fc.input_offset = -x->zero_point;
     op->p.fc.filter_offset = -w->zero_point;
     op->p.fc.output_offset = y->zero_point;
@@ -214,8 +219,8 @@ static dc_status_t prepare_pool(dc_model_t *m, dc_model_op_t *op, const dc_model
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int(o, "stride_h", 1, INT32_MAX, &p->stride_h));
-    TRY(dc_model_option_int(o, "stride_w", 1, INT32_MAX, &p->stride_w));
+    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &p->stride_h));
+    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &p->stride_w));
     TRY(dc_model_option_int(o, "filter_h", 1, INT32_MAX, &p->filter_h));
     TRY(dc_model_option_int(o, "filter_w", 1, INT32_MAX, &p->filter_w));
     TRY(clamp_options(o, op));
@@ -259,37 +264,16 @@ static dc_status_t prepare_binary(dc_model_t *m, dc_model_op_t *op, const dc_mod
     return DC_OK;
 }
 
-/* A float table or int8 LUT option of exactly `count` entries, copied into the arena. */
-static dc_status_t table_option(dc_model_bump_t *b, const dc_model_options_t *o, const char *name, int is_float,
-                                void **out)
+/* The int8 LUT byte-string option (256 B), copied into the arena. */
+static dc_status_t lut_option(dc_model_bump_t *b, const dc_model_options_t *o, void **out)
 {
-    dc_cbor_reader_t r;
-    uint64_t count;
-    TRY(dc_model_option_array(o, name, &count, &r));
-    if (count != 256u) {
-        return DC_ERR_OPTION;
+    const uint8_t *bytes;
+    TRY(dc_model_option_bytes(o, "lut", 256u, &bytes));
+    *out = dc_model_bump(b, 256u);
+    if (*out != NULL) {
+        memcpy(*out, bytes, 256u);
     }
-    *out = dc_model_bump(b, is_float ? 256u * sizeof(float) : 256u);
-    for (uint32_t i = 0; i < 256u; i++) {
-        if (is_float) {
-            double v;
-            if (dc_cbor_read_float(&r, &v) != DC_OK) {
-                return DC_ERR_OPTION;
-            }
-            if (*out != NULL) {
-                ((float *)*out)[i] = (float)v;
-            }
-        } else {
-            int64_t v;
-            if (dc_cbor_read_int(&r, &v) != DC_OK || v < -128 || v > 127) {
-                return DC_ERR_OPTION;
-            }
-            if (*out != NULL) {
-                ((int8_t *)*out)[i] = (int8_t)v;
-            }
-        }
-    }
-    return DC_OK;
+    return DC_OK; /* *out NULL while sizing: dc_model_load reports DC_ERR_ARENA */
 }
 
 static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op, const dc_model_options_t *o)
@@ -302,16 +286,31 @@ static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_
     }
     switch (op->kind) {
     case DC_OP_SOFTMAX: {
-        void *table = NULL;
-        TRY(table_option(b, o, "table", 1, &table));
-        op->p.softmax.table = table;
-        op->p.softmax.output_scale = y->scale;
-        op->p.softmax.output_zero_point = y->zero_point;
+        /* TFLite PreprocessSoftmaxScaling (in double) and CalculateInputRadius(5, shift). */
+        float beta;
+        int32_t multiplier;
+        int shift = 0;
+        double real;
+        TRY(dc_model_option_float(o, "beta", 1.0f, &beta));
+        if (!(beta > 0.0f)) {
+            return DC_ERR_OPTION;
+        }
+        if (y->scale != 1.0f / 256.0f || y->zero_point != -128) {
+            return DC_ERR_UNSUPPORTED; /* int8 softmax outputs are quantized 1/256, -128 */
+        }
+        real = (double)beta * (double)x->scale * (double)(1u << 26);
+        real = real < 2147483647.0 ? real : 2147483647.0;
+        if (dc_quantize_multiplier(real, &multiplier, &shift) != 0 || shift < 0 || shift > 31) {
+            return DC_ERR_UNSUPPORTED;
+        }
+        op->p.softmax.input_multiplier = multiplier;
+        op->p.softmax.input_left_shift = shift;
+        op->p.softmax.diff_min = -(int32_t)(31.0 * (double)(1u << 26) / (double)((uint64_t)1 << shift));
         return x->rank >= 1u ? DC_OK : DC_ERR_SHAPE;
     }
     case DC_OP_LOGISTIC: {
         void *lut = NULL;
-        TRY(table_option(b, o, "lut", 0, &lut));
+        TRY(lut_option(b, o, &lut));
         op->p.lut = lut;
         return DC_OK;
     }
@@ -327,7 +326,7 @@ static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_
     case DC_OP_HARD_SWISH:
         return dc_hard_swish_s8_prepare(x->scale, x->zero_point, y->scale, y->zero_point, &op->p.hard_swish);
     case DC_OP_QUANTIZE:
-        TRY(rounding_option(o, &op->p.requantize.rounding));
+        TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &op->p.requantize.rounding));
         op->p.requantize.input_zero_point = x->zero_point;
         op->p.requantize.output_zero_point = y->zero_point;
         return quantize((double)x->scale / (double)y->scale, &op->p.requantize.multiplier,

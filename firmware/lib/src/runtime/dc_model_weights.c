@@ -67,30 +67,84 @@ static dc_status_t store(int8_t *out, uint8_t dtype, uint32_t at, const int32_t 
     return DC_OK;
 }
 
+/* MPEG NNC's 8-state trellis: next state = dq_next[state][|level| & 1] (docs/compression.md). */
+static const uint8_t dq_next[8][2] = {{0, 2}, {7, 5}, {1, 3}, {6, 4}, {2, 0}, {5, 7}, {3, 1}, {4, 6}};
+
+/* Rebuild int8 values from levels by the tensor's rule (docs/bitstream.md section 4.2); `state` carries
+ * the trellis state from one slice to the next. A level outside the rule's range is DC_ERR_CORRUPT. */
+static dc_status_t rebuild(const dc_model_tensor_t *t, int8_t *out, uint32_t at, const int32_t *levels, uint32_t n,
+                           uint8_t *state)
+{
+    const int32_t max_level = (int32_t)(1u << (t->bits - 1u)) - 1;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t v = levels[i];
+        int32_t value;
+        if (t->rule == DC_LEVEL_RULE_CODEBOOK) {
+            int32_t index = v + (int32_t)t->zero_index;
+            if (index < 0 || index >= (int32_t)t->codebook_length) {
+                return DC_ERR_CORRUPT;
+            }
+            out[at + i] = t->codebook[index];
+            continue;
+        }
+        if (v < -max_level || v > max_level) {
+            return DC_ERR_CORRUPT;
+        }
+        if (t->rule == DC_LEVEL_RULE_DEPENDENT) {
+            int32_t magnitude = v < 0 ? -v : v;
+            value = 2 * v - (v > 0 ? 1 : v < 0 ? -1 : 0) * (int32_t)(*state & 1u);
+            *state = dq_next[*state][magnitude & 1];
+        } else {
+            value = v;
+        }
+        out[at + i] = (int8_t)(value * (int32_t)t->step); /* |value * step| <= 127: checked by the parser */
+    }
+    return DC_OK;
+}
+
+static dc_status_t put(const dc_model_tensor_t *t, int8_t *out, uint32_t at, const int32_t *levels, uint32_t n,
+                       uint8_t *state)
+{
+    return t->rule == DC_LEVEL_RULE_NONE ? store(out, t->dtype, at, levels, n) : rebuild(t, out, at, levels, n, state);
+}
+
 dc_status_t dc_model_decode_tensor(dc_model_t *m, uint32_t index, int8_t *out)
 {
     const dc_model_tensor_t *t = &m->tensors[index];
     dc_tensor_entry_t entry;
+    uint8_t state = 0;
     if (dc_container_tensor(&m->container, index, &entry) != DC_OK) {
         return DC_ERR_INTERNAL;
-    }
-    if (entry.codec == DC_CODEC_RAW) {
-        /* little-endian payload; every supported target is little-endian */
-        memcpy(out, entry.payload, t->bytes);
-        return DC_OK;
     }
     uint8_t *scratch = m->decoder;
     dc_levels_dec_t *dec = (dc_levels_dec_t *)(void *)scratch;
     dc_levels_col_t *cols = (dc_levels_col_t *)(void *)(scratch + align8(sizeof(dc_levels_dec_t)));
     int32_t *slice = (int32_t *)(void *)(scratch + align8(sizeof(dc_levels_dec_t)) +
                                          align8(sizeof(dc_levels_col_t) * m->decoder_columns));
+    if (entry.codec == DC_CODEC_RAW) {
+        if (t->rule == DC_LEVEL_RULE_NONE) {
+            /* little-endian payload; every supported target is little-endian */
+            memcpy(out, entry.payload, t->bytes);
+            return DC_OK;
+        }
+        /* int8 levels (the parser allows a rule on int8 tensors only), rebuilt in slices */
+        dc_status_t status = DC_OK;
+        for (uint32_t done = 0; status == DC_OK && done < entry.level_count; done += DC_MODEL_SLICE) {
+            uint32_t n = entry.level_count - done < DC_MODEL_SLICE ? entry.level_count - done : DC_MODEL_SLICE;
+            for (uint32_t i = 0; i < n; i++) {
+                slice[i] = (int8_t)entry.payload[done + i];
+            }
+            status = rebuild(t, out, done, slice, n, &state);
+        }
+        return status;
+    }
     dc_status_t status = dc_levels_dec_init(dec, entry.payload, entry.payload_length, entry.level_count,
                                             m->decoder_columns > 0 ? cols : NULL, m->decoder_columns);
     for (uint32_t done = 0; status == DC_OK && done < entry.level_count;) {
         uint32_t n = entry.level_count - done < DC_MODEL_SLICE ? entry.level_count - done : DC_MODEL_SLICE;
         status = dc_levels_read(dec, slice, n, NULL);
         if (status == DC_OK) {
-            status = store(out, t->dtype, done, slice, n);
+            status = put(t, out, done, slice, n, &state);
         }
         done += n;
     }
