@@ -73,6 +73,20 @@ class CoderParams:
     def _from_tuple(cls, t: tuple[int, ...]) -> CoderParams:
         return cls(PredMode(t[0]), bool(t[1]), bool(t[2]), bool(t[3]), t[4], bool(t[5]), t[6], t[7], t[8], t[9])
 
+    def to_ints(self) -> list[int]:
+        """The parameters as PARAM_COUNT integers (for records that store them, e.g. host.delta)."""
+        return list(self._as_tuple())
+
+    @classmethod
+    def from_ints(cls, values: list[int]) -> CoderParams:
+        """The inverse of `to_ints`. Raises ValueError for a wrong count or an unknown mode."""
+        if len(values) != PARAM_COUNT:
+            raise ValueError(f"expected {PARAM_COUNT} coder parameters, found {len(values)}")
+        return cls._from_tuple(tuple(values))
+
+
+# How many integers CoderParams.to_ints() gives.
+PARAM_COUNT = len(CoderParams()._as_tuple())
 
 def _as_int32(levels: np.ndarray, what: str) -> np.ndarray:
     arr = np.asarray(levels)

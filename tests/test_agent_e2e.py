@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from dcagent.errors import DeviceError
 from dcagent.fleet.local_broker import LocalBroker
 from dcagent.fleet.messages import RejectReason, State
 from dcagent.link import infer
@@ -59,12 +58,8 @@ def test_publish_flash_confirm_then_rejections_leave_the_model_running(rig, tmp_
         assert compressed(monitor.states_of(m1.stream_id)) == ORDER
         print(f"publish -> confirmed on native: {elapsed:.2f} s")
         assert_runs(agent, v1, "1.0.0")
-        try:   # the model runtime answers inferences only once the firmware links it
-            infer(agent.port, __import__("numpy").zeros((1, 1, 300), dtype="int8"))
-            inference = "answered"
-        except DeviceError as exc:
-            inference = str(exc)
-        assert inference == "answered" or "no model runtime" in inference
+        # The confirmed model runs: one inference on the board answers with an output.
+        assert len(infer(agent.port, __import__("numpy").zeros((1, 1, 300), dtype="int8"))) == 1
 
         v2 = keys.sign(model(2 << 24, seed=2))
         began = time.monotonic()

@@ -7,9 +7,9 @@ running; the board's slot state is the truth the attempt starts from.
 
 The health check after the trial boot: the board must run the new image (slot state); when
 its firmware has a model runtime, one inference on a fixed input must return exactly what
-the host's build of the same C runtime computes (host.runtime). Without a runtime on the
-board (DC_ERR_UNSUPPORTED) the check is the boot and the slot verification alone, and the
-outcome says so.
+the host's build of the same C runtime computes (host.runtime); an inference error or a
+different output rolls the board back. When the host cannot compute a reference for the
+model, the check is the boot and the slot verification alone, and the outcome says so.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from smpclient.requests.os_management import ResetWrite
 from dcagent.agent.board_link import BoardLink
 from dcagent.errors import DeviceError, TransportError
 from dcagent.link import RolledBackError, SmpSession, flash, infer, prepare_image, read_state
-from dcagent.link.infer import NO_RUNTIME_RC
 from dcagent.link.session import LINK_ERRORS
 
 #: Seconds to wait for an owned board that is restarting before an attempt gives up.
@@ -88,8 +87,6 @@ def _health(port: str, full: bytes) -> tuple[bool, str, bool]:
     try:
         got = infer(port, x[None, ...])[0].output
     except DeviceError as exc:
-        if exc.code in (NO_RUNTIME_RC, 8):
-            return True, "booted on trial; inference not checked: the firmware has no model runtime", False
         return False, f"inference on the new model failed: {exc}", False
     if got != want:
         first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))

@@ -5,21 +5,21 @@
   "format": 1,
   "full": {"content_sha256": bytes 32, "key_id": bytes 0|16, "length": uint, "signature": bytes 0|64},
   "metadata": [* operation],          ; host.delta.patch: the base metadata -> the full metadata
-  "tensors": [* null / [codec, residual, pred_mode, dq, rice, shift_fast, shift_slow, col_stride]]
+  "tensors": [* null / [codec, residual, *coder parameters]]   ; host.coder.CoderParams.to_ints()
 }
 ```
 `tensors[i]` null: the delta's payload i IS the full container's payload i. Otherwise the
 delta's tensor i gives the full tensor's levels (decoded against the base when the entry has
 TENSOR_FLAG_DELTA; with `residual` = 1 the decoded values are added to the base levels), and
-the full payload is those levels coded with `codec` (0 raw, 1 cabac with the six coder
-parameters; zeros for raw).
+the full payload is those levels coded with `codec` (0 raw, 1 cabac with the coder
+parameters, `host.coder.PARAM_COUNT` integers; zeros for raw).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from host.coder import CoderParams, PredMode
+from host.coder import PARAM_COUNT, CoderParams, PredMode
 from host.container.layout import Codec
 from host.errors import BitstreamError
 
@@ -36,7 +36,7 @@ class TensorRecipe:
     params: CoderParams | None   # cabac only
 
     def to_plain(self) -> list[int]:
-        p = self.params._as_tuple() if self.params is not None else (0, 0, 0, 0, 0, 0)
+        p = self.params.to_ints() if self.params is not None else [0] * PARAM_COUNT
         return [int(self.codec), int(self.residual), *p]
 
 
@@ -71,15 +71,15 @@ def _bytes(value: Any, name: str, lengths: tuple[int, ...]) -> bytes:
 def _recipe(value: Any, index: int) -> TensorRecipe | None:
     if value is None:
         return None
-    if not isinstance(value, list) or len(value) != 8 or not all(type(v) is int for v in value):
-        raise _bad(f"tensors[{index}] must be null or 8 integers")
+    if not isinstance(value, list) or len(value) != 2 + PARAM_COUNT or not all(type(v) is int for v in value):
+        raise _bad(f"tensors[{index}] must be null or {2 + PARAM_COUNT} integers")
     codec, residual, *params = value
     if codec not in (int(Codec.RAW), int(Codec.CABAC)) or residual not in (0, 1):
         raise _bad(f"tensors[{index}]: codec {codec} / residual {residual} unknown")
     if codec == int(Codec.RAW):
         return TensorRecipe(Codec.RAW, bool(residual), None)
     try:
-        coder = CoderParams(PredMode(params[0]), bool(params[1]), bool(params[2]), *params[3:])
+        coder = CoderParams.from_ints(params)
     except ValueError as exc:
         raise _bad(f"tensors[{index}]: coder parameters {params}: {exc}") from exc
     if coder.pred_mode == PredMode.BASE:
