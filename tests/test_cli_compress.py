@@ -119,17 +119,17 @@ def test_without_labels_the_budget_is_top1_agreement(tmp_path):
 
 
 def test_unmeetable_budget_reports_the_best_found_and_writes_no_dcb(tmp_path, capsys):
-    """kws float32: plain int8 PTQ already loses 1.33 points of accuracy, so 0.5 cannot be met."""
+    """kws float32: int8 PTQ already loses a sample of 300 (0.33 points), so 0.1 cannot be met."""
     out, report = tmp_path / "kws.dcb", tmp_path / "kws.json"
     code = main(["compress", str(EXAMPLES / "kws" / "model_float32.tflite"), "-o", str(out), "--data",
-                 str(EXAMPLES / "kws" / "eval.npz"), "--max-drop", "0.5", "--report", str(report), "--unsigned"])
+                 str(EXAMPLES / "kws" / "eval.npz"), "--max-drop", "0.1", "--report", str(report), "--unsigned"])
     captured = capsys.readouterr()
     assert code == 1
     assert "loses" in captured.err and "not written" in captured.err and "--max-drop" in captured.err
     assert not out.exists() and leftovers(tmp_path) == []
     data = json.loads(report.read_text())
     assert data["goal_met"] is False and data["compressed_bytes"] is None
-    assert data["accuracy"]["original"] - data["accuracy"]["compressed"] > 0.5
+    assert data["accuracy"]["original"] - data["accuracy"]["compressed"] > 0.1
     assert data["estimated_bytes"] > 0 and data["ratio_vs_float32"] > 1
     assert "best found" in captured.out
 
@@ -301,18 +301,36 @@ def test_lossless_with_data_reports_the_unchanged_accuracy(tmp_path):
     assert data["accuracy"]["original"] == data["accuracy"]["compressed"] == pytest.approx(100 * 279 / 280)
 
 
-def test_factorized_layers_are_two_ops_and_run_bit_exactly(tmp_path):
-    """--factorize: a layer replaced by two (k x 1 then 1 x 1 CONV_2D here) is two ordinary nodes in
-    the container; the replaced weights are not stored; the C runtime check passes."""
-    out, report = tmp_path / "f.dcb", tmp_path / "f.json"
-    assert main(["-q", "compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--data",
-                 str(HAR / "eval.npz"), "--factorize", "--max-drop", "2", "--report", str(report), "--unsigned",
-                 "--check", "10"]) == 0
-    data = json.loads(report.read_text())
-    factored = [c for c in data["choices"] if "rank" in c["choice"]]
-    assert factored, "under 2 points the search factorizes har's third convolution (measured)"
-    graph = unpack(read_container(out))
-    used = {i for op in graph.ops for i in op.inputs} | set(graph.outputs) | set(graph.inputs)
-    assert used == set(range(len(graph.tensors))), "every stored tensor is used by an op"
-    original = read_model(HAR / "model_float32.tflite")
-    assert len(graph.ops) == len(original.ops) + len(factored)
+def test_factorized_layers_are_two_ops_and_run_bit_exactly():
+    """A layer the passes factorize (k x 1 then 1 x k, or depthwise + pointwise) is two ordinary
+    nodes in the container; the replaced weights are not stored; the C runtime, in both decode
+    modes, equals the reference interpreter on the factorized graph. Built through the passes'
+    own option machinery, so it does not depend on whether a budget search picks factorization."""
+    from host.data import prepare_data
+    from host.model_format import pack
+    from host.model_format.check import check_container
+    from host.passes.engine import SearchSpace, _layers, layer_options, realize
+    from host.passes.execute import run_samples
+    from host.passes.quantize import quantize
+    from host.passes.rate import estimate_bits
+    from host.passes.rewrite import compact
+    from tests.passes_models import tiny_cnn
+
+    x = np.random.default_rng(8).normal(size=(64, 12, 10, 3)).astype(np.float32)
+    q, _ = quantize(tiny_cnn(seed=7, batch_norm=False), x)
+    xq = prepare_data(x, None, q).x
+    layers = _layers(q, run_samples(q, xq).values, estimate_bits)
+    by_index = {layer.op_index: layer for layer in layers}
+    options = [o for layer in layers for o in layer_options(layer, SearchSpace(factorize=True, ranks=(0.5,)),
+                                                             estimate_bits, q) if o.factor is not None]
+    kinds = {o.factor.kind.value for o in options}
+    assert {"spatial", "depthwise", "low-rank"} <= kinds, kinds
+    samples = [[xq[i:i + 1]] for i in range(4)]
+    for kind in {o.factor.kind for o in options}:
+        option = next(o for o in options if o.factor.kind is kind)
+        g = compact(realize(q, by_index, [option], True))
+        assert len(g.ops) == len(q.ops) + 1, option.factor.kind
+        used = {i for op in g.ops for i in op.inputs if i >= 0} | set(g.outputs) | set(g.inputs)
+        assert used == set(range(len(g.tensors))), "every stored tensor is used by an op"
+        result = check_container(pack(g, name="factorized", version=1), g, samples)
+        assert not result.problems, result.problems
