@@ -117,11 +117,12 @@ def test_board_resource_overrides():
 
 
 def test_counts_from_profile_marks():
-    # op 0 (region 1), a gap, op 1 (region 2): marks as the plugin logs them
-    marks = [Mark(1, 0, 50, 1000), Mark(0, 1, 300, 1300), Mark(2, 0, 7, 1307), Mark(0, 2, 93, 1400),
-             Mark(1, 0, 9, 1409), Mark(0, 1, 301, 1710)]
+    # As the firmware marks them: inference region 2, op k in region 16 + k, back to 2 between
+    # ops, 0 at the end (Mark(region, previous, instructions spent in previous, running total)).
+    marks = [Mark(2, 0, 50, 1000), Mark(16, 2, 10, 1010), Mark(2, 16, 300, 1310), Mark(17, 2, 5, 1315),
+             Mark(2, 17, 93, 1408), Mark(0, 2, 12, 1420)]
     total, layers = counts_from_marks(marks)
-    assert total == 710
-    assert layers == (601, 93)
+    assert total == 420
+    assert layers == (300, 93)
     assert counts_from_marks([]) == (None, None)
-    assert counts_from_marks([Mark(1, 0, 5, 10)]) == (None, None)  # never came back: no complete inference
+    assert counts_from_marks([Mark(2, 0, 5, 10)]) == (None, None)  # never came back: no complete inference

@@ -1,10 +1,11 @@
 """The QEMU boards (dcagent.boards.QemuBoard) with exact instruction counts per inference.
 
-The firmware's runtime marks profiling region `op + 1` while op `op` runs and region 0 between
-ops (docs/runtime.md "Profiling", docs/boards.md "Instruction counts"). The plugin logs one
+The firmware marks profiling region INFER_REGION (2) for each inference, OP_REGION + k while
+op k runs (its weights' decoding included) and INFER_REGION again between ops, then 0
+(firmware/app/runtime_adapter.h, docs/boards.md "The model runtime"). The plugin logs one
 `mark` line per switch; the marks written during one inference give
   instructions = total at the last switch back to 0 - total at the first switch away from 0
-  layers[op]   = instructions attributed to region op + 1.
+  layers[k]    = instructions attributed to region OP_REGION + k.
 `kernels="ref"` runs a firmware built with the reference kernels only (build/<board>-ref/).
 """
 from __future__ import annotations
@@ -14,6 +15,9 @@ import tempfile
 from dcagent.boards import QemuBoard
 from hil.drivers.base import FirmwareInfo
 from hil.drivers.link import LinkDriver, require_running
+
+#: firmware/app/runtime_adapter.h: DC_APP_OP_REGION(k) = 16 + k.
+OP_REGION = 16
 
 
 def counts_from_marks(marks) -> tuple[int | None, tuple[int, ...] | None]:
@@ -30,10 +34,12 @@ def counts_from_marks(marks) -> tuple[int | None, tuple[int, ...] | None]:
     end = left[-1].total
     per_region: dict[int, int] = {}
     for m in marks:
-        if m.previous != 0:
+        if m.previous >= OP_REGION:
             per_region[m.previous] = per_region.get(m.previous, 0) + m.insns
-    ops = max(per_region)
-    layers = tuple(per_region.get(region, 0) for region in range(1, ops + 1))
+    if not per_region:
+        return end - start, None
+    ops = max(per_region) - OP_REGION + 1
+    layers = tuple(per_region.get(OP_REGION + k, 0) for k in range(ops))
     return end - start, layers
 
 
