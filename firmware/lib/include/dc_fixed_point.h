@@ -63,4 +63,13 @@ static inline int32_t dc_clamp_s32(int32_t v, int32_t lo, int32_t hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* a + b saturated to the int32 range. Adding a zero point to a requantized value overflows
+ * only for parameters no valid model has (a fuzzed graph); saturating keeps that defined, and
+ * the result is clamped to the activation range anyway. Equal to a + b whenever that fits. */
+static inline int32_t dc_add_sat_s32(int32_t a, int32_t b)
+{
+    const int64_t sum = (int64_t)a + (int64_t)b;
+    return sum > INT32_MAX ? INT32_MAX : (sum < INT32_MIN ? INT32_MIN : (int32_t)sum);
+}
+
 #endif /* DC_FIXED_POINT_H */

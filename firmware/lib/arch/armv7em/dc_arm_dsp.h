@@ -213,7 +213,7 @@ static inline int8_t dc_dsp_rq_output(int32_t acc, const dc_dsp_rq_t *q, const d
         __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"((uint32_t)acc >> 31), "r"(o->sign_term));
         v = hi >> q->hi_shift;
     } else {
-        v = dc_requantize_s32(acc, q->multiplier, q->shift, o->rounding) + o->out_offset;
+        v = dc_add_sat_s32(dc_requantize_s32(acc, q->multiplier, q->shift, o->rounding), o->out_offset);
     }
     v = v < o->act_min ? o->act_min : v;
     v = v > o->act_max ? o->act_max : v;

@@ -37,7 +37,7 @@ dc_status_t dc_add_s8(const dc_add_params_t *params,
                     const int32_t bb = dc_multiply_by_quantized_multiplier_smaller_than_one_exp(v2, p->input2_multiplier, p->input2_shift);
                     const int32_t sum = a + bb; /* each |.| < 2^31 / 2 after a multiplier < 1 */
                     int32_t r = dc_multiply_by_quantized_multiplier_smaller_than_one_exp(sum, p->output_multiplier, p->output_shift);
-                    r += p->output_offset;
+                    r = dc_add_sat_s32(r, p->output_offset);
                     output[o] = (int8_t)dc_clamp_s32(r, p->act_min, p->act_max);
                 }
             }

@@ -54,7 +54,7 @@ dc_status_t dc_depthwise_conv_s8(const dc_depthwise_conv_params_t *params, const
                             acc += (uint32_t)bias[oc];
                         }
                         int32_t v = dc_requantize_s32((int32_t)acc, quant->multiplier[oc], quant->shift[oc], p->rounding);
-                        v += p->output_offset;
+                        v = dc_add_sat_s32(v, p->output_offset);
                         output[(((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)dc_clamp_s32(v, p->act_min, p->act_max);
                     }
                 }

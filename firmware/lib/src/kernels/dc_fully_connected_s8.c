@@ -29,7 +29,7 @@ dc_status_t dc_fully_connected_s8(const dc_fully_connected_params_t *params, con
             }
             const int32_t q = per_channel ? u : 0;
             int32_t v = dc_requantize_s32((int32_t)acc, quant->multiplier[q], quant->shift[q], p->rounding);
-            v += p->output_offset;
+            v = dc_add_sat_s32(v, p->output_offset);
             output[(int64_t)b * units + u] = (int8_t)dc_clamp_s32(v, p->act_min, p->act_max);
         }
     }

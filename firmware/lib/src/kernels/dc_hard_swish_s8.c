@@ -69,7 +69,7 @@ dc_status_t dc_hard_swish_s8(const dc_hard_swish_params_t *params, int32_t size,
         reluish = (int16_t)(((int32_t)reluish + (1 << 15)) >> 1);
         const int16_t preshift = dc_saturating_doubling_high_mul_s16(reluish, x_preshift);
         int32_t v = dc_rounding_divide_by_pot_s16(preshift, -p->output_multiplier_exponent);
-        v += p->output_zero_point;
+        v = dc_add_sat_s32(v, p->output_zero_point);
         output[i] = (int8_t)dc_clamp_s32(v, -128, 127);
     }
     return DC_OK;

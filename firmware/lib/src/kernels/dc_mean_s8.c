@@ -66,7 +66,7 @@ dc_status_t dc_mean_s8(const dc_mean_params_t *params,
                             }
                         }
                     }
-                    acc = dc_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_zero_point;
+                    acc = dc_add_sat_s32(dc_multiply_by_quantized_multiplier(acc, multiplier, shift), p->output_zero_point);
                     output[o] = (int8_t)dc_clamp_s32(acc, -128, 127);
                 }
             }

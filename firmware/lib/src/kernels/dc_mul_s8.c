@@ -30,7 +30,7 @@ dc_status_t dc_mul_s8(const dc_mul_params_t *params,
                     const int32_t v1 = input1[base1 + c * s1.c] + p->input1_offset;
                     const int32_t v2 = input2[base2 + c * s2.c] + p->input2_offset;
                     int32_t r = dc_multiply_by_quantized_multiplier(v1 * v2, p->output_multiplier, p->output_shift);
-                    r += p->output_offset;
+                    r = dc_add_sat_s32(r, p->output_offset);
                     output[o] = (int8_t)dc_clamp_s32(r, p->act_min, p->act_max);
                 }
             }

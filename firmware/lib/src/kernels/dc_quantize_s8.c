@@ -66,7 +66,7 @@ dc_status_t dc_requantize_s8(int32_t input_zero_point, int32_t output_zero_point
         return st;
     }
     for (int32_t i = 0; i < size; ++i) {
-        const int32_t v = dc_requantize_s32(input[i] - input_zero_point, multiplier, shift, rounding) + output_zero_point;
+        const int32_t v = dc_add_sat_s32(dc_requantize_s32(input[i] - input_zero_point, multiplier, shift, rounding), output_zero_point);
         output[i] = (int8_t)dc_clamp_s32(v, -128, 127);
     }
     return DC_OK;
