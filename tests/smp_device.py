@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from typing import ClassVar
 
-from smp import error as smperror
-from smp import message as smpmsg
 from smp import packet as smppacket
 from smpclient import SMPClient
 
+from dcagent.link.model_group import (  # the product's own model-group messages
+    Infer, InferResponse, ModelErrorV1, ModelInfo, ModelInfoResponse, Stats, StatsResponse,
+)
+from dcagent.link.model_group import ModelErrorV2 as ModelError
 from host import _smp
 
 DEVICE_KEY = b"per-device key for tests"
@@ -101,79 +102,3 @@ class DeviceTransport:
 def client_for(device: _smp.Device) -> tuple[SMPClient, DeviceTransport]:
     transport = DeviceTransport(device)
     return SMPClient(transport, "sim"), transport
-
-
-# ---- the model group (96), declared the way smp declares user groups -------------------
-
-class ModelError(smperror.ErrorV2[int]):
-    _GROUP_ID = _smp.GROUP_MODEL
-
-
-class ModelErrorV1(smperror.ErrorV1):
-    _GROUP_ID = _smp.GROUP_MODEL
-
-
-class ModelInfoResponse(smpmsg.ReadResponse):
-    _GROUP_ID = _smp.GROUP_MODEL
-    _COMMAND_ID = 0
-    slot: int
-    model_version: str
-    model_version_code: int
-    hash: bytes
-    size: int
-    trial: bool
-    in_bytes: int | None = None
-    out_bytes: int | None = None
-    arena_bytes: int | None = None
-
-
-class ModelInfo(smpmsg.ReadRequest):
-    _GROUP_ID = _smp.GROUP_MODEL
-    _COMMAND_ID = 0
-    _Response: ClassVar = ModelInfoResponse
-    _ErrorV1: ClassVar = ModelErrorV1
-    _ErrorV2: ClassVar = ModelError
-
-
-class InferResponse(smpmsg.WriteResponse):
-    _GROUP_ID = _smp.GROUP_MODEL
-    _COMMAND_ID = 1
-    output: bytes | None = None
-    insn: int | None = None
-    cycles: int | None = None
-    off: int | None = None
-
-
-class Infer(smpmsg.WriteRequest):
-    _GROUP_ID = _smp.GROUP_MODEL
-    _COMMAND_ID = 1
-    _Response: ClassVar = InferResponse
-    _ErrorV1: ClassVar = ModelErrorV1
-    _ErrorV2: ClassVar = ModelError
-    input: bytes
-    off: int | None = None
-    len: int | None = None
-
-
-class StatsResponse(smpmsg.ReadResponse):
-    _GROUP_ID = _smp.GROUP_MODEL
-    _COMMAND_ID = 2
-    frames: int
-    dropped: int
-    requests: int
-    errors: int
-    uploads: int
-    inferences: int
-    insn_total: int
-    cycles_total: int
-    insn_last: int
-    cycles_last: int
-    running: int
-
-
-class Stats(smpmsg.ReadRequest):
-    _GROUP_ID = _smp.GROUP_MODEL
-    _COMMAND_ID = 2
-    _Response: ClassVar = StatsResponse
-    _ErrorV1: ClassVar = ModelErrorV1
-    _ErrorV2: ClassVar = ModelError
