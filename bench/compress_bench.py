@@ -1,21 +1,28 @@
-"""Post-training compression of the example models: sizes and accuracy against float32 and int8.
+"""Post-training compression side by side: float32, TFLite int8, TFLM 4-bit LUT, NNCodec, ours.
 
 For every example under examples/ it compresses the float32 model with `host.passes.search.
 compress` on the example's eval.npz (the data a user would hand to `dcagent compress`) under a
-budget of `--max-drop` accuracy points against the float32 model, and reports: the float32 and
-TFLite int8 file sizes, our size (real entropy-coded payloads from host.coder + per-tensor side
-information, rate.graph_bytes; docs/compression.md "Sizes"), the ratio to the float32 file,
-accuracy of the float32 model, of TFLite's int8 model (meta.json), of ours, the drops, and the
-search time. The Fashion-MNIST examples are also measured on held-out test images the search
-never saw (t10k images 500..N), which shows how much of the budget the search spent fitting
-its own 500 samples.
+budget of `--max-drop` accuracy points against the float32 model; for the MLPerf Tiny models
+(no labels here) it compresses the int8 model under the same budget of top-1 agreement with
+it, on stand-in inputs (bench/mlperf_inputs.py). Per model it reports:
+- float32 and TFLite int8 file sizes;
+- ours: real entropy-coded payloads + counted side information (rate.graph_bytes;
+  docs/compression.md "Sizes") and the whole unsigned .dcb container (host.model_format.pack);
+- TFLite Micro's LUT compression at 4 bits (bench/peers/tflm_lut.py): the int8 model's weights
+  clustered to 16 values per channel (per tensor where the tensor has one scale), compressed
+  by tflite-micro's own tool, run by tflite-micro's interpreter with its DECODE operator;
+- NNCodec at equal accuracy (bench/peers/nncodec_lossy.py): the largest quantization step (qp)
+  whose reconstruction stays within the same budget, measured in our float (examples) or int8
+  (MLPerf) path;
+and the accuracy (or agreement) of each. The Fashion-MNIST examples are also measured on
+held-out test images the search never saw (t10k images 500..N).
 
-    python bench/compress_bench.py [--models fashion_cnn,lenet300,kws,har] [--max-drop 1.0]
-                                   [--holdout 2000] [--json OUT] [--markdown]
+    python bench/compress_bench.py [--models fashion_cnn,lenet300,kws,har,kws01,ic01,vww01,ad01]
+        [--max-drop 1.0] [--holdout 2000] [--mlperf DIR] [--mlperf-samples 100] [--quick]
+        [--json OUT] [--markdown]
 
-Peer columns (TFLite Micro 4-bit LUT compression, NNCodec at equal accuracy) are printed as
-"n/a": not implemented yet (bench/README.md). Exit status 0 when every model met its budget,
-1 when one raised BudgetError, 2 when the examples cannot be read.
+Exit status 0 when every model met its budget, 1 when ours raised BudgetError, 2 when a model
+cannot be read or a peer is missing.
 """
 from __future__ import annotations
 
@@ -23,57 +30,80 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if __package__ in (None, ""):  # run as a script: make `host` and `examples` importable
+if __package__ in (None, ""):  # run as a script: make `host`, `bench` and `examples` importable
     sys.path.insert(0, str(ROOT))
 
-from host.data import load_data, prepare_data  # noqa: E402
+from bench import mlperf_inputs  # noqa: E402
+from bench.peers import PeerError  # noqa: E402
+from bench.peers.nncodec_lossy import search_qp  # noqa: E402
+from bench.peers.tflm_lut import compress_lut, run_tflm  # noqa: E402
+from host.data import Dataset, load_data, prepare_data  # noqa: E402
 from host.errors import DcagentError  # noqa: E402
+from host.graph import Graph  # noqa: E402
+from host.model_format import pack  # noqa: E402
 from host.passes.execute import run_samples  # noqa: E402
-from host.passes.fidelity import real_outputs  # noqa: E402
+from host.passes.fidelity import measure, real_outputs  # noqa: E402
 from host.passes.rate import graph_bytes  # noqa: E402
+from host.passes.rewrite import clone, compact  # noqa: E402
 from host.passes.search import BudgetError, compress  # noqa: E402
 from host.tflite import read_model  # noqa: E402
 
 EXAMPLES = ("fashion_cnn", "lenet300", "kws", "har")
-# Fixed container framing (docs/bitstream.md): 96-byte header + 152-byte trailer.
-FRAMING_BYTES = 96 + 152
+MLPERF = tuple(mlperf_inputs.MODELS)
+DEFAULT_MLPERF = ROOT.parent / "shared" / "models" / "mlperf-tiny"
 
 
 @dataclass
 class Row:
-    """One example's measurements (sizes in bytes, accuracies in percent)."""
+    """One model's measurements (sizes in bytes, scores in percent: accuracy, or top-1
+    agreement with the original when `metric` is "agreement")."""
 
     model: str
+    metric: str
+    samples: int
     params: int
     float32_file: int
     int8_file: int
+    original_score: float
+    int8_score: float
     ours_bytes: int
-    ratio: float
-    ratio_int8_file: float
-    float32_acc: float
-    tflite_int8_acc: float
-    our_int8_acc: float
-    ours_acc: float
-    drop_vs_float32: float
-    drop_vs_tflite_int8: float
+    ours_dcb: int
+    ours_score: float
+    ours_sqnr: float
     met_budget: bool
     seconds: float
-    choices: list[str]
+    lut_file: int
+    lut_data: int
+    lut_score: float
+    lut_sqnr: float
+    lut_tensors: int
+    nnc_bytes: int
+    nnc_qp: int
+    nnc_score: float
+    nnc_sqnr: float
+    choices: list[str] = field(default_factory=list)
     holdout_samples: int = 0
     holdout_float32_acc: float | None = None
     holdout_ours_acc: float | None = None
 
+    @property
+    def ratio(self) -> float:
+        return self.float32_file / self.ours_bytes
 
-def _accuracy(graph, x: np.ndarray, y: np.ndarray) -> float:
+
+def _outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
+    return real_outputs(graph, run_samples(graph, x, keep=set()).values[graph.outputs[0]])
+
+
+def _accuracy(graph: Graph, x: np.ndarray, y: np.ndarray) -> float:
     data = prepare_data(x, y, graph)
-    raw = run_samples(graph, data.x, keep=set()).values[graph.outputs[0]]
-    return 100.0 * float(np.mean(real_outputs(graph, raw).argmax(axis=1) == y))
+    return 100.0 * float(np.mean(_outputs(graph, data.x).argmax(axis=1) == y))
 
 
 def _holdout(name: str, count: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -87,12 +117,33 @@ def _holdout(name: str, count: int) -> tuple[np.ndarray, np.ndarray] | None:
     return x[500:500 + count], y[500:500 + count]
 
 
-def bench_model(name: str, max_drop: float, holdout: int) -> Row:
-    """Compress one example and measure it. Raises DcagentError when its files cannot be read."""
-    folder = ROOT / "examples" / name
-    meta = json.loads((folder / "meta.json").read_text())
-    graph = read_model(folder / "model_float32.tflite")
-    data = load_data(folder / "eval.npz", graph)
+def _sources(name: str, mlperf: Path, samples: int) -> tuple[Path, Path, Graph, np.ndarray, np.ndarray | None, dict]:
+    """(float32 file, int8 file, the graph ours compresses, raw x, y or None, meta)."""
+    if name in EXAMPLES:
+        folder = ROOT / "examples" / name
+        meta = json.loads((folder / "meta.json").read_text())
+        with np.load(folder / "eval.npz") as data:
+            x, y = data["x"], data["y"]
+        return folder / "model_float32.tflite", folder / "model_int8.tflite", read_model(
+            folder / "model_float32.tflite"), x, y, meta
+    f32_name, i8_name = mlperf_inputs.MODELS[name]
+    graph = read_model(mlperf / i8_name)
+    return mlperf / f32_name, mlperf / i8_name, graph, mlperf_inputs.inputs(name, graph, samples), None, {}
+
+
+def _dcb_bytes(graph: Graph, name: str) -> int:
+    return len(pack(compact(clone(graph)), name=name, version=1))
+
+
+def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT_MLPERF,
+                samples: int = 100) -> Row:
+    """Compress one model with ours and both peers and measure them.
+
+    Raises DcagentError when its files cannot be read, PeerError when a peer is missing.
+    """
+    f32_path, i8_path, graph, raw_x, y, meta = _sources(name, mlperf, samples)
+    data = prepare_data(raw_x, y, graph)
+    reference = _outputs(graph, data.x)
     start = time.perf_counter()
     met = True
     try:
@@ -100,13 +151,31 @@ def bench_model(name: str, max_drop: float, holdout: int) -> Row:
     except BudgetError as exc:
         result, met = exc.best, False
     seconds = time.perf_counter() - start
-    ours = int(round(graph_bytes(result.graph).total))
-    f32 = meta["files"]["model_float32.tflite"]["bytes"]
-    i8 = meta["files"]["model_int8.tflite"]["bytes"]
-    tfl = 100.0 * meta["accuracy"]["int8"]["accuracy"]
-    row = Row(name, meta["params"], f32, i8, ours, f32 / ours, i8 / ours, result.original.score, tfl,
-              result.int8.score, result.compressed.score, result.drop, tfl - result.compressed.score, met,
-              seconds, [f"{t.name.rsplit('/', 2)[-2]}: {t.choice}" for t in result.tensors])
+    floor = result.original.score - max_drop
+
+    int8_graph = read_model(i8_path)
+    lut = compress_lut(i8_path.read_bytes())
+    i8_data = prepare_data(raw_x, y, int8_graph)
+    lut_raw = run_tflm(lut.tflite, i8_data.x)
+    lut_fid = measure(reference, real_outputs(int8_graph, lut_raw), y)
+
+    def score(candidate: Graph) -> float:
+        return measure(reference, _outputs(candidate, data.x), y).score
+
+    nnc, _, _ = search_qp(graph, score, floor)
+    nnc_fid = measure(reference, _outputs(nnc.graph, data.x), y)
+    params = meta.get("params") or int(sum(t.data.size for t in graph.tensors if t.data is not None))
+    row = Row(
+        model=name, metric="accuracy" if y is not None else "agreement", samples=data.size, params=params,
+        float32_file=f32_path.stat().st_size, int8_file=i8_path.stat().st_size,
+        original_score=result.original.score, int8_score=result.int8.score,
+        ours_bytes=int(round(graph_bytes(result.graph).total)), ours_dcb=_dcb_bytes(result.graph, name),
+        ours_score=result.compressed.score, ours_sqnr=result.compressed.sqnr_db, met_budget=met, seconds=seconds,
+        lut_file=len(lut.tflite), lut_data=lut.buffer_bytes, lut_score=lut_fid.score, lut_sqnr=lut_fid.sqnr_db,
+        lut_tensors=lut.tensors, nnc_bytes=nnc.total_bytes, nnc_qp=nnc.qp, nnc_score=nnc_fid.score,
+        nnc_sqnr=nnc_fid.sqnr_db,
+        choices=[f"{t.name.rsplit('/', 2)[-2] if t.name.count('/') >= 2 else t.name}: {t.choice}"
+                 for t in result.tensors])
     held = _holdout(name, holdout)
     if held is not None:
         hx, hy = held
@@ -116,28 +185,38 @@ def bench_model(name: str, max_drop: float, holdout: int) -> Row:
     return row
 
 
+def _score(value: float, metric: str) -> str:
+    return f"{value:.1f}" + ("" if metric == "accuracy" else " agr")
+
+
 def markdown(rows: list[Row], max_drop: float) -> str:
-    """The results as the markdown table of bench/README.md."""
+    """The results as the markdown tables of bench/README.md."""
     lines = [
-        f"Budget: {max_drop:g} point(s) of top-1 accuracy against the float32 model, on eval.npz.",
+        f"Budget: {max_drop:g} point(s) of top-1 accuracy (examples, vs float32) or top-1 agreement "
+        "(MLPerf, `agr`, vs the int8 model).",
         "",
-        "| model | params | float32 .tflite | TFLite int8 .tflite | ours (B) | ours vs float32 | ours vs int8 "
-        "| float32 acc | TFLite int8 acc | ours acc | drop vs float32 | drop vs TFLite int8 | held-out float32 / ours "
-        "| search | TFLM LUT 4b | NNCodec same acc |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
+        "| model | float32 .tflite | TFLite int8 .tflite | TFLM LUT 4b .tflite | TFLM LUT data | NNCodec same acc "
+        "| ours (counted) | ours .dcb | ours vs float32 | LUT data / ours | NNCodec / ours "
+        "| original | TFLite int8 | TFLM LUT 4b | NNCodec | ours |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for r in rows:
+        flag = "" if r.met_budget else " (over budget)"
+        m = r.metric
+        lines.append(
+            f"| {r.model} | {r.float32_file:,} | {r.int8_file:,} | {r.lut_file:,} | {r.lut_data:,} | "
+            f"{r.nnc_bytes:,} (qp {r.nnc_qp}) | {r.ours_bytes:,} | {r.ours_dcb:,} | **{r.ratio:.1f}x**{flag} | "
+            f"{r.lut_data / r.ours_bytes:.2f} | {r.nnc_bytes / r.ours_bytes:.2f} | {_score(r.original_score, m)} | "
+            f"{_score(r.int8_score, m)} | {_score(r.lut_score, m)} | {_score(r.nnc_score, m)} | "
+            f"{_score(r.ours_score, m)} |")
+    lines += ["", "| model | samples | search | held-out float32 / ours | SQNR dB: TFLM LUT / NNCodec / ours |",
+              "|---|---:|---:|---|---|"]
     for r in rows:
         held = (f"{r.holdout_float32_acc:.1f} / {r.holdout_ours_acc:.1f} ({r.holdout_samples})"
                 if r.holdout_samples else "-")
-        flag = "" if r.met_budget else " (over budget)"
-        lines.append(
-            f"| {r.model} | {r.params:,} | {r.float32_file:,} | {r.int8_file:,} | {r.ours_bytes:,} | "
-            f"**{r.ratio:.1f}x**{flag} | {r.ratio_int8_file:.1f}x | {r.float32_acc:.1f} | {r.tflite_int8_acc:.1f} | "
-            f"{r.ours_acc:.1f} | {r.drop_vs_float32:.2f} | {r.drop_vs_tflite_int8:.2f} | {held} | {r.seconds:.0f} s | "
-            "n/a | n/a |")
-    lines.append("")
-    lines.append("Per-layer choices:")
-    lines.append("")
+        lines.append(f"| {r.model} | {r.samples} | {r.seconds:.0f} s | {held} | "
+                     f"{r.lut_sqnr:.1f} / {r.nnc_sqnr:.1f} / {r.ours_sqnr:.1f} |")
+    lines += ["", "Per-layer choices (ours):", ""]
     for r in rows:
         lines.append(f"- {r.model}: " + "; ".join(r.choices))
     return "\n".join(lines)
@@ -145,28 +224,37 @@ def markdown(rows: list[Row], max_drop: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default=",".join(EXAMPLES))
+    parser.add_argument("--models", default=",".join(EXAMPLES + MLPERF))
     parser.add_argument("--max-drop", type=float, default=1.0)
     parser.add_argument("--holdout", type=int, default=2000, help="held-out Fashion-MNIST images (0: none)")
+    parser.add_argument("--mlperf", default=str(DEFAULT_MLPERF), help="folder of the MLPerf Tiny models")
+    parser.add_argument("--mlperf-samples", type=int, default=100, help="stand-in inputs per MLPerf model")
+    parser.add_argument("--quick", action="store_true", help="32 MLPerf inputs, no held-out set")
     parser.add_argument("--json", default=str(ROOT / "bench" / "out" / "compress.json"))
     parser.add_argument("--markdown", action="store_true", help="print the markdown table")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.mlperf_samples, args.holdout = min(args.mlperf_samples, 32), 0
     rows = []
     try:
         for name in args.models.split(","):
+            if name not in EXAMPLES + MLPERF:
+                print(f"error: unknown model {name!r} (known: {', '.join(EXAMPLES + MLPERF)})", file=sys.stderr)
+                return 2
             print(f"compressing {name} ...", file=sys.stderr, flush=True)
-            rows.append(bench_model(name, args.max_drop, args.holdout))
+            rows.append(bench_model(name, args.max_drop, args.holdout, Path(args.mlperf), args.mlperf_samples))
             r = rows[-1]
-            print(f"  {r.ours_bytes:,} B, {r.ratio:.1f}x vs float32, acc {r.ours_acc:.1f} "
-                  f"(float32 {r.float32_acc:.1f}), {r.seconds:.0f} s", file=sys.stderr, flush=True)
-    except DcagentError as exc:
+            print(f"  ours {r.ours_bytes:,} B ({r.ours_dcb:,} B .dcb), {r.ratio:.1f}x vs float32, "
+                  f"{r.metric} {r.ours_score:.1f} (original {r.original_score:.1f}); TFLM LUT {r.lut_file:,} B "
+                  f"file / {r.lut_data:,} B data, {r.lut_score:.1f}; NNCodec {r.nnc_bytes:,} B, {r.nnc_score:.1f}; "
+                  f"{r.seconds:.0f} s", file=sys.stderr, flush=True)
+    except (DcagentError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps([asdict(r) for r in rows], indent=1))
-    text = markdown(rows, args.max_drop)
-    print(text)
+    print(markdown(rows, args.max_drop))
     return 0 if all(r.met_budget for r in rows) else 1
 
 
