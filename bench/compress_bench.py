@@ -168,7 +168,8 @@ def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT
     row = Row(
         model=name, metric="accuracy" if y is not None else "agreement", samples=data.size, params=params,
         float32_file=f32_path.stat().st_size, int8_file=i8_path.stat().st_size,
-        original_score=result.original.score, int8_score=result.int8.score,
+        original_score=result.original.score,
+        int8_score=100.0 * meta["accuracy"]["int8"]["accuracy"] if meta else result.int8.score,
         ours_bytes=int(round(graph_bytes(result.graph).total)), ours_dcb=_dcb_bytes(result.graph, name),
         ours_score=result.compressed.score, ours_sqnr=result.compressed.sqnr_db, met_budget=met, seconds=seconds,
         lut_file=len(lut.tflite), lut_data=lut.buffer_bytes, lut_score=lut_fid.score, lut_sqnr=lut_fid.sqnr_db,
