@@ -50,6 +50,9 @@ typedef struct {
     uint32_t we, wo;
 } dw_tap_t;
 
+/* Taps per pixel up to which run_pixels() runs them as straight-line code (3x3 filters). */
+#define DW_UNROLL 9
+
 /* acc[0..3] += the 4 channels at px times the tap's filter pairs. */
 #define DW_TAP(px, tap)                                                       \
     do {                                                                      \
@@ -86,10 +89,28 @@ static inline __attribute__((always_inline)) void run_pixels(const int8_t *origi
                                                              const dc_dsp_out_t *o, int full, int8_t *dst,
                                                              int32_t dst_step)
 {
+    const int32_t n = (int32_t)(taps_end - taps);
     for (; count > 0; --count, origin += step, dst += dst_step) {
         int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
-        for (const dw_tap_t *t = taps; t < taps_end; ++t) {
-            DW_TAP(origin + t->offset, t);
+        if (n <= DW_UNROLL) {
+            /* straight-line taps (entered at the first one needed): no loop test, the table read
+             * with constant offsets */
+            switch (n) {
+            case 9: DW_TAP(origin + taps[8].offset, &taps[8]); /* fall through */
+            case 8: DW_TAP(origin + taps[7].offset, &taps[7]); /* fall through */
+            case 7: DW_TAP(origin + taps[6].offset, &taps[6]); /* fall through */
+            case 6: DW_TAP(origin + taps[5].offset, &taps[5]); /* fall through */
+            case 5: DW_TAP(origin + taps[4].offset, &taps[4]); /* fall through */
+            case 4: DW_TAP(origin + taps[3].offset, &taps[3]); /* fall through */
+            case 3: DW_TAP(origin + taps[2].offset, &taps[2]); /* fall through */
+            case 2: DW_TAP(origin + taps[1].offset, &taps[1]); /* fall through */
+            case 1: DW_TAP(origin + taps[0].offset, &taps[0]); /* fall through */
+            default: break;
+            }
+        } else {
+            for (const dw_tap_t *t = taps; t < taps_end; ++t) {
+                DW_TAP(origin + t->offset, t);
+            }
         }
         store4(dst, a0, a1, a2, a3, rq, o, full);
     }

@@ -20,6 +20,7 @@ typedef char dc_levels_dec_size_check[(sizeof(dc_levels_dec_t) <= 1024u) ? 1 : -
 #define MODE_COLS 1u   /* col_stride > 0 */
 #define MODE_SIGN 2u   /* sign_flag context coded (not bypass) */
 #define MODE_ANY 4u    /* the general loop: every parameter tested at run time (prediction, DQ) */
+#define MODE_SKIP 8u   /* sig_skip == 1 (else 0); ignored with MODE_ANY */
 
 /* A column record for col_stride == 0: class 0, previous level 0, never written. */
 static const dc_levels_col_t no_column = {0, 0u, 0u};
@@ -127,7 +128,7 @@ static DC_ALWAYS_INLINE dc_status_t read_slice(dc_levels_dec_t *dec, int32_t *ou
     const unsigned use_sign = (mode & MODE_ANY) ? !prm.sign_bypass : (mode & MODE_SIGN) != 0u;
     const unsigned sign_bypass = !use_sign;
     const unsigned rem_ctx = prm.rem_ctx;
-    const unsigned sig_skip = prm.sig_skip;
+    const unsigned sig_skip = (mode & MODE_ANY) ? prm.sig_skip : (mode & MODE_SKIP) != 0u;
     const uint32_t max_abs = (mode & MODE_ANY) ? DC_LEVELS_MAX_CODED : (uint32_t)DC_LEVELS_MAX_ABS;
     const uint8_t *const buf = dec->ac.buf;
     const uint32_t len = dec->ac.len;
@@ -341,12 +342,17 @@ dc_status_t dc_levels_read(dc_levels_dec_t *dec, int32_t *out, uint32_t n, const
     dc_status_t st;
 #if !defined(__OPTIMIZE_SIZE__)
     if (prm->pred_mode == DC_PRED_NONE && !prm->dq_flag) {
-        unsigned mode = (prm->col_stride ? MODE_COLS : 0u) | (prm->sign_bypass ? 0u : MODE_SIGN);
+        unsigned mode = (prm->col_stride ? MODE_COLS : 0u) | (prm->sign_bypass ? 0u : MODE_SIGN) |
+                        (prm->sig_skip ? MODE_SKIP : 0u);
         switch (mode) {
         case 0u: st = read_slice(dec, out, n, base, 0u); break;
         case MODE_COLS: st = read_slice(dec, out, n, base, MODE_COLS); break;
         case MODE_SIGN: st = read_slice(dec, out, n, base, MODE_SIGN); break;
-        default: st = read_slice(dec, out, n, base, MODE_COLS | MODE_SIGN); break;
+        case MODE_COLS | MODE_SIGN: st = read_slice(dec, out, n, base, MODE_COLS | MODE_SIGN); break;
+        case MODE_SKIP: st = read_slice(dec, out, n, base, MODE_SKIP); break;
+        case MODE_SKIP | MODE_COLS: st = read_slice(dec, out, n, base, MODE_SKIP | MODE_COLS); break;
+        case MODE_SKIP | MODE_SIGN: st = read_slice(dec, out, n, base, MODE_SKIP | MODE_SIGN); break;
+        default: st = read_slice(dec, out, n, base, MODE_SKIP | MODE_COLS | MODE_SIGN); break;
         }
     } else
 #endif
