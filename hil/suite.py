@@ -289,3 +289,22 @@ def save_baseline(path: Path, suite_name: str, entries: dict[str, BaselineEntry]
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     tmp.replace(path)
+
+
+def one_case_suite(name: str, model: Path, data: Path | None, board: str, *, samples: int = 0,
+                   delivery: str = "mqtt", thresholds: Thresholds = Thresholds(), timeout_s: float = 900.0,
+                   step_timeouts: dict[str, float] | None = None, work_dir: Path | None = None,
+                   publisher_key: Path | None = None) -> Suite:
+    """A suite of one model on one known board, built in code (the main job's measurement).
+
+    No baseline. Raises SuiteError for an unknown board or delivery."""
+    if delivery not in DELIVERIES:
+        raise SuiteError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
+    resource = board_resource(board)
+    if delivery == "mqtt" and resource.kind == "host":
+        raise SuiteError(f"board {board!r} has no serial port for the agent: use delivery 'smp'")
+    entry = ModelEntry(name=name, model=Path(model), data=None if data is None else Path(data), reference=None,
+                       samples=samples, thresholds=thresholds)
+    return Suite(name=name, path=Path(model), models=(entry,), boards=(BoardEntry(resource, (), delivery),),
+                 baseline=None, timeout_s=timeout_s, step_timeouts=dict(step_timeouts or {}),
+                 work_dir=work_dir, publisher_key=publisher_key)
