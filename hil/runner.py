@@ -178,8 +178,17 @@ def run_case(case: Case, prepared: PreparedModel | BaseException, suite: Suite, 
         result.steps.append(name)
         progress.step(case, name)
 
+    loader, delivery = None, None
+    if case.board.delivery == "mqtt":
+        from hil.delivery import MqttDelivery, load_over_mqtt
+        delivery = MqttDelivery(folder=suite.work_dir / case.key if suite.work_dir else None,
+                                key=suite.publisher_key)
+
+        def loader(container: bytes, timeout_s: float):
+            return load_over_mqtt(driver, delivery, container, timeout_s,
+                                  on_state=lambda state: progress.step(case, f"load model (mqtt): {state}"))
     strategy = InferenceStrategy(driver, suite.step_timeout, meter=meter, on_step=on_step,
-                                 on_sample=lambda done, total: progress.sample(case, done, total))
+                                 on_sample=lambda done, total: progress.sample(case, done, total), loader=loader)
     outcome: dict[str, object] = {}
 
     def work() -> None:
@@ -220,6 +229,12 @@ def run_case(case: Case, prepared: PreparedModel | BaseException, suite: Suite, 
             if check_baseline and base is None:
                 result.notes.append("no baseline entry for this case yet (run with --update-baseline)")
     result.log = driver.logs()[-LOG_TAIL_CHARS:]
+    if delivery is not None:
+        if delivery.last is not None and delivery.last.statuses:
+            result.log += "\n--- fleet statuses (s since announce: state) ---\n" + "\n".join(
+                f"{t:7.2f}: {s.state.value}" + (f" ({s.detail[:120]})" if s.detail else "")
+                for t, s in delivery.last.statuses)
+        delivery.close()
     raw = outcome.get("raw")
     if raw is not None and raw.console:  # type: ignore[union-attr]
         result.notes += [f"console {line!r} -> {answer!r}" for line, answer in raw.console]  # type: ignore[union-attr]

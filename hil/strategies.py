@@ -2,6 +2,9 @@
 
     off -> flash firmware -> power on -> console commands -> load model -> run -> power off
 
+"load model" is the driver's own upload unless the strategy is given a `loader` (a board with
+`delivery = "mqtt"` gets its model through a broker and a gateway agent: hil/delivery.py).
+
 Each step runs under its own time limit (the suite's step_timeouts) passed down to the driver,
 whose waits honour it; the runner's watchdog kills the board if a whole case overruns. A step
 that fails raises, and power off always runs, so a board never outlives its case.
@@ -13,6 +16,9 @@ from dataclasses import dataclass, field
 
 from hil.drivers.base import BoardDriver, FirmwareInfo, Inference, LoadedModel
 from hil.meters.base import Acquisition, PowerMeter
+
+#: Loads a container onto the board within a time limit: (container, timeout_s) -> LoadedModel.
+Loader = Callable[[bytes, float], LoadedModel]
 
 
 @dataclass
@@ -31,8 +37,9 @@ class InferenceStrategy:
 
     def __init__(self, driver: BoardDriver, timeouts: Callable[[str], float], *, meter: PowerMeter | None = None,
                  on_step: Callable[[str], None] | None = None,
-                 on_sample: Callable[[int, int], None] | None = None) -> None:
+                 on_sample: Callable[[int, int], None] | None = None, loader: Loader | None = None) -> None:
         self.driver = driver
+        self.loader = loader or driver.load_model
         self.timeout = timeouts
         self.meter = meter
         self.on_step = on_step or (lambda _name: None)
@@ -59,7 +66,7 @@ class InferenceStrategy:
                 self._enter(f"console: {line}")
                 out.console.append((line, self.driver.console(line, self.timeout("console"))))
             self._enter("load model")
-            out.model = self.driver.load_model(container, self.timeout("load_model"))
+            out.model = self.loader(container, self.timeout("load_model"))
             self._enter("run")
             with self.driver.session(self.timeout("infer")) as session:
                 if self.meter is not None:

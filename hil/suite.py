@@ -36,6 +36,11 @@ name = "m4-ref"                  # ... or a variant of one
 base = "qemu-m4"
 kernels = "ref"
 console = ["version"]            # console commands sent before the model is flashed
+[[boards]]
+name = "m4-fleet"
+base = "qemu-m4"
+delivery = "mqtt"                # the model goes through a local mosquitto and a gateway agent
+                                 # process (hil/delivery.py) instead of a direct SMP upload
 ```
 Every problem is a SuiteError naming the file and the field.
 """
@@ -50,6 +55,8 @@ from pathlib import Path
 from hil.errors import SuiteError
 from hil.resources import BoardResource, board_resource
 
+#: How a model reaches a board: a direct SMP upload, or the fleet path (hil/delivery.py).
+DELIVERIES = ("smp", "mqtt")
 STEPS = ("flash_firmware", "power_on", "load_model", "infer", "console")
 _DEFAULT_STEP_TIMEOUTS = {"flash_firmware": 300.0, "power_on": 30.0, "load_model": 60.0, "infer": 10.0,
                           "console": 5.0}
@@ -97,6 +104,7 @@ class ModelEntry:
 class BoardEntry:
     resource: BoardResource
     console: tuple[str, ...] = ()
+    delivery: str = "smp"   # "smp": direct upload; "mqtt": broker + publisher + gateway agent
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,8 @@ class Suite:
     timeout_s: float
     step_timeouts: dict[str, float] = field(default_factory=dict)
     device_key: bytes | None = None
+    work_dir: Path | None = None       # where boards with delivery = "mqtt" keep broker and agent files
+    publisher_key: Path | None = None  # private key that signs what they publish (default: one per run)
 
     def cases(self, boards: list[str] | None = None) -> list[Case]:
         """Every model on every board (only `boards` when given). Raises SuiteError for a board
@@ -224,8 +234,14 @@ def load_suite(path: str | Path) -> Suite:
         console = table.get("console", [])
         if not isinstance(console, list) or not all(isinstance(c, str) for c in console):
             raise SuiteError(f"{where}: console must be a list of strings")
-        overrides = {k: v for k, v in table.items() if k not in ("name", "console")}
-        boards.append(BoardEntry(board_resource(bname, **overrides), tuple(console)))
+        delivery = table.get("delivery", "smp")
+        if delivery not in DELIVERIES:
+            raise SuiteError(f"{where}: delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
+        overrides = {k: v for k, v in table.items() if k not in ("name", "console", "delivery")}
+        resource = board_resource(bname, **overrides)
+        if delivery == "mqtt" and resource.kind == "host":
+            raise SuiteError(f"{where}: delivery = \"mqtt\" needs a board with a serial port (not kind host)")
+        boards.append(BoardEntry(resource, tuple(console), delivery))
     if not boards:
         raise SuiteError(f"{path}: no [[boards]]")
     if len({b.resource.name for b in boards}) != len(boards):
@@ -273,3 +289,22 @@ def save_baseline(path: Path, suite_name: str, entries: dict[str, BaselineEntry]
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     tmp.replace(path)
+
+
+def one_case_suite(name: str, model: Path, data: Path | None, board: str, *, samples: int = 0,
+                   delivery: str = "mqtt", thresholds: Thresholds = Thresholds(), timeout_s: float = 900.0,
+                   step_timeouts: dict[str, float] | None = None, work_dir: Path | None = None,
+                   publisher_key: Path | None = None) -> Suite:
+    """A suite of one model on one known board, built in code (the main job's measurement).
+
+    No baseline. Raises SuiteError for an unknown board or delivery."""
+    if delivery not in DELIVERIES:
+        raise SuiteError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
+    resource = board_resource(board)
+    if delivery == "mqtt" and resource.kind == "host":
+        raise SuiteError(f"board {board!r} has no serial port for the agent: use delivery 'smp'")
+    entry = ModelEntry(name=name, model=Path(model), data=None if data is None else Path(data), reference=None,
+                       samples=samples, thresholds=thresholds)
+    return Suite(name=name, path=Path(model), models=(entry,), boards=(BoardEntry(resource, (), delivery),),
+                 baseline=None, timeout_s=timeout_s, step_timeouts=dict(step_timeouts or {}),
+                 work_dir=work_dir, publisher_key=publisher_key)

@@ -134,21 +134,39 @@ def test_decode_rejects_a_tampered_container(tmp_path, capsys):
 
 
 def test_demo_runs_end_to_end(tmp_path, capsys):
-    keys = tmp_path / "devkeys"
-    assert main(["demo", "--example", "har", "--workdir", str(tmp_path / "demo"), "--keys", str(keys),
-                 "--inputs", "3"]) == 0
+    keys, work = tmp_path / "devkeys", tmp_path / "demo"
+    assert main(["demo", "--example", "har", "--workdir", str(work), "--keys", str(keys), "--inputs", "3",
+                 "--host-only"]) == 0
     out = capsys.readouterr().out
     assert "all checks passed" in out and ".dcb (signed, compressed)" in out
-    assert (keys / "publisher.key").exists() and (tmp_path / "demo" / "har.dcb").exists()
-    assert (tmp_path / "demo" / "har.decoded.tflite").exists()
-    # a second run reuses the key
+    assert (keys / "publisher.key").exists() and (work / "har.dcb").exists()
+    assert (work / "har.decoded.tflite").exists()
+    assert not (work / "hil").exists()
+    # a second run reuses the key, and this time delivers the model through mosquitto and a
+    # gateway agent process to a native board, where the harness measures it
     before = (keys / "publisher.key").read_bytes()
-    assert main(["-q", "demo", "--example", "har", "--workdir", str(tmp_path / "demo"), "--keys", str(keys),
-                 "--inputs", "1"]) == 0
+    assert main(["demo", "--example", "har", "--workdir", str(work), "--keys", str(keys), "--inputs", "1",
+                 "--board", "native", "--device-samples", "12"]) == 0
     assert (keys / "publisher.key").read_bytes() == before
+    out = capsys.readouterr().out
+    assert "dcagent demo: har on native" in out and "bit-exact with the host: 12/12" in out
+    result = json.loads((work / "hil" / "results.json").read_text())
+    case = result["cases"][0]
+    assert case["status"] == "passed" and case["metrics"]["samples"] == 12
+    assert any(n.startswith("delivered over MQTT") and " > confirmed in " in n for n in case["notes"])
+    # the demo's own signature was published as it is (the agent trusted the demo's key)
+    assert not any("harness's publisher key" in n for n in case["notes"])
+    assert (work / "hil" / "report.html").read_text().startswith("<!DOCTYPE html>")
 
 
 @pytest.mark.slow
+@pytest.mark.qemu
 def test_default_demo_on_fashion_cnn(tmp_path, capsys):
-    assert main(["demo", "--workdir", str(tmp_path / "demo"), "--keys", str(tmp_path / "k")]) == 0
-    assert "all checks passed" in capsys.readouterr().out
+    """The README's main job: compress, publish, agent, qemu-m4, measure (fewer board samples)."""
+    work = tmp_path / "demo"
+    assert main(["demo", "--workdir", str(work), "--keys", str(tmp_path / "k"), "--device-samples", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "all checks passed" in out and "dcagent demo: fashion_cnn on qemu-m4" in out
+    case = json.loads((work / "hil" / "results.json").read_text())["cases"][0]
+    assert case["status"] == "passed" and case["metrics"]["exact_outputs"] == 60
+    assert case["metrics"]["instructions"] > 0 and case["metrics"]["energy_source"] == "estimate"

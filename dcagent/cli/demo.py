@@ -3,10 +3,13 @@
 Compress examples/fashion_cnn/model_float32.tflite on its evaluation data under a 1-point
 accuracy budget (quantize, prune, choose bit widths and codebooks, entropy-code), sign it with
 the development key (created when missing), read it back, verify signature and hash, decode
-every tensor and compare, run the firmware's C runtime in both decode modes against the
-reference interpreter, measure the C runtime's accuracy on all the data, write the decoded
-standard int8 TFLite model, and print sizes and accuracy. Exit 0 when everything matched and
-the budget held, 1 otherwise.
+every tensor, run the firmware's C runtime in both decode modes against the reference
+interpreter, and write the decoded standard int8 TFLite model. Then deliver it the way a fleet
+gets it: publish it to a local mosquitto, let a gateway agent process download, verify, tag
+and flash it over SMP serial onto an emulated Cortex-M4 board (qemu-m4), and measure it there
+with the hardware-in-the-loop harness: accuracy on the board, exact instruction counts,
+estimated latency and energy, RAM and flash. Prints a summary table and writes an HTML report.
+Exit 0 when everything matched and the budget held, 1 otherwise.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from host.model_format import check_container, compression_report, pack, unpack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_NAMES = ("fashion_cnn", "kws", "lenet300", "har")
+DEVICE_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m33", "native")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +48,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"development key folder (default {default_key_dir()}; created when missing)")
     parser.add_argument("--inputs", type=int, default=20, metavar="N",
                         help="evaluation samples run in both C runtime modes against the reference (default 20)")
+    parser.add_argument("--board", choices=DEVICE_BOARDS, default="qemu-m4",
+                        help="the board the model is delivered to and measured on (default qemu-m4)")
+    parser.add_argument("--device-samples", type=int, default=0, metavar="N",
+                        help="evaluation samples run on the board (default 0: all of them)")
+    parser.add_argument("--host-only", action="store_true",
+                        help="stop after the host-side checks (no broker, agent or board)")
     parser.set_defaults(func=run)
+
+
+def _board_cpu(board: str) -> str:
+    """The CPU name a board reports (its agent accepts models whose target is that name)."""
+    from dcagent.boards.qemu import MACHINES
+    return MACHINES[board].cpu if board in MACHINES else "host"
 
 
 def _dev_key(folder: Path | None, console: Console):
@@ -63,6 +79,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     if args.inputs < 1:
         raise ConfigError("--inputs must be >= 1")
+    if args.device_samples < 0:
+        raise ConfigError("--device-samples must be >= 0 (0: all)")
     folder = EXAMPLES / args.example
     model_path, data_path = folder / "model_float32.tflite", folder / "eval.npz"
     failures: list[str] = []
@@ -86,7 +104,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     graph_c = without_unused_tensors(result.graph)
     with progress_bar(console, "coding tensors") as update:
-        packed = pack(graph_c, name=name, version=1, target="cortex-m4", compressor_version=__version__,
+        packed = pack(graph_c, name=name, version=1, target=_board_cpu(args.board), compressor_version=__version__,
                       compressor_settings={"mode": "lossy", "max_drop": float(args.max_drop)}, keep_names=False,
                       progress=update)
     packed = sign_container(packed, private)
@@ -108,10 +126,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.info(f"4. C runtime in both decode modes on {check.samples} evaluation samples: "
                  f"{'outputs identical to the reference interpreter' if check.ok else 'MISMATCH'}")
 
-    on_device = evaluate(model_outputs(graph_c, int8_data, container=packed), int8_data.y)
-    if on_device.accuracy != result.compressed.accuracy:
-        failures.append(f"C runtime accuracy {on_device.accuracy:.2f}% != reference {result.compressed.accuracy:.2f}%")
-    console.info(f"5. C runtime accuracy on all {on_device.samples} samples: {on_device.accuracy:.2f}% "
+    c_runtime = evaluate(model_outputs(graph_c, int8_data, container=packed), int8_data.y)
+    if c_runtime.accuracy != result.compressed.accuracy:
+        failures.append(f"C runtime accuracy {c_runtime.accuracy:.2f}% != reference {result.compressed.accuracy:.2f}%")
+    console.info(f"5. C runtime accuracy on all {c_runtime.samples} samples: {c_runtime.accuracy:.2f}% "
                  f"(reference interpreter {result.compressed.accuracy:.2f}%)")
 
     decoded_path = args.workdir / f"{name}.decoded.tflite"
@@ -137,8 +155,45 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.table("tensors", ["name", "params", "rule", "bits", "sparsity", "bytes"], [
         [t["name"][-40:], t["params"], t["rule"], t["bits"], f"{100 * t['sparsity']:.0f}%", t["bytes"]]
         for t in report["tensors"] if t["rule"] != "exact"])
+    device = None
+    if not args.host_only and not failures:
+        device = _on_device(args, console, out, data_path, graph, data, result, f32_file, report)
+        if not device.ok:
+            failures.append(_device_failure(device.case))
     if failures:
         raise GoalNotMetError("demo checks failed: " + "; ".join(failures[:5]))
+    where = "" if device is None else f", same on {args.board}: {device.samples} samples bit-exact"
     console.result(f"demo: all checks passed ({f32_file / report['compressed_bytes']:.1f}x smaller than the float32 model, "
-                   f"accuracy {result.original.accuracy:.1f}% -> {result.compressed.accuracy:.1f}%)")
+                   f"accuracy {result.original.accuracy:.1f}% -> {result.compressed.accuracy:.1f}%{where})")
     return 0
+
+
+def _on_device(args, console: Console, dcb: Path, data_path: Path, graph, data, result, f32_file: int, report):
+    """Steps 7-8: the fleet path onto the board, the harness's measurement, the summary table."""
+    from dcagent.cli.demo_device import deliver_and_measure, summary_rows
+    from host.evaluation import evaluate, model_outputs
+
+    key = (args.keys if args.keys is not None else default_key_dir()) / PRIVATE_KEY_NAME
+    console.info(f"7. delivering {dcb.name} to {args.board}: local mosquitto -> gateway agent process -> SMP serial, "
+                 f"then measuring it there")
+    device = deliver_and_measure(dcb, data_path, args.board, samples=args.device_samples, workdir=args.workdir,
+                                 publisher_key=key, console=console)
+    m = device.case.metrics
+    original, host = result.original.accuracy, result.compressed.accuracy
+    if device.samples and device.samples < data.size:   # the same samples the board ran (hil draws them seeded)
+        subset = data.subset(device.samples)
+        original = evaluate(model_outputs(graph, subset), subset.y).accuracy
+        host = 100.0 * (m.reference_accuracy or 0.0)
+    if device.case.status != "error":
+        console.table(f"dcagent demo: {args.example} on {args.board}", ["", "value", "basis"],
+                      summary_rows(device, float_bytes=f32_file, dcb_bytes=report["compressed_bytes"],
+                                   original_accuracy=original, host_accuracy=host, board=args.board))
+    console.info(f"8. report: {device.reports['html']} (also {device.reports['json'].name}, "
+                 f"{device.reports['junit'].name})")
+    return device
+
+
+def _device_failure(case) -> str:
+    if case.error:
+        return f"on the board: {case.error.splitlines()[0]}"
+    return "on the board: " + "; ".join(v.message for v in case.violations)

@@ -129,15 +129,20 @@ class LinkDriver(BoardDriver):
         return LoadedModel(container_bytes=len(container), arena_bytes=arena_size(container),
                            arena_source="host runtime", notes=notes)
 
-    def _device_arena(self, timeout_s: float) -> int | None:
-        async def ask() -> int | None:
+    def model_info(self, timeout_s: float):
+        """The board's answer to SMP "model info" (slot, version, hash, trial, arena). Raises
+        TransportError when the link fails, DeviceError when the board answers an error."""
+        async def ask():
             async with SmpSession(self.port, timeout_s=min(timeout_s, 5.0), baudrate=self.resource.baud) as smp:
-                info = await smp.request(ModelInfo(), "model info")
-                return None if info.arena_bytes is None else int(info.arena_bytes)
+                return await smp.request(ModelInfo(), "model info")
         try:
             return asyncio.run(ask())
         except LINK_ERRORS as exc:
             raise TransportError(f"model info on {self.name}: link failed ({exc!r})") from exc
+
+    def _device_arena(self, timeout_s: float) -> int | None:
+        info = self.model_info(timeout_s)
+        return None if info.arena_bytes is None else int(info.arena_bytes)
 
     @contextlib.contextmanager
     def session(self, timeout_s: float) -> Iterator[InferenceSession]:
