@@ -174,7 +174,8 @@ def test_device_reference_equals_host(board):
 
 def test_fallback_paths_equal(board):
     """Shapes that leave the fast paths: > 64 depthwise taps, > 16 border spans, shifts outside
-    [-22, -1], an input zero point outside int8 with Cin % 4 != 0, groups, a wide 1-pixel image."""
+    [-22, -1] (shift 0 has its own form), an input zero point outside int8 with Cin % 4 != 0, groups,
+    a wide 1-pixel image, and the band path of few-channel inputs."""
     name, console = board
     cases = [
         DepthwiseCase(seed=41, n=1, h=12, w=12, c=8, kh=9, kw=9, pad=(4, 4), out_hw=(12, 12), input_offset=7,
@@ -191,6 +192,18 @@ def test_fallback_paths_equal(board):
                  input_offset=0, act=(-5, 60), rounding=2, shift_range=(-7, -6)),
         ConvCase(seed=47, n=1, h=1, w=1, c=64, kh=1, kw=1, fc=64, cout=64, out_hw=(1, 1), input_offset=128,
                  shift_range=(-10, -9)),
+        # the shape of the compressed fashion_cnn's first layer, whose pruned channels (weight scale 1.0)
+        # have shift 0: the shift-0 requantization form, on the band path (Cin 1, 16 channels)
+        ConvCase(seed=48, n=1, h=28, w=28, c=1, kh=3, kw=3, fc=1, cout=16, out_hw=(26, 26), input_offset=128,
+                 output_offset=-128, act=(-128, 127), shift_range=(-9, 0), bias_bits=14),
+        ConvCase(seed=49, n=1, h=9, w=9, c=1, kh=3, kw=3, fc=1, cout=16, out_hw=(7, 7), input_offset=128,
+                 output_offset=-128, act=(-128, 127), shift_range=(0, 0), bias_bits=32, mult_mode=1),
+        # band path: odd K, padding, stride 2, vertical dilation, an odd channel count, a narrow range
+        ConvCase(seed=50, n=2, h=11, w=9, c=3, kh=3, kw=3, fc=3, cout=7, stride=(2, 2), dilation=(2, 1),
+                 pad=(2, 1), out_hw=(6, 5), input_offset=-255, output_offset=9, act=(-20, 90), rounding=2,
+                 shift_range=(-8, 0)),
+        DepthwiseCase(seed=51, n=1, h=7, w=7, c=8, kh=3, kw=3, pad=(1, 1), out_hw=(7, 7), input_offset=128,
+                      shift_range=(-9, 0), bias_bits=32),
     ]
     for case in cases:
         reply = console.kcheck(case)

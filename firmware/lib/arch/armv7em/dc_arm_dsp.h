@@ -20,8 +20,18 @@
  * zero); floor((floor(a / 2^31) + c) / 2^r) = floor((a + c 2^31) / 2^(31+r)). For DOUBLE, [y<0]
  * may be replaced by [x<0]: y < 0 needs x < 0, and where x < 0 but y = 0 both choices give 0.
  * The output offset is folded into the same sum (+ out_offset * 2^(31+r)), so an output costs two
- * SMLALs, a shift and the clamp. Shifts >= 0 (a real multiplier >= 0.5) and shifts < -22 (where the
- * folded offset could overflow the 64-bit sum) take dc_requantize_s32 itself.
+ * SMLALs, a shift and the clamp. Shifts < -22 (where the folded offset could overflow the 64-bit sum)
+ * and shifts > 0 (a real multiplier >= 1) take dc_requantize_s32 itself.
+ *
+ * Shift 0 (a real multiplier in [0.5, 1), e.g. the scale 1.0 a compressor gives a pruned, all-zero
+ * channel) has its own short form (hi_shift == DC_DSP_RQ_SHIFT0): all three roundings are then
+ * y = floor((x*m + 2^30) / 2^31) (no right shift is left to round), and the output is
+ * clamp(sat(y + out_offset)). With t = x saturated to [-2^30, 2^30 - 1] (one SSAT), 2t fits in 32 bits
+ * and one SMLAL gives the high word of 2t*m + 2^31 + out_offset*2^32 = floor((t*m + 2^30) / 2^31) +
+ * out_offset exactly (|2t*m| <= 2^62: no overflow, no saturation needed). The saturation of x changes
+ * nothing after the clamp when m >= 2^30 (every multiplier QuantizeMultiplier makes): |x| >= 2^30 gives
+ * |y| >= 2^29 of the same sign as for t, far outside the int8 range; m == 0 gives y = 0 either way.
+ * Other multipliers with shift 0 (hand-made parameters) take dc_requantize_s32.
  */
 #ifndef DC_ARM_DSP_H
 #define DC_ARM_DSP_H
@@ -116,12 +126,17 @@ static inline uint32_t dc_dup16(int32_t v)
     return ((uint32_t)v & 0xFFFFu) * 0x00010001u;
 }
 
+/* dc_dsp_rq_t.hi_shift values below 0: the two forms other than the fast one. */
+#define DC_DSP_RQ_SLOW (-1)
+#define DC_DSP_RQ_SHIFT0 (-2)
+
 /* One output channel's requantization and output offset, prepared by dc_dsp_rq_prepare. */
 typedef struct {
     int32_t multiplier;
     uint32_t k_lo;      /* the rounding constant K (top of this file) plus out_offset * 2^(31+r), low word */
     int32_t k_hi;       /* ... high word */
-    int32_t hi_shift;   /* r - 1: the output is the sum's high word >> hi_shift; -1: use dc_requantize_s32 */
+    int32_t hi_shift;   /* r - 1: the output is the sum's high word >> hi_shift; DC_DSP_RQ_SHIFT0: the shift-0
+                         * form; DC_DSP_RQ_SLOW: use dc_requantize_s32 */
     int32_t shift;      /* as given (for hi_shift == -1) */
 } dc_dsp_rq_t;
 
@@ -150,10 +165,16 @@ static inline void dc_dsp_rq_prepare(dc_dsp_rq_t *q, int32_t multiplier, int32_t
 {
     q->multiplier = multiplier;
     q->shift = shift;
+    if (shift == 0 && (multiplier == 0 || multiplier >= (1 << 30))) {
+        q->k_lo = 0x80000000u; /* 2^31 + out_offset * 2^32 */
+        q->k_hi = o->out_offset;
+        q->hi_shift = DC_DSP_RQ_SHIFT0;
+        return;
+    }
     if (shift >= 0 || shift < -22) {
         q->k_lo = 0;
         q->k_hi = 0;
-        q->hi_shift = -1;
+        q->hi_shift = DC_DSP_RQ_SLOW;
         return;
     }
     const int32_t r = -shift; /* 1 .. 22 */
@@ -202,6 +223,16 @@ static inline int8_t dc_dsp_clamp(int32_t v, int32_t act_min, int32_t act_max)
     return (int8_t)v;
 }
 
+/* The shift-0 form's value (before the clamp) of accumulator acc (top of this file). */
+static inline int32_t dc_dsp_rq_shift0(int32_t acc, int32_t multiplier, uint32_t k_lo, int32_t k_hi)
+{
+    int32_t t;
+    __asm__("ssat %0, #31, %1" : "=r"(t) : "r"(acc));
+    t += t;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(k_lo), "+r"(k_hi) : "r"(t), "r"(multiplier));
+    return k_hi;
+}
+
 /* The int8 output for accumulator acc (bias included) of a prepared channel. */
 static inline int8_t dc_dsp_rq_output(int32_t acc, const dc_dsp_rq_t *q, const dc_dsp_out_t *o)
 {
@@ -212,6 +243,8 @@ static inline int8_t dc_dsp_rq_output(int32_t acc, const dc_dsp_rq_t *q, const d
         __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(acc), "r"(q->multiplier));
         __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"((uint32_t)acc >> 31), "r"(o->sign_term));
         v = hi >> q->hi_shift;
+    } else if (q->hi_shift == DC_DSP_RQ_SHIFT0) {
+        v = dc_dsp_rq_shift0(acc, q->multiplier, q->k_lo, q->k_hi);
     } else {
         v = dc_add_sat_s32(dc_requantize_s32(acc, q->multiplier, q->shift, o->rounding), o->out_offset);
     }

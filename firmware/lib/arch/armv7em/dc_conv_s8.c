@@ -19,11 +19,39 @@ static int64_t scratch_bytes(int32_t k, int32_t out_c)
     return 3 + (int64_t)out_c * (int64_t)sizeof(dc_dsp_rq_t) + 2 * (int64_t)k * 2 + (((int64_t)k + 3) & ~3);
 }
 
+/* Band path (small Cin, see band_conv): the scratch it needs is at most this, else the column path runs. */
+#define BAND_MAX_BYTES 16384
+
+/* Bytes of the band path's scratch, or -1 when it does not apply: one group (Cin_g == Cin), Cin % 4 != 0
+ * (the column path converts other inputs a word at a time), no horizontal dilation, K <= 1024, at most 32
+ * output channels (measured: with 64, KWS's first layer, the column path's per-pixel work is spread over
+ * enough channels to be faster, 654 k against 773 k instructions) and BAND_MAX_BYTES. Layout
+ * (band_layout): [dc_dsp_rq_t x S][int32 bias x S][uint32 filter pairs: S/2 x P x 2][int16 band: RS]
+ * [uint16 channel x S][uint16 dead channel x Cout][int8 dead value x Cout], S = Cout + 1 rounded up to
+ * even slots, P = ceil(K / 2), RS = ((out_w - 1) * stride_w + kw) * kh * Cin + 2, after up to 3 bytes of
+ * alignment slack. Computed in int64 from unvalidated shapes. */
+static int64_t band_bytes(const dc_conv_params_t *p, const dc_dims_t *in, const dc_dims_t *f, const dc_dims_t *out)
+{
+    if (f->c != in->c || f->c <= 0 || (f->c & 3) == 0 || f->h <= 0 || f->w <= 0 || f->n <= 0 || out->w <= 0 ||
+        p->stride_w <= 0 || p->dilation_w != 1 || (int64_t)f->h * f->w * f->c > 1024 || f->n > 32) {
+        return -1;
+    }
+    const int64_t slots = ((int64_t)f->n + 2) & ~(int64_t)1, pairs = ((int64_t)f->h * f->w * f->c + 1) / 2;
+    const int64_t rs = (((int64_t)out->w - 1) * p->stride_w + f->w) * f->h * f->c + 2;
+    const int64_t bytes = 3 + slots * ((int64_t)sizeof(dc_dsp_rq_t) + 4 + 2) + (slots / 2) * pairs * 8 + rs * 2 +
+                          (int64_t)f->n * 3;
+    return bytes > BAND_MAX_BYTES ? -1 : bytes;
+}
+
 int32_t dc_conv_s8_get_buffer_size(const dc_conv_params_t *params, const dc_dims_t *input_dims,
                                    const dc_dims_t *filter_dims, const dc_dims_t *output_dims)
 {
     if (params == NULL || input_dims == NULL || filter_dims == NULL || output_dims == NULL) {
         return DC_ERR_ARG;
+    }
+    const int64_t band = band_bytes(params, input_dims, filter_dims, output_dims);
+    if (band >= 0) {
+        return (int32_t)band;
     }
     const int64_t k = (int64_t)filter_dims->h * filter_dims->w * filter_dims->c;
     const int64_t bytes = scratch_bytes((int32_t)(k > INT32_MAX ? INT32_MAX : k), filter_dims->n);
@@ -374,6 +402,236 @@ static void dot_px1(const int16_t *cols, const int8_t *f0, int32_t k, int32_t pi
     acc[1] = pixels == 2 ? a1 : 0;
 }
 
+/* ---- Band path: convolutions over few input channels (e.g. a first layer on an RGB or mono image) ----
+ *
+ * The column path builds each pixel's receptive field anew, which costs more than its MACs when the
+ * field is small and Cin % 4 != 0. Here the kh input rows an output row needs are converted once to
+ * int16 with the input offset added (padding = 0) into a "band" ordered column by column (x, then the
+ * kh rows, then Cin), so the whole window of pixel ox is the K consecutive values at
+ * ox * stride_w * kh * Cin. The filter is converted once per call to int16 pairs in that window order,
+ * padded with one 0 weight when K is odd (the band has 2 spare values, so the extra lane reads a finite
+ * value times 0). SMLAD then multiplies two values of each operand without any per-pixel repacking. Channels whose
+ * filter is all zero (pruned) are not computed: their output is the requantized bias, stored per pixel.
+ * The other channels are computed in pairs (an odd one is paired with itself) for two pixels at once. */
+typedef struct {
+    dc_dsp_rq_t *rq;      /* per slot */
+    int32_t *bias;        /* per slot */
+    uint32_t *fw;         /* per slot pair: kh x P x (slot 0 pair, slot 1 pair) */
+    int16_t *band;        /* kh rows of rs values */
+    uint16_t *channel;    /* output channel of each slot */
+    uint16_t *dead;       /* channels with an all-zero filter */
+    int8_t *dead_value;   /* their output */
+    int32_t slots, n_dead, pairs, rs;
+} band_layout_t;
+
+static void band_layout(uint8_t *base, int32_t out_c, int32_t pairs, int32_t rs, band_layout_t *l)
+{
+    const int32_t slots = (out_c + 2) & ~1;
+    l->rq = (dc_dsp_rq_t *)(void *)base;
+    base += (size_t)slots * sizeof(dc_dsp_rq_t);
+    l->bias = (int32_t *)(void *)base;
+    base += (size_t)slots * 4;
+    l->fw = (uint32_t *)(void *)base;
+    base += (size_t)(slots / 2) * pairs * 8;
+    l->band = (int16_t *)(void *)base;
+    base += (size_t)rs * 2;
+    l->channel = (uint16_t *)(void *)base;
+    base += (size_t)slots * 2;
+    l->dead = (uint16_t *)(void *)base;
+    base += (size_t)out_c * 2;
+    l->dead_value = (int8_t *)(void *)base;
+    l->pairs = pairs;
+    l->rs = rs;
+}
+
+/* Window value t (order: fx, fy, c) of a filter [kh][kw][cin] as int16 lanes; 0 past the window. */
+static inline uint32_t window_value(const int8_t *f, int32_t t, const geometry_t *g)
+{
+    if (t >= g->k) {
+        return 0;
+    }
+    const int32_t c = t % g->cin, fy = (t / g->cin) % g->kh, fx = t / (g->cin * g->kh);
+    return (uint16_t)(int16_t)f[(fy * g->kw + fx) * g->cin + c];
+}
+
+/* Sorts channels into live slots and dead (all-zero filter) ones, prepares the slots' requantization and
+ * the int16 filter pairs in window order. */
+static void band_prepare(band_layout_t *l, const dc_channel_quant_t *quant, const int8_t *filter,
+                         const int32_t *bias, int32_t out_c, const geometry_t *g, const dc_dsp_out_t *o)
+{
+    const int32_t k = g->k;
+    int32_t live = 0, dead = 0;
+    for (int32_t oc = 0; oc < out_c; ++oc) {
+        const int8_t *f = filter + (int64_t)oc * k;
+        int32_t any = 0;
+        for (int32_t i = 0; i < k; ++i) {
+            any |= f[i];
+        }
+        const int32_t b = bias != NULL ? bias[oc] : 0;
+        if (any == 0) {
+            dc_dsp_rq_t q;
+            dc_dsp_rq_prepare(&q, quant->multiplier[oc], quant->shift[oc], o);
+            l->dead[dead] = (uint16_t)oc;
+            l->dead_value[dead++] = dc_dsp_rq_output(b, &q, o);
+            continue;
+        }
+        l->channel[live] = (uint16_t)oc;
+        l->bias[live] = b;
+        dc_dsp_rq_prepare(&l->rq[live++], quant->multiplier[oc], quant->shift[oc], o);
+    }
+    if (live & 1) { /* pair the last live channel with itself: same values, stored twice */
+        l->channel[live] = l->channel[live - 1];
+        l->bias[live] = l->bias[live - 1];
+        l->rq[live] = l->rq[live - 1];
+        ++live;
+    }
+    l->slots = live;
+    l->n_dead = dead;
+    uint32_t *w = l->fw;
+    for (int32_t s = 0; s < live; s += 2) {
+        const int8_t *f0 = filter + (int64_t)l->channel[s] * k, *f1 = filter + (int64_t)l->channel[s + 1] * k;
+        for (int32_t j = 0; j < l->pairs; ++j, w += 2) {
+            w[0] = window_value(f0, 2 * j, g) | window_value(f0, 2 * j + 1, g) << 16;
+            w[1] = window_value(f1, 2 * j, g) | window_value(f1, 2 * j + 1, g) << 16;
+        }
+    }
+}
+
+/* The band of output row oy: input columns x0 .. x0 + w_b - 1, each as its kh rows' Cin values (rows
+ * y0 + fy * dil_h) as int16 with the input offset added, 0 outside the image, then 2 spare zeros. */
+static void band_fill(const band_layout_t *l, const geometry_t *g, int32_t oy, int32_t w_b)
+{
+    const int32_t y0 = oy * g->stride_h - g->pad_h, x0 = -g->pad_w, c = g->in_c, kh = g->kh;
+    const int32_t off = g->input_offset, col = kh * c, row_bytes = g->in_w * c;
+    int16_t *dst = l->band;
+    for (int32_t x = x0; x < x0 + w_b; ++x, dst += col) {
+        if (x < 0 || x >= g->in_w) {
+            for (int32_t i = 0; i < col; ++i) {
+                dst[i] = 0;
+            }
+            continue;
+        }
+        const int8_t *src = g->input + (int64_t)y0 * row_bytes + (int64_t)x * c;
+        int16_t *d = dst;
+        for (int32_t fy = 0; fy < kh; ++fy, d += c) {
+            const int32_t y = y0 + fy * g->dil_h;
+            const int8_t *sp = src + (int64_t)fy * g->dil_h * row_bytes;
+            if (y < 0 || y >= g->in_h) {
+                for (int32_t i = 0; i < c; ++i) {
+                    d[i] = 0;
+                }
+                continue;
+            }
+            for (int32_t i = 0; i < c; ++i) {
+                d[i] = (int16_t)(sp[i] + off);
+            }
+        }
+    }
+    dst[0] = 0;
+    dst[1] = 0;
+}
+
+/* acc {p0.s0, p0.s1, p1.s0, p1.s1} += `pairs` (>= 1) int16 pairs of the windows at c (pixel 0) and
+ * c + d bytes (pixel 1) times the filter pairs w (slot 0, slot 1 interleaved): 9 instructions per pair
+ * for 8 MACs, in assembly so that the 12 registers it needs are not spilled. */
+static inline __attribute__((always_inline)) void band_dot(const int16_t *c, int32_t d, const uint32_t *w,
+                                                           int32_t pairs, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    uint32_t x0, x1, w0, w1;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr    %[x1], [%[c], %[d]]\n\t"
+        "ldr    %[x0], [%[c]], #4\n\t"
+        "ldrd   %[w0], %[w1], [%[w]], #8\n\t"
+        "smlad  %[a00], %[x0], %[w0], %[a00]\n\t"
+        "smlad  %[a01], %[x0], %[w1], %[a01]\n\t"
+        "smlad  %[a10], %[x1], %[w0], %[a10]\n\t"
+        "smlad  %[a11], %[x1], %[w1], %[a11]\n\t"
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [w] "+r"(w),
+          [n] "+r"(pairs), [x0] "=&r"(x0), [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1)
+        : [d] "r"(d)
+        : "cc", "memory");
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* Output row of the band path: pixel pairs (a last odd pixel computed as a pair with itself). */
+static inline __attribute__((always_inline)) void band_row(const band_layout_t *l, const geometry_t *g,
+                                                           const dc_dsp_out_t *o, int8_t *out_row, int32_t out_w,
+                                                           int32_t out_c, int full)
+{
+    const int32_t step = g->stride_w * g->kh * g->in_c, pairs = l->pairs;
+    const int32_t wstep = pairs * 2, slots = l->slots, n_dead = l->n_dead;
+    for (int32_t ox = 0; ox < out_w; ox += 2) {
+        const int32_t two = out_w - ox >= 2;
+        const int16_t *c0 = l->band + (int64_t)ox * step;
+        const int32_t d = two ? step * 2 - 4 : -4; /* from c0 after its post-increment */
+        int8_t *out0 = out_row + (int64_t)ox * out_c, *out1 = two ? out0 + out_c : out0;
+        const uint32_t *w = l->fw;
+        for (int32_t s = 0; s < slots; s += 2, w += wstep) {
+            const int32_t b0 = l->bias[s], b1 = l->bias[s + 1];
+            int32_t acc[4] = {b0, b1, b0, b1};
+            band_dot(c0, d + 4, w, pairs, acc);
+            const int32_t i0 = l->channel[s], i1 = l->channel[s + 1];
+            int8_t v[4];
+            store_2x2(acc, &l->rq[s], o, &v[0], &v[2], full);
+            out0[i1] = v[1]; /* slot 1 first: when it repeats slot 0, slot 0's store is the same value */
+            out0[i0] = v[0];
+            out1[i1] = v[3];
+            out1[i0] = v[2];
+        }
+        for (int32_t t = 0; t < n_dead; ++t) {
+            out0[l->dead[t]] = l->dead_value[t];
+            out1[l->dead[t]] = l->dead_value[t];
+        }
+    }
+}
+
+static __attribute__((noinline)) void band_row_full(const band_layout_t *l, const geometry_t *g,
+                                                    const dc_dsp_out_t *o, int8_t *out_row, int32_t out_w,
+                                                    int32_t out_c)
+{
+    band_row(l, g, o, out_row, out_w, out_c, 1);
+}
+
+static __attribute__((noinline)) void band_row_clamp(const band_layout_t *l, const geometry_t *g,
+                                                     const dc_dsp_out_t *o, int8_t *out_row, int32_t out_w,
+                                                     int32_t out_c)
+{
+    band_row(l, g, o, out_row, out_w, out_c, 0);
+}
+
+static void band_conv(uint8_t *base, const dc_conv_params_t *p, const dc_channel_quant_t *quant, geometry_t *g,
+                      const dc_dims_t *input_dims, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                      const dc_dims_t *output_dims, int8_t *output, int32_t out_c, const dc_dsp_out_t *o)
+{
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t w_b = (out_w - 1) * g->stride_w + g->kw;
+    band_layout_t l;
+    band_layout(base, out_c, (g->k + 1) / 2, w_b * g->kh * g->in_c + 2, &l);
+    band_prepare(&l, quant, filter, bias, out_c, g, o);
+    const int full = p->act_min == -128 && p->act_max == 127;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        g->input = input + (int64_t)b * g->in_h * g->in_w * g->in_c;
+        int8_t *out_b = output + (int64_t)b * out_h * out_w * out_c;
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            if (l.slots > 0) { /* else every filter is zero: no input needed */
+                band_fill(&l, g, oy, w_b);
+            }
+            if (full) {
+                band_row_full(&l, g, o, out_b + (int64_t)oy * out_w * out_c, out_w, out_c);
+            } else {
+                band_row_clamp(&l, g, o, out_b + (int64_t)oy * out_w * out_c, out_w, out_c);
+            }
+        }
+    }
+}
+
 dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t *quant,
                        const dc_dims_t *input_dims, const int8_t *input, int32_t input_len,
                        const dc_dims_t *filter_dims, const int8_t *filter, int32_t filter_len,
@@ -388,7 +646,8 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     const dc_conv_params_t *p = params;
     const int32_t out_c = filter_dims->n;
     const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c; /* <= filter_len: fits */
-    if (p->scratch == NULL || (int64_t)p->scratch_len < scratch_bytes(k, out_c)) {
+    const int64_t band = band_bytes(p, input_dims, filter_dims, output_dims);
+    if (p->scratch == NULL || (int64_t)p->scratch_len < (band >= 0 ? band : scratch_bytes(k, out_c))) {
         return DC_ERR_BUFFER;
     }
     uint8_t *base = (uint8_t *)(((uintptr_t)p->scratch + 3u) & ~(uintptr_t)3u);
@@ -396,9 +655,6 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     int16_t *cols = (int16_t *)(void *)(base + (size_t)out_c * sizeof(dc_dsp_rq_t));
     dc_dsp_out_t o;
     dc_dsp_out_init(&o, p->rounding, p->output_offset, p->act_min, p->act_max);
-    for (int32_t oc = 0; oc < out_c; ++oc) {
-        dc_dsp_rq_prepare(&rq[oc], quant->multiplier[oc], quant->shift[oc], &o);
-    }
 
     geometry_t g;
     g.in_h = input_dims->h;
@@ -416,6 +672,13 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     g.pad_w = p->pad_w;
     g.input_offset = p->input_offset;
     g.stage = (int8_t *)(cols + 2 * (size_t)k);
+    if (band >= 0) {
+        band_conv(base, p, quant, &g, input_dims, input, filter, bias, output_dims, output, out_c, &o);
+        return DC_OK;
+    }
+    for (int32_t oc = 0; oc < out_c; ++oc) {
+        dc_dsp_rq_prepare(&rq[oc], quant->multiplier[oc], quant->shift[oc], &o);
+    }
     const int32_t groups = g.in_c / g.cin, per_group = out_c / groups;
     const int full = p->act_min == -128 && p->act_max == 127;
     const int32_t out_w = output_dims->w, pixels = output_dims->h * out_w;

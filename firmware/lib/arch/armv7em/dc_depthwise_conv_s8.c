@@ -6,8 +6,9 @@
  * 1 and 3); per tap one input word becomes the same pairs with the input offset added (SXTAB16), and
  * SMLABB / SMLATT accumulate the four channels. Each output pixel visits only its in-image taps: the
  * output is cut into rectangles of pixels with the same in-image taps, each walking a table of them.
- * Other cases (depth multiplier > 1, the last Cout % 4 channels, more than DW_MAX_TAPS taps or
- * DW_MAX_SPANS border spans, shifts outside [-22, -1]) take a plain per-output loop, same arithmetic.
+ * A block with a channel whose shift is outside [-22, -1] runs the same way but requantizes each output
+ * through dc_dsp_rq_output. Other cases (depth multiplier > 1, the last Cout % 4 channels, more than
+ * DW_MAX_TAPS taps or DW_MAX_SPANS border spans) take a plain per-output loop, same arithmetic.
  */
 #include "dc_arm_dsp.h"
 #include "dc_kernels.h"
@@ -64,10 +65,23 @@ typedef struct {
         a3 = dc_smlatt(xo_, (tap)->wo, a3);                                   \
     } while (0)
 
+/* The output stages block4 is instantiated with: the activation range is [-128, 127] / is narrower (both:
+ * every channel has a fast shift), or any channel may take another form of dc_dsp_rq_output. */
+#define DW_OUT_CLAMP 0
+#define DW_OUT_FULL 1
+#define DW_OUT_ANY 2
+
 /* Requantize and store 4 channels of one pixel. */
 static inline __attribute__((always_inline)) void store4(int8_t *dst, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                                                           const dc_dsp_rq_t *rq, const dc_dsp_out_t *o, int full)
 {
+    if (full == DW_OUT_ANY) {
+        dst[0] = dc_dsp_rq_output(a0, &rq[0], o);
+        dst[1] = dc_dsp_rq_output(a1, &rq[1], o);
+        dst[2] = dc_dsp_rq_output(a2, &rq[2], o);
+        dst[3] = dc_dsp_rq_output(a3, &rq[3], o);
+        return;
+    }
     const uint32_t sign = o->sign_term;
     const int32_t lo = o->act_min, hi = o->act_max;
     const int8_t v0 = dc_dsp_clamp_range(dc_dsp_rq_fast(a0, rq[0].multiplier, rq[0].k_lo, rq[0].k_hi, rq[0].hi_shift, sign), lo, hi, full);
@@ -144,8 +158,8 @@ static int32_t make_spans(int32_t out, int32_t stride, int32_t pad, int32_t dil,
     return n;
 }
 
-/* Output channels [c, c + 4) of every pixel (depth multiplier 1; all four channels have shifts for the
- * fast requantization, see block_is_fast). The output is cut into rectangles whose pixels see the same
+/* Output channels [c, c + 4) of every pixel (depth multiplier 1; `full` is a DW_OUT_ output stage:
+ * DW_OUT_FULL and DW_OUT_CLAMP need all four channels fast, see block_is_fast). The output is cut into rectangles whose pixels see the same
  * in-image taps (at most DW_MAX_SPANS row and column spans: the border rows and columns one by one and
  * the interior as one); each rectangle walks a table of just those taps. */
 static inline __attribute__((always_inline)) void block4(const dw_geometry_t *g, const int8_t *filter,
@@ -201,7 +215,7 @@ static __attribute__((noinline)) void block4_full(const dw_geometry_t *g, const 
                                                   int8_t *out, const dw_span_t *rows, int32_t n_rows,
                                                   const dw_span_t *cols, int32_t n_cols)
 {
-    block4(g, filter, bias, quant, o, c, out, rows, n_rows, cols, n_cols, 1);
+    block4(g, filter, bias, quant, o, c, out, rows, n_rows, cols, n_cols, DW_OUT_FULL);
 }
 
 static __attribute__((noinline)) void block4_clamp(const dw_geometry_t *g, const int8_t *filter, const int32_t *bias,
@@ -209,7 +223,15 @@ static __attribute__((noinline)) void block4_clamp(const dw_geometry_t *g, const
                                                    int8_t *out, const dw_span_t *rows, int32_t n_rows,
                                                    const dw_span_t *cols, int32_t n_cols)
 {
-    block4(g, filter, bias, quant, o, c, out, rows, n_rows, cols, n_cols, 0);
+    block4(g, filter, bias, quant, o, c, out, rows, n_rows, cols, n_cols, DW_OUT_CLAMP);
+}
+
+static __attribute__((noinline)) void block4_any(const dw_geometry_t *g, const int8_t *filter, const int32_t *bias,
+                                                 const dc_channel_quant_t *quant, const dc_dsp_out_t *o, int32_t c,
+                                                 int8_t *out, const dw_span_t *rows, int32_t n_rows,
+                                                 const dw_span_t *cols, int32_t n_cols)
+{
+    block4(g, filter, bias, quant, o, c, out, rows, n_rows, cols, n_cols, DW_OUT_ANY);
 }
 
 /* Output channel oc (input channel oc / dm) of every pixel, one value at a time. */
@@ -297,9 +319,8 @@ dc_status_t dc_depthwise_conv_s8(const dc_depthwise_conv_params_t *params, const
         int8_t *out = output + (int64_t)b * g.out_h * g.out_w * g.out_c;
         for (int32_t c = 0; c < c4; c += 4) {
             if (!block_is_fast(quant, c, &o)) {
-                for (int32_t oc = c; oc < c + 4; ++oc) {
-                    channel1(&g, filter, bias, quant, &o, oc, out);
-                }
+                /* e.g. a pruned channel's shift 0: each output takes its channel's form */
+                block4_any(&g, filter, bias, quant, &o, c, out, rows, n_rows, cols, n_cols);
             } else if (full) {
                 block4_full(&g, filter, bias, quant, &o, c, out, rows, n_rows, cols, n_cols);
             } else {
