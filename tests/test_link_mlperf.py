@@ -143,6 +143,41 @@ def test_infer_and_results_line_by_line_with_a_real_model(dut):
     assert dut.command("infer 1 0") == ["e-[Inference failed: DC_ERR_SHAPE]", "m-ready"]  # 10 bytes, KWS takes 490
 
 
+def test_float32_input_is_quantized_like_the_reference_ad_submission(dut):
+    """AD (the runner sends 640 float32 LE values, 2,560 bytes): the device quantizes them with
+    the input's scale and zero point (round half away from zero, saturated), as the reference
+    submission's th_load_tensor does; the db buffer keeps the floats for the next infer."""
+    dut.link.close()
+    flash(dut.board.port, mlperf_container("ad01_int8"), confirm=True)
+    dut.link.open()
+    graph = mlperf_graph("ad01_int8")
+    (spec,), (out,) = graph.input_tensors(), graph.output_tensors()
+    scale, zero = np.float32(spec.quantization.scale[0]), int(spec.quantization.zero_point[0])
+    rng = np.random.default_rng(5)
+    real = (rng.standard_normal(spec.shape) * 40 * scale).astype("<f4")
+    real.flat[:4] = [np.nan, 1e30, -1e30, 0.5 * scale]  # NaN -> zero point, saturation, a half
+    q = real / scale
+    half = np.where(q >= 0, np.float32(0.5), np.float32(-0.5)).astype(np.float32)
+    rounded = np.where(np.isnan(q), 0, np.trunc(q + half))
+    x = np.where(np.isnan(q), zero, np.clip(np.clip(rounded, -256, 256) + zero, -128, 127)).astype(np.int8)
+    assert list(x.flat[:4]) == [zero, 127, -128, min(127, zero + 1)]
+    data = real.tobytes()
+    assert dut.command(f"db load {len(data)}") == [f"m-[Expecting {len(data)} bytes]", "m-ready"]
+    for i in range(0, len(data), 31):
+        answer = dut.command("db " + data[i:i + 31].hex())
+    assert answer == ["m-load-done", "m-ready"]
+    (expected,) = reference_run(graph, [x])
+    oscale, ozero = np.float32(out.quantization.scale[0]), int(out.quantization.zero_point[0])
+    values = ",".join(fixed3(np.float32(int(v) - ozero) * oscale) for v in expected.reshape(-1))
+    for _ in range(2):  # twice: the second infer converts the same floats again
+        lines = dut.command("infer 1 0")
+        got, want = lines[-2].removeprefix("m-results-[").rstrip("]").split(","), values.split(",")
+        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)
+        assert first is None, f"output {first}: device {got[first]}, reference {want[first]}"
+        assert lines[-2:] == [f"m-results-[{values}]", "m-ready"]
+    assert dut.command("db print 8 0") == ["m-buffer-" + "-".join(f"{b:02x}" for b in data[:8]), "m-ready"]
+
+
 def test_protocols_share_the_uart(dut):
     """A console line, an MLPerf command and an SMP request back to back on one UART."""
     dut.link.write(b"echo hello\nname%")

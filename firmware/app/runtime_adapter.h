@@ -38,6 +38,8 @@
 
 /* Input buffer capacity: the largest MLPerf Tiny input (VWW, 96 x 96 x 3 int8). */
 #define DC_APP_INPUT_CAP (96u * 96u * 3u)
+/* MLPerf Tiny: the most float32 input values `infer` quantizes (db bytes = 4 x input size). */
+#define DC_APP_FLOAT_INPUT_MAX 1024u
 
 /* The model arena (bytes): set per board in firmware/boards/<board>.mk (ARENA_SIZE). */
 #ifndef DC_APP_ARENA_SIZE
