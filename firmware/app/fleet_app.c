@@ -273,7 +273,25 @@ static void save_trial(const dc_fleet_manifest_t *m)
 
 static void save_result(const uint8_t hash[32], int status, uint32_t kind, size_t arena)
 {
-    uint8_t rec[RESULT_RECORD];
+    uint8_t rec[RESULT_RECORD], trial[TRIAL_RECORD];
+    const dc_flash_geometry_t *g = dc_port_flash_geometry();
+    size_t i;
+    /* A RESULT of an earlier trial (an SMP trial has no TRIAL record of its own) is erased
+     * with the sector; the TRIAL record, if any, is written back. */
+    if (dc_port_flash_read(trial_offset() + RESULT_OFFSET, rec, sizeof rec) != DC_OK) {
+        return;
+    }
+    for (i = 0; i < sizeof rec && rec[i] == g->erased_value; i++) {
+    }
+    if (i < sizeof rec) {
+        int have_trial = read_record(trial_offset(), TRIAL_MAGIC, trial, TRIAL_RECORD - 8u);
+        if (dc_port_flash_erase(trial_offset(), g->erase_size) != DC_OK) {
+            return;
+        }
+        if (have_trial) {
+            (void)dc_port_flash_write(trial_offset(), trial, sizeof trial);
+        }
+    }
     memset(rec, 0, sizeof rec);
     memcpy(rec, RESULT_MAGIC, 4);
     put_u32(rec + 4, (uint32_t)status);
