@@ -3,7 +3,7 @@
 `NetBoard` runs the native firmware with a flash file and provisions its `fleet` agent over
 the console; `StatusLog` records every status and block request through the broker's
 `monitor` user; `serve()` runs `dcagent publish --serve` as a real process; `signed_model()`
-builds a container with host.container's writer and signs it with the test's key.
+builds a runnable one-layer container and signs it with the test's key.
 """
 from __future__ import annotations
 
@@ -19,13 +19,17 @@ from pathlib import Path
 import serial
 from cryptography.hazmat.primitives import serialization
 
-from bench.synthetic_dcb import make_container
 from dcagent.boards import create_board
 from dcagent.fleet import topics
 from dcagent.fleet.broker import BrokerClient
 from dcagent.fleet.local_broker import MONITOR_USER, PUBLISHER_USER
 from dcagent.fleet.messages import BlockRequest, State, Status
+from host.container.metadata import Target
+from host.container.reader import open_container
 from host.container.signing import sign_container
+from host.runtime import arena_size
+from tests.agent_harness import model
+from tests.rollback_models import with_target
 
 ROOT = Path(__file__).resolve().parents[1]
 NATIVE_ARCH = "host"       # dc_port_info()->cpu of the native board: its target.arch
@@ -38,8 +42,12 @@ def raw_public_key(private_key) -> bytes:
 
 def signed_model(private_key, *, size: int = 100_000, version: int = 2, arch: str = NATIVE_ARCH,
                  seed: int = 0, name: str = "synthetic") -> bytes:
-    """A signed container of about `size` bytes (raw int8 payload) for the native board."""
-    return sign_container(make_container(size=size, version=version, arch=arch, seed=seed, name=name), private_key)
+    """A signed container of about `size` bytes for the native board: a FULLY_CONNECTED layer
+    with `size` raw int8 weights (10 outputs), so the board's self-test can run it; its
+    `target.min_ram` is the arena the C runtime measures."""
+    data = model(version, weights=size, seed=seed, arch=arch, name=name)
+    target = Target(arch, arena_size(data), open_container(data).metadata.target.min_flash)
+    return sign_container(with_target(data, target), private_key)
 
 
 class NetBoard:
@@ -71,6 +79,15 @@ class NetBoard:
         args = f"fleet start {url} {fleet} {public_key.hex()}" + (f" {device_id}" if device_id else "")
         answer = self.ask(args)
         assert answer == "ok", answer
+
+    @contextmanager
+    def released(self):
+        """The console port closed for the block, for another client (dcagent.link, the CLI)."""
+        self.serial.close()
+        try:
+            yield self.board.port
+        finally:
+            self.serial.open()
 
     def close(self) -> None:
         self.serial.close()

@@ -82,13 +82,36 @@ def manifest(**changes) -> Manifest:
 
 
 @pytest.mark.parametrize("m", [manifest(), manifest(key_id=b"", signature=b""), manifest(base_sha256=bytes(32)),
-                               manifest(target=TargetSpec("", 0, 0), block_size=128, model_version=0)])
+                               manifest(target=TargetSpec("", 0, 0), block_size=128, model_version=0),
+                               manifest(check_sha256=bytes(range(100, 132))),
+                               manifest(check_sha256=bytes(range(32)), base_sha256=bytes(range(5, 37)))])
 def test_manifest_decodes_as_python_wrote_it(m):
     status, fields = _fleet.parse_manifest(m.to_cbor(), "alpha")
     assert status == DC_OK
     assert fields == (m.model_version, m.size, m.block_size, m.target.min_flash, m.target.min_ram, int(m.signed),
                       int(m.base_sha256 is not None), m.sha256, m.content_sha256, m.base_sha256 or bytes(32),
-                      m.key_id, m.signature, m.model_name, m.target.arch, m.stream_id)
+                      m.key_id, m.signature, m.model_name, m.target.arch, m.stream_id, m.check_sha256 or b"")
+
+
+@pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 300, 27648])
+def test_check_input_is_the_same_in_c_and_python(n):
+    from dcagent.fleet.check import check_input
+    assert _fleet.check_input(n) == check_input(n)
+    assert len(check_input(n)) == n
+
+
+def test_check_digest_runs_the_c_runtime_or_says_none():
+    import numpy as np
+
+    from bench.synthetic_dcb import make_container
+    from dcagent.fleet.check import check_digest, check_input
+    from host.runtime import Runtime
+    from tests.agent_harness import model
+    data = model(1, seed=3)
+    x = np.frombuffer(check_input(300), dtype=np.int8).reshape(1, 300)
+    assert check_digest(data) == hashlib.sha256(Runtime(data).run([x])[0].tobytes()).digest()
+    assert check_digest(make_container(size=2000)) is None   # IDENTITY: a graph the runtime does not run
+    assert check_digest(b"not a container") is None
 
 
 def _plain(m: Manifest) -> dict:
@@ -109,6 +132,9 @@ def _plain(m: Manifest) -> dict:
     (lambda d: d["model"].update(version=True), DC_ERR_METADATA),
     (lambda d: d["target"].update(cpu="m4"), DC_ERR_METADATA),
     (lambda d: d.update(fleet="beta"), DC_ERR_FIELD),
+    (lambda d: d.update(check_sha256=bytes(31)), DC_ERR_METADATA),
+    (lambda d: d.update(check_sha256=None), DC_ERR_METADATA),
+    (lambda d: d.update(check_sha2=bytes(32)), DC_ERR_METADATA),       # 13 keys, but not check_sha256
 ])
 def test_manifest_refusals(mutate, status):
     plain = _plain(manifest())

@@ -201,6 +201,9 @@ class Agent:
                 self._handled(key, State.REJECTED.value)
             return None
         if self._is_handled(manifest.stream_id):
+            outcome = self.state.handled[manifest.stream_id.encode()]
+            self.log(f"manifest: {manifest.model_name} v{manifest.model_version} (stream {manifest.stream_id}) "
+                     f"was handled before ({outcome}); not trying it again")
             return None
         installed = self.state.installed
         if installed is not None and manifest.content_sha256 == installed.content_sha256:

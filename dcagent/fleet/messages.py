@@ -181,6 +181,7 @@ class Manifest:
     block_size: int
     stream_id: str
     format: int = MANIFEST_FORMAT
+    check_sha256: bytes | None = None   # SHA-256 of the outputs for the check input (dcagent.fleet.check)
 
     @property
     def block_count(self) -> int:
@@ -192,13 +193,16 @@ class Manifest:
 
     def to_cbor(self) -> bytes:
         """The CBOR encoding. Raises MessageError when a field is out of its bounds."""
-        data = _encode({
+        plain: dict[str, Any] = {
             "base_sha256": self.base_sha256, "block_size": self.block_size,
             "content_sha256": self.content_sha256, "fleet": self.fleet, "format": self.format,
             "key_id": self.key_id, "model": {"name": self.model_name, "version": self.model_version},
             "sha256": self.sha256, "signature": self.signature, "size": self.size, "stream_id": self.stream_id,
             "target": {"arch": self.target.arch, "min_flash": self.target.min_flash, "min_ram": self.target.min_ram},
-        })
+        }
+        if self.check_sha256 is not None:
+            plain["check_sha256"] = self.check_sha256
+        data = _encode(plain)
         Manifest.from_cbor(data)
         return data
 
@@ -207,7 +211,7 @@ class Manifest:
         """Decode and validate a manifest. Raises MessageError."""
         m = _fields(_decode(payload, MAX_MANIFEST_BYTES, "manifest"), "manifest",
                     ("base_sha256", "block_size", "content_sha256", "fleet", "format", "key_id", "model", "sha256",
-                     "signature", "size", "stream_id", "target"))
+                     "signature", "size", "stream_id", "target"), ("check_sha256",))
         fmt = _uint(m["format"], "manifest.format")
         if fmt != MANIFEST_FORMAT:
             raise MessageError(f"manifest.format is {fmt}, this device reads {MANIFEST_FORMAT}", field="manifest.format")
@@ -234,6 +238,7 @@ class Manifest:
             block_size=_uint(m["block_size"], "manifest.block_size", MIN_BLOCK_SIZE, MAX_BLOCK_SIZE),
             stream_id=_name(m["stream_id"], "manifest.stream_id"),
             format=fmt,
+            check_sha256=_bytes(m["check_sha256"], "manifest.check_sha256", (32,)) if "check_sha256" in m else None,
         )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from dcagent.fleet import topics
+from dcagent.fleet.check import check_digest
 from dcagent.fleet.broker import BrokerClient, BrokerUrl, TlsOptions
 from dcagent.fleet.errors import BrokerError, MessageError
 from dcagent.fleet.messages import (DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, BlockRequest, BlockResponse,
@@ -49,7 +50,8 @@ def manifest_for(container: Container, fleet: str, *, block_size: int = DEFAULT_
         signature=container.trailer.signature if container.signed else b"",
         base_sha256=container.header.base_sha256 if container.header.is_delta else None,
         target=TargetSpec(meta.target.arch, meta.target.min_flash, meta.target.min_ram),
-        block_size=block_size, stream_id=stream_id_of(data))
+        block_size=block_size, stream_id=stream_id_of(data),
+        check_sha256=None if container.header.is_delta else check_digest(data))
 
 
 @dataclass

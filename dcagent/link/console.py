@@ -65,3 +65,29 @@ def provision_fleet(port: str, publisher_key: bytes, broker_url: str, fleet: str
     answer = console_command(port, line, timeout_s=timeout_s)
     if answer != "ok":
         raise DeviceError(f"fleet start: unexpected answer {answer!r}")
+
+
+#: Bytes of DER per `fleet tls` line (the console takes 256 characters a line).
+TLS_CHUNK = 120
+#: Bytes of DER the board's TLS record holds (CA + client certificate + key).
+TLS_RECORD_MAX = 2048
+
+
+def provision_tls(port: str, ca: bytes, cert: bytes = b"", key: bytes = b"", *, timeout_s: float = 3.0) -> None:
+    """Store the TLS record the board's own MQTT agent uses for `mqtts://` (console `fleet tls`,
+    firmware/app/fleet_app.h): the CA certificate the broker's certificate must verify against
+    and, for brokers that require one, the client certificate and its private key, all DER.
+
+    Raises ValueError (no CA, a certificate without a key, more than 2048 bytes in all),
+    DeviceError when the device refuses, TransportError for a link failure."""
+    if not ca or bool(cert) != bool(key) or len(ca) + len(cert) + len(key) > TLS_RECORD_MAX:
+        raise ValueError("the TLS record needs a CA certificate, a client key with a client certificate, "
+                         f"and at most {TLS_RECORD_MAX} bytes in all")
+    for part, data in (("ca", ca), ("cert", cert), ("key", key)):
+        for at in range(0, len(data), TLS_CHUNK):
+            answer = console_command(port, f"fleet tls {part} {data[at:at + TLS_CHUNK].hex()}", timeout_s=timeout_s)
+            if answer != "ok":
+                raise DeviceError(f"fleet tls: unexpected answer {answer!r}")
+    answer = console_command(port, "fleet tls save", timeout_s=timeout_s)
+    if answer != "ok":
+        raise DeviceError(f"fleet tls save: unexpected answer {answer!r}")

@@ -83,8 +83,6 @@ int dc_app_init(void)
         return status;
     }
     app->boot_status = dc_slots_boot(&app->slots, &slot);
-    /* A fleet-managed board self-tests a trial image now and confirms it (or resets). */
-    dc_fleet_app_boot();
     if (app->boot_status == DC_OK && map != NULL) {
         dc_slot_status_t st;
         if (dc_slots_status(&app->slots, slot, &st) == DC_OK) {
@@ -94,6 +92,9 @@ int dc_app_init(void)
         }
     }
     dc_app_runtime_bind(&model);
+    /* A fleet-managed board self-tests a trial image now (one inference through the runtime
+     * just bound) and confirms it, or resets so the previous model runs again. */
+    dc_fleet_app_boot();
 
     memset(&cb, 0, sizeof cb);
     cb.text = dc_app_text;

@@ -7,6 +7,11 @@
  *     sector 0  (DC_APP_KEY_SECTOR)       device key record "DCK1" (`provision HEX`)
  *     sector 1  (DC_APP_FLEET_SECTOR)     fleet record "DCN1": broker URL, fleet, trusted
  *                                         publisher Ed25519 key, device id (`fleet start`)
+ *     sector 2  (DC_APP_TRIAL_SECTOR)     the fleet agent's trial records "DCT1" (what the
+ *                                         self-test of the image about to boot on trial must
+ *                                         find) and "DCR1" (why a trial failed), fleet_app.c
+ *     sector 3  (DC_APP_TLS_SECTOR)       TLS record "DCS1": CA certificate, optional client
+ *                                         certificate and key, DER (`fleet tls`), fleet_app.c
  *     the rest                            reserved (erased)
  *   [64 KiB, +slot_size)                model slot A (its last sector: the slot trailer)
  *   [64 KiB + slot_size, +slot_size)    model slot B
@@ -42,6 +47,8 @@
 #define DC_APP_RESERVED (64u * 1024u) /* the provisioning area before slot A */
 #define DC_APP_KEY_SECTOR 0u          /* sector index of the device key record */
 #define DC_APP_FLEET_SECTOR 1u        /* sector index of the fleet record */
+#define DC_APP_TRIAL_SECTOR 2u        /* sector index of the fleet agent's trial records */
+#define DC_APP_TLS_SECTOR 3u          /* sector index of the TLS record */
 #define DC_APP_KEY_MAX 64u
 #define DC_APP_KEY_RECORD 128u
 

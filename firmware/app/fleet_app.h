@@ -8,8 +8,13 @@
  *
  * Console (one command-table entry, `fleet`):
  *   fleet start URL FLEET KEYHEX [DEVICE_ID]   provision and start: URL mqtt://USER:PASSWORD@HOST[:PORT]
- *                                              (the device id defaults to USER), KEYHEX the
- *                                              publisher's Ed25519 public key (64 hex digits)
+ *                                              or mqtts://... (TLS, default port 8883, needs the
+ *                                              TLS record; HOST is the name checked against the
+ *                                              broker's certificate), the device id defaults to
+ *                                              USER, KEYHEX the publisher's Ed25519 public key
+ *   fleet tls ca|cert|key HEX                  stage up to 120 bytes of the DER CA certificate,
+ *                                              client certificate or its key (in that order)
+ *   fleet tls save | clear                     write the staged TLS record / erase it
  *   fleet stop                                 stop and forget the provisioning
  *   fleet status                               one line: state, reason, link, progress, counters
  * A provisioned agent starts again by itself after every reset (that is how the board gets

@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "dc_container.h"
+#include "dc_fleet.h"
 #include "dc_model.h"
 #include "dc_model_verify.h"
 #include "dc_port.h"
+#include "dc_sha256.h"
 #include "dc_status.h"
 
 /* The arena, 8-byte aligned (DC_MODEL_ARENA_ALIGN) without compiler attributes. */
@@ -129,6 +131,32 @@ static int run(const uint8_t *in, size_t in_len, uint64_t *counter)
     *counter = dc_port_counter() - start;
     g_have_output = status == DC_OK;
     return status;
+}
+
+int dc_app_runtime_check(uint8_t digest[32])
+{
+    dc_sha256_t ctx;
+    uint64_t counter = 0;
+    int status;
+    if (g_info.status != DC_OK) {
+        return g_info.status;
+    }
+    if (g_info.input_bytes > sizeof g_input) {
+        return DC_ERR_SHAPE;
+    }
+    dc_fleet_check_input(g_input, g_info.input_bytes);
+    status = run(g_input, g_info.input_bytes, &counter);
+    if (status != DC_OK) {
+        return status;
+    }
+    dc_sha256_init(&ctx);
+    for (uint32_t k = 0; k < g_m.output_count; k++) {
+        dc_model_io_t io;
+        (void)dc_model_output(&g_m, k, &io);
+        dc_sha256_update(&ctx, (const uint8_t *)io.data, io.bytes);
+    }
+    dc_sha256_final(&ctx, digest);
+    return DC_OK;
 }
 
 /* ---- SMP model group ---- */

@@ -80,6 +80,13 @@ const dc_app_runtime_info_t *dc_app_runtime_info(void);
 /* DC_APP_ARENA_SIZE (what a model's target.min_ram must not exceed). */
 size_t dc_app_runtime_arena_capacity(void);
 
+/* The self-test of a fleet update (docs/protocol.md, MQTT section 8 "Self-test"): writes the
+ * check input (dc_fleet_check_input) into the input tensor, runs the model once and puts the
+ * SHA-256 of all its outputs (concatenated in graph order) into `digest`. DC_OK, or the
+ * model's load status (DC_ERR_NO_MODEL, DC_ERR_ARENA, DC_ERR_OP, ...; dc_app_runtime_info()
+ * says more), DC_ERR_SHAPE (input larger than DC_APP_INPUT_CAP), or the invoke's status. */
+int dc_app_runtime_check(uint8_t digest[32]);
+
 /* Fills the runtime callbacks of the SMP server (infer, input_buffer, describe); `ctx` is
  * left as the caller set it. */
 void dc_app_runtime_smp(dc_smp_callbacks_t *cb);

@@ -72,11 +72,30 @@ static PyObject *py_parse_manifest(PyObject *self, PyObject *args)
     if (rc != DC_OK) {
         return Py_BuildValue("(iO)", rc, Py_None);
     }
-    return Py_BuildValue("(i(kkkkkiiy#y#y#y#y#sss))", rc, (unsigned long)m.version, (unsigned long)m.size,
+    return Py_BuildValue("(i(kkkkkiiy#y#y#y#y#sssy#))", rc, (unsigned long)m.version, (unsigned long)m.size,
                          (unsigned long)m.block_size, (unsigned long)m.min_flash, (unsigned long)m.min_ram,
                          m.is_signed, m.has_base, m.sha256, (Py_ssize_t)32, m.content_sha256, (Py_ssize_t)32,
                          m.base_sha256, (Py_ssize_t)32, m.key_id, (Py_ssize_t)(m.is_signed ? 16 : 0), m.signature,
-                         (Py_ssize_t)(m.is_signed ? 64 : 0), m.name, m.arch, m.stream_id);
+                         (Py_ssize_t)(m.is_signed ? 64 : 0), m.name, m.arch, m.stream_id, m.check_sha256,
+                         (Py_ssize_t)(m.has_check ? 32 : 0));
+}
+
+static PyObject *py_check_input(PyObject *self, PyObject *arg)
+{
+    Py_ssize_t n = PyLong_AsSsize_t(arg);
+    PyObject *out;
+    (void)self;
+    if (n < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "size must be >= 0");
+        }
+        return NULL;
+    }
+    out = PyBytes_FromStringAndSize(NULL, n);
+    if (out != NULL) {
+        dc_fleet_check_input((uint8_t *)PyBytes_AS_STRING(out), (size_t)n);
+    }
+    return out;
 }
 
 static PyObject *py_parse_block(PyObject *self, PyObject *arg)
@@ -174,6 +193,7 @@ static PyMethodDef methods[] = {
     {"sha512", py_sha512, METH_O, "sha512(data) -> digest"},
     {"parse_manifest", py_parse_manifest, METH_VARARGS, "parse_manifest(payload, fleet) -> (status, fields)"},
     {"parse_block", py_parse_block, METH_O, "parse_block(payload) -> (status, fields)"},
+    {"check_input", py_check_input, METH_O, "check_input(n) -> the n-byte self-test input (dc_fleet_check_input)"},
     {"parse_rejection", py_parse_rejection, METH_O, "parse_rejection(payload) -> (status, fields)"},
     {"encode_request", py_encode_request, METH_VARARGS,
      "encode_request(token, block_size, offset, count, bitmap) -> (status, bytes)"},

@@ -78,12 +78,21 @@ typedef struct {
     uint32_t min_flash, min_ram;
     uint8_t is_signed;         /* key_id and signature present */
     uint8_t has_base;          /* base_sha256 not null: a delta */
+    uint8_t has_check;         /* check_sha256 present */
     uint8_t sha256[32], content_sha256[32], base_sha256[32];
+    uint8_t check_sha256[32];  /* SHA-256 of the model's outputs for the check input */
     uint8_t key_id[16], signature[64];
     char name[DC_FLEET_MODEL_NAME_MAX + 1];
     char arch[DC_FLEET_ARCH_MAX + 1];
     char stream_id[DC_FLEET_NAME_MAX + 1];
 } dc_fleet_manifest_t;
+
+/* The check input of section 5.1 `check_sha256`: n bytes, block k (32 bytes) being
+ * SHA-256(DC_FLEET_CHECK_CONTEXT || k as 4 bytes little-endian), the last block truncated.
+ * A board's self-test writes it into the model's input tensor, runs the model once and
+ * compares the SHA-256 of all its outputs (concatenated in graph order) with check_sha256. */
+#define DC_FLEET_CHECK_CONTEXT "dcagent-check-v1"
+void dc_fleet_check_input(uint8_t *out, size_t n);
 
 /* Decodes and checks a manifest payload for fleet `fleet` (NUL-terminated). DC_OK, or
  * DC_ERR_METADATA (not one deterministic CBOR map, an unknown, missing or mistyped key, a

@@ -143,6 +143,26 @@ const uint8_t *dc_port_flash_map(void);
  * (all DC_PORT_NET_SOCKETS in use) or DC_ERR_ARG. */
 int dc_port_net_connect(const char *host, uint16_t port, uint32_t timeout_ms);
 
+/* TLS client credentials for dc_port_net_connect_tls: DER bytes, borrowed for the call only. */
+typedef struct {
+    const uint8_t *ca;          /* the CA certificate the server's chain must verify against */
+    size_t ca_len;              /* 1.. (required: there is no TLS without server verification) */
+    const uint8_t *cert;        /* the client certificate, or NULL (cert_len 0): none */
+    size_t cert_len;
+    const uint8_t *key;         /* the client certificate's private key (PKCS#8 or SEC1 DER) */
+    size_t key_len;
+    const char *server_name;    /* checked against the server certificate's names and sent as
+                                   SNI; NULL: `host` */
+} dc_port_tls_t;
+
+/* As dc_port_net_connect, then a TLS 1.2 handshake that verifies the server's certificate chain
+ * against `tls->ca` and its name against `tls->server_name`, presenting the client certificate
+ * when one is given; the handle then carries TLS records through dc_port_net_send/recv
+ * transparently. Returns a handle >= 0, or DC_ERR_UNSUPPORTED (no TLS on this board), the
+ * connect statuses, DC_ERR_TLS (handshake failed: the certificate does not verify, wrong name,
+ * no common cipher suite, the server refused the client certificate), DC_ERR_ARG (no CA). */
+int dc_port_net_connect_tls(const char *host, uint16_t port, const dc_port_tls_t *tls, uint32_t timeout_ms);
+
 /* Sends all `len` bytes, waiting at most `timeout_ms` in total. Returns `len`, or
  * DC_ERR_TIMEOUT (part may have been sent: close the socket), DC_ERR_CLOSED (the peer is
  * gone), DC_ERR_NET, DC_ERR_ARG (bad handle). */

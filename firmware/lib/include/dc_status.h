@@ -56,6 +56,7 @@ typedef enum {
     DC_ERR_TIMEOUT = -122,    /* the peer did not answer in time */
     DC_ERR_PROTOCOL = -123,   /* the peer sent a malformed or unexpected packet */
     DC_ERR_REFUSED = -124,    /* the broker refused (CONNACK return code, SUBACK failure) */
+    DC_ERR_TLS = -125,        /* the TLS handshake failed (certificate does not verify, wrong name) */
 } dc_status_t;
 
 /* The enum name of `status` as a string ("DC_ERR_TRUNCATED"), or "DC_ERR_UNKNOWN". */

@@ -39,6 +39,7 @@ const char *dc_status_name(int status)
         DC_NAME(DC_ERR_TIMEOUT);
         DC_NAME(DC_ERR_PROTOCOL);
         DC_NAME(DC_ERR_REFUSED);
+        DC_NAME(DC_ERR_TLS);
 #undef DC_NAME
     default:
         return "DC_ERR_UNKNOWN";

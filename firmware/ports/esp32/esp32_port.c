@@ -282,6 +282,15 @@ int dc_port_net_connect(const char *host, uint16_t port, uint32_t timeout_ms)
     return DC_ERR_UNSUPPORTED;
 }
 
+int dc_port_net_connect_tls(const char *host, uint16_t port, const dc_port_tls_t *tls, uint32_t timeout_ms)
+{
+    (void)host;
+    (void)port;
+    (void)tls;
+    (void)timeout_ms;
+    return DC_ERR_UNSUPPORTED;
+}
+
 int dc_port_net_send(int sock, const uint8_t *data, size_t len, uint32_t timeout_ms)
 {
     (void)sock;

@@ -34,4 +34,15 @@ int dc_native_flash_open(const char *state_dir);
 void dc_native_critical_enter(void);
 void dc_native_critical_exit(void);
 
+/* Sockets (native_net.c) and their TLS sessions (native_tls.c). */
+/* The POSIX descriptor of socket handle `sock`, -1 when it is not open. */
+int dc_native_net_fd(int sock);
+/* 1 when handle `sock` (open) carries a TLS session: send/recv/close go through it. */
+int dc_native_tls_active(int sock);
+/* dc_port_net_send/recv over the TLS session of `sock` (same contracts). */
+int dc_native_tls_send(int sock, const uint8_t *data, size_t len, uint32_t timeout_ms);
+int dc_native_tls_recv(int sock, uint8_t *buf, size_t cap, uint32_t timeout_ms);
+/* Ends and frees the TLS session of `sock` (the caller closes the descriptor). */
+void dc_native_tls_close(int sock);
+
 #endif /* DC_NATIVE_H */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dc_port.h"
+#include "native.h"
 
 /* Handle i is g_fds[i]; -1 = free. Sockets are close-on-exec, so a reset (re-exec) starts
  * with none open. */
@@ -45,6 +46,11 @@ static uint64_t deadline_of(uint32_t timeout_ms)
 static int fd_of(int sock)
 {
     return sock >= 0 && sock < DC_PORT_NET_SOCKETS ? g_fds[sock] : -1;
+}
+
+int dc_native_net_fd(int sock)
+{
+    return fd_of(sock);
 }
 
 /* Connects one resolved address without blocking past `deadline`; the socket or -1/-2 (timeout). */
@@ -128,6 +134,9 @@ int dc_port_net_send(int sock, const uint8_t *data, size_t len, uint32_t timeout
     if (fd < 0 || (data == NULL && len > 0) || len > 0x7FFFFFFFu) {
         return DC_ERR_ARG;
     }
+    if (dc_native_tls_active(sock)) {
+        return dc_native_tls_send(sock, data, len, timeout_ms);
+    }
     uint64_t deadline = deadline_of(timeout_ms);
     size_t done = 0;
     while (done < len) {
@@ -160,6 +169,9 @@ int dc_port_net_recv(int sock, uint8_t *buf, size_t cap, uint32_t timeout_ms)
     }
     if (cap == 0) {
         return 0;
+    }
+    if (dc_native_tls_active(sock)) {
+        return dc_native_tls_recv(sock, buf, cap, timeout_ms);
     }
     if (cap > 0x7FFFFFFFu) {
         cap = 0x7FFFFFFFu;
@@ -197,6 +209,9 @@ void dc_port_net_close(int sock)
 {
     int fd = fd_of(sock);
     if (fd >= 0) {
+        if (dc_native_tls_active(sock)) {
+            dc_native_tls_close(sock);
+        }
         close(fd);
         g_fds[sock] = -1;
     }

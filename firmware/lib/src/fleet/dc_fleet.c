@@ -731,6 +731,13 @@ int dc_fleet_step(dc_fleet_t *f)
     if (!f->mqtt->connected) {
         return f->mqtt->last_error != DC_OK ? f->mqtt->last_error : DC_ERR_CLOSED;
     }
+    if (f->status_dirty && f->incoming_state != 0u) {
+        /* Report what happened (the boot's outcome, say) before a manifest changes the state. */
+        rc = publish_status(f);
+        if (rc != DC_OK) {
+            return rc;
+        }
+    }
     if (f->incoming_state == 1u) {
         f->incoming_state = 0;
         rc = consider(f, &f->incoming);

@@ -97,6 +97,7 @@ int dc_fleet_manifest_parse(const uint8_t *payload, size_t len, const char *flee
     dc_cbor_reader_t r;
     dc_cbor_type_t type;
     uint64_t v;
+    uint64_t pairs;
     size_t kid_len, sig_len;
     const char *t;
     size_t n;
@@ -109,10 +110,11 @@ int dc_fleet_manifest_parse(const uint8_t *payload, size_t len, const char *flee
         return BAD;
     }
     dc_cbor_init(&r, payload, len);
-    /* Canonical key order: length first, then bytewise. */
-    if (open_map(&r, 12) != DC_OK) {
+    /* Canonical key order: length first, then bytewise. 13 keys when `check_sha256` is there. */
+    if (dc_cbor_read_map(&r, &v) != DC_OK || (v != 12u && v != 13u)) {
         return BAD;
     }
+    pairs = v;
     if (key(&r, "size") || read_range(&r, 1, MAX_FILE_SIZE, &v)) {
         return BAD;
     }
@@ -168,6 +170,12 @@ int dc_fleet_manifest_parse(const uint8_t *payload, size_t len, const char *flee
         return BAD;
     } else {
         m->has_base = 1;
+    }
+    if (pairs == 13u) {
+        if (key(&r, "check_sha256") || read_fixed(&r, m->check_sha256, 32, 0, NULL)) {
+            return BAD;
+        }
+        m->has_check = 1;
     }
     if (key(&r, "content_sha256") || read_fixed(&r, m->content_sha256, 32, 0, NULL) || r.position != len) {
         return BAD;

@@ -1,4 +1,4 @@
-/* dc_fleet_verify.c: the slot verifier of gateway-less devices: container + trusted Ed25519 signature. */
+/* dc_fleet_verify.c: the slot verifier of gateway-less devices (container + trusted Ed25519 signature) and the self-test check input. */
 #include <string.h>
 
 #include "dc_cbor.h"
@@ -152,4 +152,28 @@ int dc_fleet_verify(void *ctx, const dc_flash_t *flash, uint32_t offset, uint32_
     }
     dc_sha256(v->flash_map + offset, size, info->hash);
     return DC_OK;
+}
+
+void dc_fleet_check_input(uint8_t *out, size_t n)
+{
+    static const char context[] = DC_FLEET_CHECK_CONTEXT;
+    uint8_t block[DC_SHA256_DIGEST_LENGTH];
+    uint32_t k = 0;
+    size_t at = 0;
+    while (at < n) {
+        dc_sha256_t ctx;
+        uint8_t counter[4];
+        size_t take = n - at < sizeof block ? n - at : sizeof block;
+        counter[0] = (uint8_t)k;
+        counter[1] = (uint8_t)(k >> 8);
+        counter[2] = (uint8_t)(k >> 16);
+        counter[3] = (uint8_t)(k >> 24);
+        dc_sha256_init(&ctx);
+        dc_sha256_update(&ctx, (const uint8_t *)context, sizeof context - 1u);
+        dc_sha256_update(&ctx, counter, sizeof counter);
+        dc_sha256_final(&ctx, block);
+        memcpy(out + at, block, take);
+        at += take;
+        k++;
+    }
 }
