@@ -1,9 +1,10 @@
 """`dcagent compress MODEL -o OUT.dcb`: the smallest signed .dcb that keeps accuracy on the user's data.
 
-Lossy (the default): a float32 or int8 TFLite model (or a float32 ONNX model) and DATA.npz go in; host.passes quantizes a
-float model and searches pruning, bit widths, codebooks, dependent quantization (and, with
---factorize, low-rank layers) for the smallest model whose top-1 accuracy (labels `y`) or top-1
-agreement with the model as given (no labels) drops at most --max-drop points. `--lossless`
+Lossy (the default): a float32 or int8 TFLite model, or a float32 ONNX model (NCHW, batch
+norm folded at import), and DATA.npz go in; host.passes quantizes a float model and searches
+pruning, bit widths, codebooks, dependent quantization (and, with --factorize, low-rank
+layers) for the smallest model whose top-1 accuracy (labels `y`) or top-1 agreement with the
+model as given (no labels) drops at most --max-drop points. `--lossless`
 packs an int8 model with every weight kept exactly. Before anything is written the container
 is unpacked and run in the firmware's C runtime against the reference interpreter. A budget
 that cannot be met writes the report (best model found) and no .dcb, exit code 1.

@@ -22,7 +22,8 @@ from host.errors import ModelError
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="measure a model or .dcb on data (accuracy or fidelity)",
                                    description=__doc__.split("\n\n")[1])
-    parser.add_argument("model", metavar="MODEL_OR_DCB", type=Path, help="a .tflite or .onnx model, or a .dcb container")
+    parser.add_argument("model", metavar="MODEL_OR_DCB", type=Path,
+                        help="a .tflite or .onnx model, or a .dcb container")
     parser.add_argument("--data", metavar="DATA.npz", type=Path, required=True, help="x and (optional) y labels")
     parser.add_argument("--runtime", choices=("reference", "c"), default="reference",
                         help="reference interpreter (default) or, for a .dcb, the firmware's C runtime")

@@ -8,6 +8,7 @@ them and validate the graph.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -146,8 +147,6 @@ class Lowering:
 
     def fuse_activation(self, node: Node, activation: FusedActivation) -> Activation | None:
         """Set `activation` on the op producing input 0, if it has none and only this node reads it."""
-        import dataclasses
-
         op = self.producer_op(node, 0)
         if op is None or op.kind not in FUSABLE_KINDS or op.options.activation is not FusedActivation.NONE:
             return None

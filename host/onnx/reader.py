@@ -106,8 +106,8 @@ def lower(parsed: ParsedModel) -> OnnxModel:
     if lw.problems:
         raise _unsupported(lw.problems)
     graph, _ = fold_batch_norm(lw.graph)
-    producer = parsed.proto.producer_name or "unknown producer"
-    graph.description = f"ONNX ({producer} {parsed.proto.producer_version}, opset {parsed.opset})".replace(" ,", ",")
+    producer = " ".join(p for p in (parsed.proto.producer_name, parsed.proto.producer_version) if p)
+    graph.description = f"ONNX ({producer or 'unknown producer'}, opset {parsed.opset})"
     problems = find_problems(graph)
     if problems:
         raise _unsupported(problems)

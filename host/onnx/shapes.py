@@ -175,7 +175,8 @@ def convert_pad(lw: Lowering, node: Node) -> None:
     else:
         pads = _ints(lw.constant(node, 1), "pads")
         constant = lw.constant(node, 2, optional=True)
-        value = 0.0 if constant is None or np.asarray(constant).size == 0 else float(np.asarray(constant).reshape(-1)[0])
+        constant = np.zeros(0) if constant is None else np.asarray(constant).reshape(-1)
+        value = float(constant[0]) if constant.size else 0.0
         axes = _axes_of(_ints(lw.constant(node, 3), "axes"), x.rank) if node.input(3) else list(range(x.rank))
     if value != 0.0:
         raise Refused(f"padding value {value}: only zero padding is supported")
