@@ -37,10 +37,10 @@ class Dataset:
         return Dataset(self.x[chosen], None if self.y is None else self.y[chosen])
 
 
-def load_data(path: str | Path, graph: Graph) -> Dataset:
-    """Read DATA.npz and check it against `graph` (see `prepare_data`).
+def read_arrays(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """`x` and `y` (or None) of DATA.npz as stored, not yet checked against a model.
 
-    Raises `DataError` when the file cannot be read or lacks `x`, and as `prepare_data`.
+    Raises `DataError` when the file cannot be read or lacks `x`.
     """
     path = Path(path)
     try:
@@ -48,13 +48,20 @@ def load_data(path: str | Path, graph: Graph) -> Dataset:
             if "x" not in archive.files:
                 raise DataError(f"{path}: no array named 'x' (has {sorted(archive.files)})",
                                 hint="save the inputs with np.savez(path, x=inputs, y=labels)")
-            x = archive["x"]
-            y = archive["y"] if "y" in archive.files else None
+            return archive["x"], (archive["y"] if "y" in archive.files else None)
     except DataError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})",
                         hint="save the data with np.savez(path, x=inputs, y=labels)") from exc
+
+
+def load_data(path: str | Path, graph: Graph) -> Dataset:
+    """Read DATA.npz and check it against `graph` (see `prepare_data`).
+
+    Raises `DataError` when the file cannot be read or lacks `x`, and as `prepare_data`.
+    """
+    x, y = read_arrays(path)
     return prepare_data(x, y, graph)
 
 

@@ -1,9 +1,10 @@
 """`dcagent compress MODEL -o OUT.dcb`: the smallest signed .dcb that keeps accuracy on the user's data.
 
-Lossy (the default): a float32 or int8 TFLite model and DATA.npz go in; host.passes quantizes a
-float model and searches pruning, bit widths, codebooks, dependent quantization (and, with
---factorize, low-rank layers) for the smallest model whose top-1 accuracy (labels `y`) or top-1
-agreement with the model as given (no labels) drops at most --max-drop points. `--lossless`
+Lossy (the default): a float32 or int8 TFLite model, or a float32 ONNX model (NCHW, batch
+norm folded at import), and DATA.npz go in; host.passes quantizes a float model and searches
+pruning, bit widths, codebooks, dependent quantization (and, with --factorize, low-rank
+layers) for the smallest model whose top-1 accuracy (labels `y`) or top-1 agreement with the
+model as given (no labels) drops at most --max-drop points. `--lossless`
 packs an int8 model with every weight kept exactly. Before anything is written the container
 is unpacked and run in the firmware's C runtime against the reference interpreter. A budget
 that cannot be met writes the report (best model found) and no .dcb, exit code 1.
@@ -25,17 +26,18 @@ from dcagent.errors import ConfigError
 from host.container.reader import open_container
 from host.container.signing import load_private_key, sign_container
 from host.container.writer import write_atomic
-from host.errors import DataError, ModelError
+from host.errors import ModelError
 from host.graph import DType, Graph
+from host.model_file import ModelFile, read_model_file
 from host.model_format import check_container, compression_report, pack
-from host.tflite import read_model
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compress", help="compress a model into a signed .dcb container",
         description=__doc__.split("\n\n")[1])
-    parser.add_argument("model", metavar="MODEL.tflite", type=Path, help="float32 (or float16 weights) or int8 model")
+    parser.add_argument("model", metavar="MODEL", type=Path,
+                        help="a .tflite model (float32, float16 weights or int8) or a float32 .onnx model")
     parser.add_argument("-o", "--output", metavar="OUT.dcb", type=Path, required=True)
     parser.add_argument("--data", metavar="DATA.npz", type=Path, default=None,
                         help="x: samples [N, *input shape]; y (optional): class labels. Calibrates and measures")
@@ -86,36 +88,24 @@ def _check_arguments(args: argparse.Namespace) -> None:
                           hint="or pass --lossless to pack an int8 model exactly")
 
 
-def _read(path: Path) -> tuple[bytes, Graph]:
-    """The model bytes and graph; every unsupported op is listed before any work is done."""
-    try:
-        original = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from exc
-    return original, read_model(original)
+def _read(path: Path) -> ModelFile:
+    """The model (TFLite or ONNX); every unsupported op is listed before any work is done."""
+    return read_model_file(path)
 
 
-def _load_raw_data(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """`x` and `y` (or None) of DATA.npz as stored; host.data checks them against a graph."""
-    import zipfile
+def _load_raw_data(path: Path, model: ModelFile) -> tuple[np.ndarray, np.ndarray | None]:
+    """`x` (in the graph's input layout: ONNX NCHW samples become NHWC) and `y` (or None) of DATA.npz."""
+    from host.data import read_arrays
 
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "x" not in archive.files:
-                raise DataError(f"{path}: no array named 'x' (has {sorted(archive.files)})",
-                                hint="save the inputs with np.savez(path, x=inputs, y=labels)")
-            return archive["x"], (archive["y"] if "y" in archive.files else None)
-    except DataError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})",
-                        hint="save the data with np.savez(path, x=inputs, y=labels)") from exc
+    x, y = read_arrays(path)
+    return model.samples(x), y
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     _check_arguments(args)
     key = None if args.unsigned else load_private_key(args.key)  # fail before the work
-    original, graph = _read(args.model)
+    model = _read(args.model)
+    original, graph = model.data, model.graph
     is_float = graph.tensors[graph.inputs[0]].dtype is DType.FLOAT32 if graph.inputs else False
     if args.lossless and (is_float or any(t.dtype.is_float for t in graph.tensors)):
         raise ModelError(f"{args.model.name} is a float model: --lossless packs int8 models only",
@@ -125,7 +115,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.data is not None:
         from host.data import prepare_data
 
-        raw = _load_raw_data(args.data)
+        raw = _load_raw_data(args.data, model)
         dataset = prepare_data(raw[0], raw[1], graph)
     name = args.name or args.model.stem
     if args.lossless:

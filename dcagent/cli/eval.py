@@ -1,7 +1,8 @@
 """`dcagent eval MODEL_OR_DCB --data DATA.npz`: accuracy (labels) or fidelity (against --reference) of a model.
 
-A .tflite runs in the reference interpreter; a .dcb is unpacked (weights rebuilt exactly as the
-device rebuilds them) and runs in the reference interpreter, or with `--runtime c` in the
+A .tflite or .onnx model runs in the reference interpreter (an ONNX model as lowered to the
+graph IR: its NCHW samples may be given NCHW or NHWC); a .dcb is unpacked (weights rebuilt
+exactly as the device rebuilds them) and runs in the reference interpreter, or with `--runtime c` in the
 firmware's C runtime (the code the device runs, one sample at a time). With labels `y` the
 accuracy is printed; with `--reference MODEL` also the top-1 agreement and output SQNR against
 that model's outputs on the same data.
@@ -21,45 +22,54 @@ from host.errors import ModelError
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="measure a model or .dcb on data (accuracy or fidelity)",
                                    description=__doc__.split("\n\n")[1])
-    parser.add_argument("model", metavar="MODEL_OR_DCB", type=Path, help="a .tflite model or a .dcb container")
+    parser.add_argument("model", metavar="MODEL_OR_DCB", type=Path,
+                        help="a .tflite or .onnx model, or a .dcb container")
     parser.add_argument("--data", metavar="DATA.npz", type=Path, required=True, help="x and (optional) y labels")
     parser.add_argument("--runtime", choices=("reference", "c"), default="reference",
                         help="reference interpreter (default) or, for a .dcb, the firmware's C runtime")
     parser.add_argument("--reference", metavar="MODEL", type=Path, default=None,
-                        help="also measure top-1 agreement and SQNR against this model (.tflite or .dcb)")
+                        help="also measure top-1 agreement and SQNR against this model (.tflite, .onnx or .dcb)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
 
 def _load(path: Path):
-    """(graph, container bytes or None) of a .tflite or .dcb file."""
+    """(graph, container bytes or None, the model file or None) of a .tflite, .onnx or .dcb file."""
     from host.container.reader import open_container
+    from host.model_file import read_model_file
     from host.model_format import unpack
-    from host.tflite import read_model
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if data[:len(layout.MAGIC)] == layout.MAGIC:
-        return unpack(open_container(data)), data
-    return read_model(data), None
+        return unpack(open_container(data)), data, None
+    model = read_model_file(data, name=path.name)
+    return model.graph, None, model
+
+
+def _dataset(path: Path, graph, model):
+    """DATA.npz checked against `graph`; for a model file, samples laid out for its graph first."""
+    from host.data import prepare_data, read_arrays
+
+    x, y = read_arrays(path)
+    return prepare_data(x if model is None else model.samples(x), y, graph)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from host.data import load_data
     from host.evaluation import evaluate, fidelity_plain, model_outputs
 
-    graph, container = _load(args.model)
+    graph, container, model = _load(args.model)
     if args.runtime == "c" and container is None:
-        raise ConfigError("--runtime c runs .dcb containers; this is a TFLite model",
+        raise ConfigError(f"--runtime c runs .dcb containers; this is a .{model.format.value} model",
                           hint="compress it first, or drop --runtime c")
-    data = load_data(args.data, graph)
+    data = _dataset(args.data, graph, model)
     outputs = model_outputs(graph, data, container=container if args.runtime == "c" else None)
     reference = None
     if args.reference is not None:
-        ref_graph, _ = _load(args.reference)
-        reference = model_outputs(ref_graph, load_data(args.data, ref_graph))
+        ref_graph, _, ref_model = _load(args.reference)
+        reference = model_outputs(ref_graph, _dataset(args.data, ref_graph, ref_model))
         if reference.shape != outputs.shape:
             raise ConfigError(f"--reference gives outputs of shape {reference.shape[1:]}, the model "
                               f"{outputs.shape[1:]}")
