@@ -208,3 +208,25 @@ def test_fallback_paths_equal(board):
     for case in cases:
         reply = console.kcheck(case)
         assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"
+
+
+def test_unpacked_filter_path_equal(board):
+    """The column path with the filter unpacked once per call (one group, K % 4 == 0): chunks of
+    channels when the unpacked filter exceeds 8 KiB (K = 256: chunks of 16, the last one with an odd
+    channel), K % 16 != 0 (single 4-value blocks after the unrolled rounds), an odd pixel count,
+    padding, a narrow activation range, shifts outside the fast range, and a one-channel input with
+    more than 32 output channels (staged columns, not the band path)."""
+    name, console = board
+    cases = [
+        ConvCase(seed=60, n=2, h=3, w=5, c=256, kh=1, kw=1, fc=256, cout=19, out_hw=(3, 5), input_offset=-17,
+                 output_offset=4, shift_range=(-12, -10)),
+        ConvCase(seed=61, n=1, h=5, w=3, c=20, kh=1, kw=1, fc=20, cout=9, out_hw=(5, 3), input_offset=128,
+                 act=(-30, 100), rounding=1, shift_range=(-9, -7)),
+        ConvCase(seed=62, n=1, h=6, w=7, c=4, kh=3, kw=3, fc=4, cout=6, stride=(2, 1), pad=(1, 1), out_hw=(3, 7),
+                 input_offset=-255, rounding=2, shift_range=(-24, 0), bias_bits=32),
+        ConvCase(seed=63, n=1, h=9, w=9, c=1, kh=4, kw=3, fc=1, cout=35, pad=(1, 1), out_hw=(8, 9), input_offset=3,
+                 shift_range=(-8, -6)),
+    ]
+    for case in cases:
+        reply = console.kcheck(case)
+        assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"

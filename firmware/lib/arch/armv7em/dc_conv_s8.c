@@ -12,11 +12,33 @@
 #include "dc_kernels.h"
 #include "../../src/kernels/dc_kernel_checks.h"
 
-/* Scratch layout: [dc_dsp_rq_t x Cout][int16 columns: 2 pixels x K][int8 staging patch: K, rounded up
- * to 4], after up to 3 bytes of alignment slack. */
-static int64_t scratch_bytes(int32_t k, int32_t out_c)
+/* Unpacked-filter chunks (one group, Cin % 4 == 0, see fw_channels): at most this many bytes of int16
+ * filter pairs. 8 KiB holds a whole 64 -> 64 pointwise filter (KWS). */
+#define FW_MAX_BYTES 8192
+
+/* Output channels per unpacked-filter chunk (even), or 0 when the column path unpacks the filter per
+ * block instead: the path needs one group and K % 4 == 0, and a chunk of at least 8 channels (or the
+ * whole layer), since the columns are built again for every chunk. */
+static int32_t fw_channels(int32_t k, int32_t cin, int32_t in_c, int32_t out_c)
 {
-    return 3 + (int64_t)out_c * (int64_t)sizeof(dc_dsp_rq_t) + 2 * (int64_t)k * 2 + (((int64_t)k + 3) & ~3);
+    if (cin != in_c || k <= 0 || (k & 3) != 0 || out_c < 2 || (int64_t)k * 4 > FW_MAX_BYTES) {
+        return 0;
+    }
+    int32_t cc = (int32_t)(FW_MAX_BYTES / ((int64_t)k * 2)) & ~1;
+    const int32_t even = out_c & ~1;
+    if (cc >= even) {
+        return even;
+    }
+    return cc >= 8 ? cc : 0;
+}
+
+/* Scratch layout: [dc_dsp_rq_t x Cout][int16 columns: 2 pixels x K][int8 staging patch: K, rounded up
+ * to 4][unpacked filter chunk: fw_channels x K int16, when that path applies], after up to 3 bytes of
+ * alignment slack. */
+static int64_t scratch_bytes(int32_t k, int32_t out_c, int32_t fw)
+{
+    return 3 + (int64_t)out_c * (int64_t)sizeof(dc_dsp_rq_t) + 2 * (int64_t)k * 2 + (((int64_t)k + 3) & ~3) +
+           (int64_t)fw * k * 2;
 }
 
 /* Band path (small Cin, see band_conv): the scratch it needs is at most this, else the column path runs. */
@@ -54,7 +76,9 @@ int32_t dc_conv_s8_get_buffer_size(const dc_conv_params_t *params, const dc_dims
         return (int32_t)band;
     }
     const int64_t k = (int64_t)filter_dims->h * filter_dims->w * filter_dims->c;
-    const int64_t bytes = scratch_bytes((int32_t)(k > INT32_MAX ? INT32_MAX : k), filter_dims->n);
+    const int32_t k32 = (int32_t)(k > INT32_MAX ? INT32_MAX : k);
+    const int64_t bytes = scratch_bytes(k32, filter_dims->n,
+                                        fw_channels(k32, filter_dims->c, input_dims->c, filter_dims->n));
     return k < 0 || filter_dims->n < 0 || bytes > INT32_MAX ? INT32_MAX : (int32_t)bytes;
 }
 
@@ -355,6 +379,108 @@ static __attribute__((noinline)) int32_t matmul_2px_clamp(const int16_t *cols, c
     return matmul_2px(cols, filter, k, oc, oc_end, rq, o, bias, out0, out1, 0);
 }
 
+/* ---- Unpacked-filter column path (one group, Cin % 4 == 0) ----
+ *
+ * The filter of a chunk of output channels is unpacked once per call into int16 pairs in the columns'
+ * order: per channel pair and 4-value block, (c0: v0 v2, v1 v3), (c1: v0 v2, v1 v3). A 2 pixel x 2 channel
+ * block then takes 4 LDRDs and 8 SMLADs per 4 values (12 instructions for 16 MACs) instead of re-unpacking
+ * each filter word for every pixel pair (16). */
+static void fw_unpack(uint32_t *fw, const int8_t *filter, int32_t k, int32_t oc, int32_t n_pairs)
+{
+    for (int32_t p = 0; p < n_pairs; ++p) {
+        const int8_t *f0 = filter + (int64_t)(oc + 2 * p) * k, *f1 = f0 + k;
+        for (int32_t i = 0; i < k; i += 4, fw += 4) {
+            const uint32_t w0 = dc_load32(f0 + i), w1 = dc_load32(f1 + i);
+            fw[0] = dc_sxtb16(w0);
+            fw[1] = dc_sxtb16_ror8(w0);
+            fw[2] = dc_sxtb16(w1);
+            fw[3] = dc_sxtb16_ror8(w1);
+        }
+    }
+}
+
+/* One 4-value block of dot_fw_2x2 (assembly text). */
+#define FW_BLOCK                                  \
+    "ldrd   %[w0], %[w1], [%[w]], #8\n\t"         \
+    "ldrd   %[w2], %[w3], [%[w]], #8\n\t"         \
+    "ldrd   %[x0], %[x1], [%[c]], #8\n\t"         \
+    "smlad  %[a00], %[x0], %[w0], %[a00]\n\t"     \
+    "smlad  %[a01], %[x0], %[w2], %[a01]\n\t"     \
+    "smlad  %[a00], %[x1], %[w1], %[a00]\n\t"     \
+    "smlad  %[a01], %[x1], %[w3], %[a01]\n\t"     \
+    "ldrd   %[x0], %[x1], [%[c]], #8\n\t"         \
+    "smlad  %[a10], %[x0], %[w0], %[a10]\n\t"     \
+    "smlad  %[a11], %[x0], %[w2], %[a11]\n\t"     \
+    "smlad  %[a10], %[x1], %[w1], %[a10]\n\t"     \
+    "smlad  %[a11], %[x1], %[w3], %[a11]\n\t"
+
+/* 2 pixels x 2 channels over k (a multiple of 4) values of the interleaved columns c and the unpacked
+ * filter pairs w: 4 blocks per round (50 instructions for 64 MACs), then single blocks. */
+static inline __attribute__((always_inline)) void dot_fw_2x2(const uint32_t *c, const uint32_t *w, int32_t k,
+                                                             int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    uint32_t w0, w1, w2, w3, x0, x1;
+    int32_t n = k >> 4;
+    if (n > 0) {
+        __asm__ volatile(
+            "1:\n\t" FW_BLOCK FW_BLOCK FW_BLOCK FW_BLOCK
+            "subs   %[n], %[n], #1\n\t"
+            "bne    1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [w] "+r"(w),
+              [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [x0] "=&r"(x0),
+              [x1] "=&r"(x1)
+            :
+            : "cc", "memory");
+    }
+    n = (k >> 2) & 3;
+    if (n > 0) {
+        __asm__ volatile(
+            "1:\n\t" FW_BLOCK
+            "subs   %[n], %[n], #1\n\t"
+            "bne    1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [w] "+r"(w),
+              [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [x0] "=&r"(x0),
+              [x1] "=&r"(x1)
+            :
+            : "cc", "memory");
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* Channel pairs [oc, oc + 2 * n_pairs) of the two pixels in cols with the unpacked chunk fw. */
+static inline __attribute__((always_inline)) void matmul_fw_2px(const int16_t *cols, const uint32_t *fw, int32_t k,
+                                                                int32_t oc, int32_t n_pairs, const dc_dsp_rq_t *rq,
+                                                                const dc_dsp_out_t *o, const int32_t *bias,
+                                                                int8_t *out0, int8_t *out1, int full)
+{
+    for (int32_t p = 0; p < n_pairs; ++p, oc += 2, fw += k) {
+        const int32_t b0 = bias != NULL ? bias[oc] : 0, b1 = bias != NULL ? bias[oc + 1] : 0;
+        int32_t acc[4] = {b0, b1, b0, b1};
+        dot_fw_2x2((const uint32_t *)(const void *)cols, fw, k, acc);
+        store_2x2(acc, &rq[oc], o, out0 + oc, out1 + oc, full);
+    }
+}
+
+static __attribute__((noinline)) void matmul_fw_2px_full(const int16_t *cols, const uint32_t *fw, int32_t k,
+                                                         int32_t oc, int32_t n_pairs, const dc_dsp_rq_t *rq,
+                                                         const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
+                                                         int8_t *out1)
+{
+    matmul_fw_2px(cols, fw, k, oc, n_pairs, rq, o, bias, out0, out1, 1);
+}
+
+static __attribute__((noinline)) void matmul_fw_2px_clamp(const int16_t *cols, const uint32_t *fw, int32_t k,
+                                                          int32_t oc, int32_t n_pairs, const dc_dsp_rq_t *rq,
+                                                          const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
+                                                          int8_t *out1)
+{
+    matmul_fw_2px(cols, fw, k, oc, n_pairs, rq, o, bias, out0, out1, 0);
+}
+
 /* One pixel (slot 0) x 2 channels. */
 static void dot_1x2(const int16_t *cols, const int8_t *f0, const int8_t *f1, int32_t k, int32_t acc[2])
 {
@@ -400,6 +526,31 @@ static void dot_px1(const int16_t *cols, const int8_t *f0, int32_t k, int32_t pi
     }
     acc[0] = a0;
     acc[1] = pixels == 2 ? a1 : 0;
+}
+
+/* Channels [oc, oc_end) of the n_px (1 or 2) pixels in cols that the 2x2 blocks left: pairs of one
+ * pixel, then an odd last channel. */
+static void rest_channels(const int16_t *cols, const int8_t *filter, int32_t k, int32_t oc, int32_t oc_end,
+                          const dc_dsp_rq_t *rq, const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
+                          int8_t *out1, int32_t n_px)
+{
+    for (; oc + 1 < oc_end; oc += 2) {
+        const int8_t *f0 = filter + (int64_t)oc * k, *f1 = f0 + k;
+        const int32_t b0 = bias != NULL ? bias[oc] : 0, b1 = bias != NULL ? bias[oc + 1] : 0;
+        int32_t acc[2] = {b0, b1};
+        dot_1x2(cols, f0, f1, k, acc);
+        out0[oc] = dc_dsp_rq_output(acc[0], &rq[oc], o);
+        out0[oc + 1] = dc_dsp_rq_output(acc[1], &rq[oc + 1], o);
+    }
+    if (oc < oc_end) {
+        const int32_t b0 = bias != NULL ? bias[oc] : 0;
+        int32_t acc[2] = {b0, b0};
+        dot_px1(cols, filter + (int64_t)oc * k, k, n_px, acc);
+        out0[oc] = dc_dsp_rq_output(acc[0], &rq[oc], o);
+        if (n_px == 2) {
+            out1[oc] = dc_dsp_rq_output(acc[1], &rq[oc], o);
+        }
+    }
 }
 
 /* ---- Band path: convolutions over few input channels (e.g. a first layer on an RGB or mono image) ----
@@ -647,7 +798,9 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     const int32_t out_c = filter_dims->n;
     const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c; /* <= filter_len: fits */
     const int64_t band = band_bytes(p, input_dims, filter_dims, output_dims);
-    if (p->scratch == NULL || (int64_t)p->scratch_len < (band >= 0 ? band : scratch_bytes(k, out_c))) {
+    if (p->scratch == NULL ||
+        (int64_t)p->scratch_len <
+            (band >= 0 ? band : scratch_bytes(k, out_c, fw_channels(k, filter_dims->c, input_dims->c, out_c)))) {
         return DC_ERR_BUFFER;
     }
     uint8_t *base = (uint8_t *)(((uintptr_t)p->scratch + 3u) & ~(uintptr_t)3u);
@@ -682,6 +835,40 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     const int32_t groups = g.in_c / g.cin, per_group = out_c / groups;
     const int full = p->act_min == -128 && p->act_max == 127;
     const int32_t out_w = output_dims->w, pixels = output_dims->h * out_w;
+    const int32_t fw = fw_channels(k, g.cin, g.in_c, out_c);
+
+    if (fw > 0) {
+        /* one group: chunks of fw channels (an odd last channel joins the last chunk), each unpacked once */
+        uint32_t *fw_buf = (uint32_t *)(void *)(g.stage + ((k + 3) & ~3));
+        for (int32_t oc0 = 0; oc0 < out_c; oc0 += fw) {
+            int32_t oc1 = out_c - oc0 > fw ? oc0 + fw : out_c;
+            oc1 = out_c - oc1 == 1 ? out_c : oc1;
+            const int32_t n_pairs = (oc1 - oc0) >> 1;
+            fw_unpack(fw_buf, filter, k, oc0, n_pairs);
+            for (int32_t b = 0; b < input_dims->n; ++b) {
+                g.input = input + (int64_t)b * g.in_h * g.in_w * g.in_c;
+                int8_t *out_b = output + (int64_t)b * pixels * out_c;
+                for (int32_t px = 0; px < pixels; px += 2) {
+                    const int32_t n_px = pixels - px >= 2 ? 2 : 1;
+                    int8_t *out0 = out_b + (int64_t)px * out_c, *out1 = out0 + out_c;
+                    for (int32_t s = 0; s < n_px; ++s) {
+                        build_column(&g, cols, s, (px + s) / out_w, (px + s) % out_w, 0);
+                    }
+                    int32_t oc = oc0;
+                    if (n_px == 2) {
+                        if (full) {
+                            matmul_fw_2px_full(cols, fw_buf, k, oc, n_pairs, rq, &o, bias, out0, out1);
+                        } else {
+                            matmul_fw_2px_clamp(cols, fw_buf, k, oc, n_pairs, rq, &o, bias, out0, out1);
+                        }
+                        oc += 2 * n_pairs;
+                    }
+                    rest_channels(cols, filter, k, oc, oc1, rq, &o, bias, out0, out1, n_px);
+                }
+            }
+        }
+        return DC_OK;
+    }
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         g.input = input + (int64_t)b * g.in_h * g.in_w * g.in_c;
@@ -699,23 +886,7 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
                     oc = full ? matmul_2px_full(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1)
                               : matmul_2px_clamp(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1);
                 }
-                for (; oc + 1 < oc_end; oc += 2) {
-                    const int8_t *f0 = filter + (int64_t)oc * k, *f1 = f0 + k;
-                    const int32_t b0 = bias != NULL ? bias[oc] : 0, b1 = bias != NULL ? bias[oc + 1] : 0;
-                    int32_t acc[2] = {b0, b1};
-                    dot_1x2(cols, f0, f1, k, acc);
-                    out0[oc] = dc_dsp_rq_output(acc[0], &rq[oc], &o);
-                    out0[oc + 1] = dc_dsp_rq_output(acc[1], &rq[oc + 1], &o);
-                }
-                if (oc < oc_end) {
-                    const int32_t b0 = bias != NULL ? bias[oc] : 0;
-                    int32_t acc[2] = {b0, b0};
-                    dot_px1(cols, filter + (int64_t)oc * k, k, n_px, acc);
-                    out0[oc] = dc_dsp_rq_output(acc[0], &rq[oc], &o);
-                    if (n_px == 2) {
-                        out1[oc] = dc_dsp_rq_output(acc[1], &rq[oc], &o);
-                    }
-                }
+                rest_channels(cols, filter, k, oc, oc_end, rq, &o, bias, out0, out1, n_px);
             }
         }
     }
