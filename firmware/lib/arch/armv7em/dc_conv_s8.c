@@ -12,19 +12,25 @@
 #include "dc_kernels.h"
 #include "../../src/kernels/dc_kernel_checks.h"
 
-/* Unpacked-filter chunks (one group, Cin % 4 == 0, see fw_channels): at most this many bytes of int16
- * filter pairs. 8 KiB holds a whole 64 -> 64 pointwise filter (KWS). */
-#define FW_MAX_BYTES 8192
+/* Unpacked-filter chunks (one group, K % 4 == 0, see fw_channels): at most this many bytes of pair
+ * records (fw_unpack). 10 KiB holds a whole 64 -> 64 pointwise layer (KWS: 32 records of 296 bytes). */
+#define FW_MAX_BYTES 10240
+
+/* Bytes of one channel pair's record: 2 biases, K int16 pairs of each channel, 2 x 4 words of requantization. */
+static int64_t fw_pair_bytes(int64_t k)
+{
+    return 4 * k + 40;
+}
 
 /* Output channels per unpacked-filter chunk (even), or 0 when the column path unpacks the filter per
  * block instead: the path needs one group and K % 4 == 0, and a chunk of at least 8 channels (or the
  * whole layer), since the columns are built again for every chunk. */
 static int32_t fw_channels(int32_t k, int32_t cin, int32_t in_c, int32_t out_c)
 {
-    if (cin != in_c || k <= 0 || (k & 3) != 0 || out_c < 2 || (int64_t)k * 4 > FW_MAX_BYTES) {
+    if (cin != in_c || k <= 0 || (k & 3) != 0 || out_c < 2 || fw_pair_bytes(k) > FW_MAX_BYTES) {
         return 0;
     }
-    int32_t cc = (int32_t)(FW_MAX_BYTES / ((int64_t)k * 2)) & ~1;
+    const int32_t cc = 2 * (int32_t)(FW_MAX_BYTES / fw_pair_bytes(k));
     const int32_t even = out_c & ~1;
     if (cc >= even) {
         return even;
@@ -33,12 +39,12 @@ static int32_t fw_channels(int32_t k, int32_t cin, int32_t in_c, int32_t out_c)
 }
 
 /* Scratch layout: [dc_dsp_rq_t x Cout][int16 columns: 2 pixels x K][int8 staging patch: K, rounded up
- * to 4][unpacked filter chunk: fw_channels x K int16, when that path applies], after up to 3 bytes of
+ * to 4][unpacked filter chunk: fw_channels / 2 pair records, when that path applies], after up to 3 bytes of
  * alignment slack. */
 static int64_t scratch_bytes(int32_t k, int32_t out_c, int32_t fw)
 {
     return 3 + (int64_t)out_c * (int64_t)sizeof(dc_dsp_rq_t) + 2 * (int64_t)k * 2 + (((int64_t)k + 3) & ~3) +
-           (int64_t)fw * k * 2;
+           (int64_t)(fw / 2) * fw_pair_bytes(k);
 }
 
 /* Band path (small Cin, see band_conv): the scratch it needs is at most this, else the column path runs. */
@@ -222,6 +228,21 @@ static void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32
     }
 }
 
+/* The columns of two pixels of a 1x1 convolution without padding (their k = Cin values at src0, src1;
+ * k % 4 == 0), interleaved as build_column writes them: one loop over both. */
+static void build_columns_1x1(int16_t *cols, const int8_t *src0, const int8_t *src1, int32_t k, int32_t input_offset)
+{
+    const uint32_t off2 = dc_dup16(input_offset);
+    uint32_t *dst = (uint32_t *)(void *)cols;
+    for (int32_t c = 0; c < k; c += 4, dst += 4) {
+        const uint32_t w0 = dc_load32(src0 + c), w1 = dc_load32(src1 + c);
+        dst[0] = dc_sxtab16(off2, w0);
+        dst[1] = dc_sxtab16_ror8(off2, w0);
+        dst[2] = dc_sxtab16(off2, w1);
+        dst[3] = dc_sxtab16_ror8(off2, w1);
+    }
+}
+
 /* One 4-value block of dot_2x2. */
 #define DOT_2X2_BLOCK(c, f0, f1)                                      \
     do {                                                              \
@@ -331,19 +352,20 @@ static inline __attribute__((always_inline)) void store_2x2(const int32_t acc[4]
         out1[1] = dc_dsp_rq_output(acc[3], &rq[1], o);
         return;
     }
-    const uint32_t sign = o->sign_term;
-    const int32_t lo = o->act_min, hi = o->act_max;
-    const int32_t m0 = rq[0].multiplier, kh0 = rq[0].k_hi, m1 = rq[1].multiplier, kh1 = rq[1].k_hi;
-    const uint32_t kl0 = rq[0].k_lo, kl1 = rq[1].k_lo;
-    const int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    const int8_t v00 = dc_dsp_clamp_range(dc_dsp_rq_fast(a00, m0, kl0, kh0, s0, sign), lo, hi, full);
-    const int8_t v10 = dc_dsp_clamp_range(dc_dsp_rq_fast(a10, m0, kl0, kh0, s0, sign), lo, hi, full);
-    const int8_t v01 = dc_dsp_clamp_range(dc_dsp_rq_fast(a01, m1, kl1, kh1, s1, sign), lo, hi, full);
-    const int8_t v11 = dc_dsp_clamp_range(dc_dsp_rq_fast(a11, m1, kl1, kh1, s1, sign), lo, hi, full);
-    out0[0] = v00;
-    out0[1] = v01;
-    out1[0] = v10;
-    out1[1] = v11;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    dc_dsp_rq2_sat(&a00, &a10, &rq[0], o->sign_term);
+    dc_dsp_rq2_sat(&a01, &a11, &rq[1], o->sign_term);
+    if (full) {
+        out0[0] = (int8_t)a00;
+        out0[1] = (int8_t)a01;
+        out1[0] = (int8_t)a10;
+        out1[1] = (int8_t)a11;
+        return;
+    }
+    const uint32_t w = dc_dsp_clamp4(a00, a01, a10, a11, o->lo4, o->hi4);
+    const uint16_t w0 = (uint16_t)w, w1 = (uint16_t)(w >> 16);
+    memcpy(out0, &w0, 2);
+    memcpy(out1, &w1, 2);
 }
 
 /* Channels [oc, oc_end) in pairs for the two pixels in cols: one call per pixel pair, so the
@@ -379,22 +401,35 @@ static __attribute__((noinline)) int32_t matmul_2px_clamp(const int16_t *cols, c
     return matmul_2px(cols, filter, k, oc, oc_end, rq, o, bias, out0, out1, 0);
 }
 
-/* ---- Unpacked-filter column path (one group, Cin % 4 == 0) ----
+/* ---- Unpacked-filter column path (one group, K % 4 == 0) ----
  *
- * The filter of a chunk of output channels is unpacked once per call into int16 pairs in the columns'
- * order: per channel pair and 4-value block, (c0: v0 v2, v1 v3), (c1: v0 v2, v1 v3). A 2 pixel x 2 channel
- * block then takes 4 LDRDs and 8 SMLADs per 4 values (12 instructions for 16 MACs) instead of re-unpacking
- * each filter word for every pixel pair (16). */
-static void fw_unpack(uint32_t *fw, const int8_t *filter, int32_t k, int32_t oc, int32_t n_pairs)
+ * The filter of a chunk of output channels is unpacked once per call into one record per channel pair
+ * (fw_unpack): the two biases, then per 4-value block the int16 pairs in the columns' order (c0: v0 v2,
+ * v1 v3; c1: v0 v2, v1 v3), then both channels' multiplier, K (low, high) and hi_shift. A 2 pixel x
+ * 2 channel block then needs no filter unpacking (8 SMLADs and 2 loads per 4 values instead of 16
+ * instructions), and the record is read front to back by one pointer. */
+#define FW_RECORD_WORDS(k) ((k) + 10)
+
+static void fw_unpack(uint32_t *fw, const int8_t *filter, const int32_t *bias, const dc_dsp_rq_t *rq, int32_t k,
+                      int32_t oc, int32_t n_pairs)
 {
     for (int32_t p = 0; p < n_pairs; ++p) {
-        const int8_t *f0 = filter + (int64_t)(oc + 2 * p) * k, *f1 = f0 + k;
+        const int32_t c = oc + 2 * p;
+        const int8_t *f0 = filter + (int64_t)c * k, *f1 = f0 + k;
+        *fw++ = bias != NULL ? (uint32_t)bias[c] : 0u;
+        *fw++ = bias != NULL ? (uint32_t)bias[c + 1] : 0u;
         for (int32_t i = 0; i < k; i += 4, fw += 4) {
             const uint32_t w0 = dc_load32(f0 + i), w1 = dc_load32(f1 + i);
             fw[0] = dc_sxtb16(w0);
             fw[1] = dc_sxtb16_ror8(w0);
             fw[2] = dc_sxtb16(w1);
             fw[3] = dc_sxtb16_ror8(w1);
+        }
+        for (int32_t j = 0; j < 2; ++j, fw += 4) {
+            fw[0] = (uint32_t)rq[c + j].multiplier;
+            fw[1] = rq[c + j].k_lo;
+            fw[2] = (uint32_t)rq[c + j].k_hi;
+            fw[3] = (uint32_t)rq[c + j].hi_shift;
         }
     }
 }
@@ -414,8 +449,8 @@ static void fw_unpack(uint32_t *fw, const int8_t *filter, int32_t k, int32_t oc,
     "smlad  %[a10], %[x1], %[w1], %[a10]\n\t"     \
     "smlad  %[a11], %[x1], %[w3], %[a11]\n\t"
 
-/* 2 pixels x 2 channels over k (a multiple of 4) values of the interleaved columns c and the unpacked
- * filter pairs w: 4 blocks per round (50 instructions for 64 MACs), then single blocks. */
+/* 2 pixels x 2 channels over k (a multiple of 4) values of the interleaved columns c and the filter
+ * pairs w: 4 blocks per round, then single blocks (the C fallback of fw_run_*). */
 static inline __attribute__((always_inline)) void dot_fw_2x2(const uint32_t *c, const uint32_t *w, int32_t k,
                                                              int32_t acc[4])
 {
@@ -451,34 +486,169 @@ static inline __attribute__((always_inline)) void dot_fw_2x2(const uint32_t *c, 
     acc[3] = a11;
 }
 
-/* Channel pairs [oc, oc + 2 * n_pairs) of the two pixels in cols with the unpacked chunk fw. */
-static inline __attribute__((always_inline)) void matmul_fw_2px(const int16_t *cols, const uint32_t *fw, int32_t k,
-                                                                int32_t oc, int32_t n_pairs, const dc_dsp_rq_t *rq,
-                                                                const dc_dsp_out_t *o, const int32_t *bias,
-                                                                int8_t *out0, int8_t *out1, int full)
+/* Channel pairs [oc, oc + 2 * n_pairs) of the two pixels in cols with the records at fw (C form: any
+ * K % 4 == 0, any requantization form). */
+static void matmul_fw_2px(const int16_t *cols, const uint32_t *fw, int32_t k, int32_t oc, int32_t n_pairs,
+                          const dc_dsp_rq_t *rq, const dc_dsp_out_t *o, int8_t *out0, int8_t *out1, int full)
 {
-    for (int32_t p = 0; p < n_pairs; ++p, oc += 2, fw += k) {
-        const int32_t b0 = bias != NULL ? bias[oc] : 0, b1 = bias != NULL ? bias[oc + 1] : 0;
+    for (int32_t p = 0; p < n_pairs; ++p, oc += 2, fw += FW_RECORD_WORDS(k)) {
+        const int32_t b0 = (int32_t)fw[0], b1 = (int32_t)fw[1];
         int32_t acc[4] = {b0, b1, b0, b1};
-        dot_fw_2x2((const uint32_t *)(const void *)cols, fw, k, acc);
+        dot_fw_2x2((const uint32_t *)(const void *)cols, fw + 2, k, acc);
         store_2x2(acc, &rq[oc], o, out0 + oc, out1 + oc, full);
     }
 }
 
-static __attribute__((noinline)) void matmul_fw_2px_full(const int16_t *cols, const uint32_t *fw, int32_t k,
-                                                         int32_t oc, int32_t n_pairs, const dc_dsp_rq_t *rq,
-                                                         const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
-                                                         int8_t *out1)
+/* The state fw_run_full / fw_run_clamp read (offsets used by their assembly). */
+typedef struct {
+    const uint32_t *cols;     /* 0: the two pixels' interleaved columns */
+    const uint32_t *cols_end; /* 4: cols + K words */
+    uint32_t sign_term;       /* 8 */
+    uint32_t lo4, hi4;        /* 12, 16: dc_dup8 of the activation range */
+    int8_t *out0, *out1;      /* 20, 24: the two pixels' outputs at the first channel */
+    int32_t pairs;            /* 28: >= 1 */
+} fw_run_t;
+
+/* The head of fw_run_*: save registers, copy the fw_run_t at r0 to [sp, #0 .. #31], r0 = the records. */
+#define FW_RUN_ENTER                  \
+    "push   {r4-r12, lr}\n\t"         \
+    "ldm    r0, {r2-r9}\n\t"          \
+    "push   {r2-r9}\n\t"              \
+    "mov    r0, r1\n\t"
+
+/* One channel pair: r2..r5 = a00 a01 a10 a11 from the biases, 16 values per round of the dot product
+ * (ldm of 4 filter words r6-r9 and 4 column words r10-lr, 8 SMLADs: 10 instructions per 16 MACs, 3 per
+ * round for the end test), then each channel's two outputs requantized (dc_arm_dsp.h's fast form) and
+ * saturated to [-128, 127]: a00 a01 a10 a11 in r2 r3 r4 r5. */
+#define FW_DOT_BLOCK                                  \
+    "ldmia  r0!, {r6-r9}\n\t"                         \
+    "ldmia  r1!, {r10, r11, r12, lr}\n\t"             \
+    "smlad  r2, r10, r6, r2\n\t"                      \
+    "smlad  r2, r11, r7, r2\n\t"                      \
+    "smlad  r3, r10, r8, r3\n\t"                      \
+    "smlad  r3, r11, r9, r3\n\t"                      \
+    "smlad  r4, r12, r6, r4\n\t"                      \
+    "smlad  r4, lr, r7, r4\n\t"                       \
+    "smlad  r5, r12, r8, r5\n\t"                      \
+    "smlad  r5, lr, r9, r5\n\t"
+
+#define FW_RQ_CHANNEL(a, b)                           \
+    "ldmia  r0!, {r6-r9}\n\t"                         \
+    "mov    r10, r7\n\t"                              \
+    "mov    r11, r8\n\t"                              \
+    "smlal  r7, r8, " a ", r6\n\t"                    \
+    "smlal  r10, r11, " b ", r6\n\t"                  \
+    "lsr    r6, " a ", #31\n\t"                       \
+    "smlal  r7, r8, r6, r12\n\t"                      \
+    "lsr    r6, " b ", #31\n\t"                       \
+    "smlal  r10, r11, r6, r12\n\t"                    \
+    "asr    r8, r8, r9\n\t"                           \
+    "asr    r11, r11, r9\n\t"                         \
+    "ssat   " a ", #8, r8\n\t"                        \
+    "ssat   " b ", #8, r11\n\t"
+
+#define FW_PAIR_HEAD(round)                           \
+    "2:\n\t"                                          \
+    "ldmia  r0!, {r2, r3}\n\t"                        \
+    "mov    r4, r2\n\t"                               \
+    "mov    r5, r3\n\t"                               \
+    "ldr    r1, [sp, #0]\n\t"                         \
+    "1:\n\t" round                                    \
+    "ldr    r6, [sp, #4]\n\t"                         \
+    "cmp    r1, r6\n\t"                               \
+    "bne    1b\n\t"                                   \
+    "ldr    r12, [sp, #8]\n\t"                        \
+    FW_RQ_CHANNEL("r2", "r4") FW_RQ_CHANNEL("r3", "r5")
+
+/* Rounds of 16 values (K % 16 == 0) and of 4 values (any K % 4 == 0). */
+#define FW_ROUND16 FW_DOT_BLOCK FW_DOT_BLOCK FW_DOT_BLOCK FW_DOT_BLOCK
+#define FW_ROUND4 FW_DOT_BLOCK
+
+/* The output stages: activation range [-128, 127] (the saturation was the clamp), or narrower (the four
+ * outputs clamped as bytes with SSUB8 / SEL). */
+#define FW_STORE_FULL                                 \
+    "ldrd   r10, r11, [sp, #20]\n\t"                  \
+    "strb   r3, [r10, #1]\n\t"                        \
+    "strb   r2, [r10], #2\n\t"                        \
+    "strb   r5, [r11, #1]\n\t"                        \
+    "strb   r4, [r11], #2\n\t"                        \
+    "strd   r10, r11, [sp, #20]\n\t"
+
+#define FW_STORE_CLAMP                                \
+    "and    r6, r2, #255\n\t"                         \
+    "bfi    r6, r3, #8, #8\n\t"                       \
+    "bfi    r6, r4, #16, #8\n\t"                      \
+    "bfi    r6, r5, #24, #8\n\t"                      \
+    "ldrd   r7, r8, [sp, #12]\n\t"                    \
+    "ssub8  r9, r6, r7\n\t"                           \
+    "sel    r6, r6, r7\n\t"                           \
+    "ssub8  r9, r8, r6\n\t"                           \
+    "sel    r6, r6, r8\n\t"                           \
+    "ldrd   r10, r11, [sp, #20]\n\t"                  \
+    "strh   r6, [r10], #2\n\t"                        \
+    "lsr    r6, r6, #16\n\t"                          \
+    "strh   r6, [r11], #2\n\t"                        \
+    "strd   r10, r11, [sp, #20]\n\t"
+
+#define FW_PAIR_TAIL                                  \
+    "ldr    r6, [sp, #28]\n\t"                        \
+    "subs   r6, r6, #1\n\t"                           \
+    "str    r6, [sp, #28]\n\t"                        \
+    "bne    2b\n\t"                                   \
+    "add    sp, sp, #32\n\t"                          \
+    "pop    {r4-r12, pc}\n\t"
+
+/* Every pair of the records (fast channels only), fw_run_t st: fw_run_<range><round>. */
+#define FW_RUN(name, round, store)                                                             \
+    static __attribute__((naked, noinline)) void name(const fw_run_t *st, const uint32_t *records) \
+    {                                                                                          \
+        (void)st;                                                                              \
+        (void)records;                                                                         \
+        __asm__ volatile(FW_RUN_ENTER FW_PAIR_HEAD(round) store FW_PAIR_TAIL);                 \
+    }
+
+FW_RUN(fw_run_full16, FW_ROUND16, FW_STORE_FULL)
+FW_RUN(fw_run_clamp16, FW_ROUND16, FW_STORE_CLAMP)
+FW_RUN(fw_run_full4, FW_ROUND4, FW_STORE_FULL)
+FW_RUN(fw_run_clamp4, FW_ROUND4, FW_STORE_CLAMP)
+
+/* Whether pair record p (of records of k values) has two fast channels (hi_shift >= 0). */
+static inline int fw_pair_fast(const uint32_t *fw, int32_t k, int32_t p)
 {
-    matmul_fw_2px(cols, fw, k, oc, n_pairs, rq, o, bias, out0, out1, 1);
+    const uint32_t *r = fw + (int64_t)p * FW_RECORD_WORDS(k) + 2 + k;
+    return (int32_t)(r[3] | r[7]) >= 0;
 }
 
-static __attribute__((noinline)) void matmul_fw_2px_clamp(const int16_t *cols, const uint32_t *fw, int32_t k,
-                                                          int32_t oc, int32_t n_pairs, const dc_dsp_rq_t *rq,
-                                                          const dc_dsp_out_t *o, const int32_t *bias, int8_t *out0,
-                                                          int8_t *out1)
+/* Channel pairs [oc, oc + 2 * n_pairs) of the two pixels in cols: runs of pairs with fast channels
+ * through fw_run_*, the others through matmul_fw_2px. all_fast: every pair is fast (no scan). */
+static void fw_pairs(fw_run_t *run, const int16_t *cols, const uint32_t *fw, int32_t k, int32_t oc,
+                     int32_t n_pairs, const dc_dsp_rq_t *rq, const dc_dsp_out_t *o, int8_t *out0, int8_t *out1,
+                     int full, int all_fast)
 {
-    matmul_fw_2px(cols, fw, k, oc, n_pairs, rq, o, bias, out0, out1, 0);
+    void (*const fn)(const fw_run_t *, const uint32_t *) =
+        (k & 15) == 0 ? (full ? fw_run_full16 : fw_run_clamp16) : (full ? fw_run_full4 : fw_run_clamp4);
+    run->cols = (const uint32_t *)(const void *)cols;
+    run->cols_end = run->cols + k;
+    for (int32_t p = 0; p < n_pairs;) {
+        int32_t q = p;
+        if (all_fast) {
+            q = n_pairs;
+        } else {
+            while (q < n_pairs && fw_pair_fast(fw, k, q)) {
+                ++q;
+            }
+        }
+        if (q > p) {
+            run->out0 = out0 + oc + 2 * p;
+            run->out1 = out1 + oc + 2 * p;
+            run->pairs = q - p;
+            fn(run, fw + (int64_t)p * FW_RECORD_WORDS(k));
+            p = q;
+            continue;
+        }
+        matmul_fw_2px(cols, fw + (int64_t)p * FW_RECORD_WORDS(k), k, oc + 2 * p, 1, rq, o, out0, out1, full);
+        ++p;
+    }
 }
 
 /* One pixel (slot 0) x 2 channels. */
@@ -840,27 +1010,41 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     if (fw > 0) {
         /* one group: chunks of fw channels (an odd last channel joins the last chunk), each unpacked once */
         uint32_t *fw_buf = (uint32_t *)(void *)(g.stage + ((k + 3) & ~3));
+        /* 1x1 without padding: a pixel's column is its input pixel's Cin (= K) values */
+        const int pointwise = g.kh == 1 && g.kw == 1 && g.pad_h == 0 && g.pad_w == 0;
+        int all_fast = 1;
+        for (int32_t oc = 0; oc < out_c; ++oc) {
+            all_fast &= rq[oc].hi_shift >= 0;
+        }
+        fw_run_t run;
+        run.sign_term = o.sign_term;
+        run.lo4 = o.lo4;
+        run.hi4 = o.hi4;
         for (int32_t oc0 = 0; oc0 < out_c; oc0 += fw) {
             int32_t oc1 = out_c - oc0 > fw ? oc0 + fw : out_c;
             oc1 = out_c - oc1 == 1 ? out_c : oc1;
             const int32_t n_pairs = (oc1 - oc0) >> 1;
-            fw_unpack(fw_buf, filter, k, oc0, n_pairs);
+            fw_unpack(fw_buf, filter, bias, rq, k, oc0, n_pairs);
             for (int32_t b = 0; b < input_dims->n; ++b) {
                 g.input = input + (int64_t)b * g.in_h * g.in_w * g.in_c;
                 int8_t *out_b = output + (int64_t)b * pixels * out_c;
                 for (int32_t px = 0; px < pixels; px += 2) {
                     const int32_t n_px = pixels - px >= 2 ? 2 : 1;
                     int8_t *out0 = out_b + (int64_t)px * out_c, *out1 = out0 + out_c;
-                    for (int32_t s = 0; s < n_px; ++s) {
-                        build_column(&g, cols, s, (px + s) / out_w, (px + s) % out_w, 0);
+                    if (pointwise && n_px == 2) {
+                        const int32_t oy0 = px / out_w, ox0 = px - oy0 * out_w;
+                        const int32_t oy1 = ox0 + 1 < out_w ? oy0 : oy0 + 1, ox1 = ox0 + 1 < out_w ? ox0 + 1 : 0;
+                        build_columns_1x1(cols, g.input + ((int64_t)oy0 * g.stride_h * g.in_w + ox0 * g.stride_w) * k,
+                                          g.input + ((int64_t)oy1 * g.stride_h * g.in_w + ox1 * g.stride_w) * k, k,
+                                          g.input_offset);
+                    } else {
+                        for (int32_t s = 0; s < n_px; ++s) {
+                            build_column(&g, cols, s, (px + s) / out_w, (px + s) % out_w, 0);
+                        }
                     }
                     int32_t oc = oc0;
                     if (n_px == 2) {
-                        if (full) {
-                            matmul_fw_2px_full(cols, fw_buf, k, oc, n_pairs, rq, &o, bias, out0, out1);
-                        } else {
-                            matmul_fw_2px_clamp(cols, fw_buf, k, oc, n_pairs, rq, &o, bias, out0, out1);
-                        }
+                        fw_pairs(&run, cols, fw_buf, k, oc, n_pairs, rq, &o, out0, out1, full, all_fast);
                         oc += 2 * n_pairs;
                     }
                     rest_channels(cols, filter, k, oc, oc1, rq, &o, bias, out0, out1, n_px);
