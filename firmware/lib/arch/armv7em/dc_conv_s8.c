@@ -16,10 +16,10 @@
  * records (fw_unpack). 10 KiB holds a whole 64 -> 64 pointwise layer (KWS: 32 records of 296 bytes). */
 #define FW_MAX_BYTES 10240
 
-/* Bytes of one channel pair's record: 2 biases, K int16 pairs of each channel, 2 x 4 words of requantization. */
+/* Bytes of one channel pair's record: 2 biases, K int16 pairs of each channel, 2 x 6 words of requantization. */
 static int64_t fw_pair_bytes(int64_t k)
 {
-    return 4 * k + 40;
+    return 4 * k + 56;
 }
 
 /* Output channels per unpacked-filter chunk (even), or 0 when the column path unpacks the filter per
@@ -405,10 +405,11 @@ static __attribute__((noinline)) int32_t matmul_2px_clamp(const int16_t *cols, c
  *
  * The filter of a chunk of output channels is unpacked once per call into one record per channel pair
  * (fw_unpack): the two biases, then per 4-value block the int16 pairs in the columns' order (c0: v0 v2,
- * v1 v3; c1: v0 v2, v1 v3), then both channels' multiplier, K (low, high) and hi_shift. A 2 pixel x
+ * v1 v3; c1: v0 v2, v1 v3), then per channel its multiplier, K (low, high) twice (one copy per pixel:
+ * one LDM loads all six words) and hi_shift. A 2 pixel x
  * 2 channel block then needs no filter unpacking (8 SMLADs and 2 loads per 4 values instead of 16
  * instructions), and the record is read front to back by one pointer. */
-#define FW_RECORD_WORDS(k) ((k) + 10)
+#define FW_RECORD_WORDS(k) ((k) + 14)
 
 static void fw_unpack(uint32_t *fw, const int8_t *filter, const int32_t *bias, const dc_dsp_rq_t *rq, int32_t k,
                       int32_t oc, int32_t n_pairs)
@@ -425,11 +426,13 @@ static void fw_unpack(uint32_t *fw, const int8_t *filter, const int32_t *bias, c
             fw[2] = dc_sxtb16(w1);
             fw[3] = dc_sxtb16_ror8(w1);
         }
-        for (int32_t j = 0; j < 2; ++j, fw += 4) {
+        for (int32_t j = 0; j < 2; ++j, fw += 6) {
             fw[0] = (uint32_t)rq[c + j].multiplier;
             fw[1] = rq[c + j].k_lo;
             fw[2] = (uint32_t)rq[c + j].k_hi;
-            fw[3] = (uint32_t)rq[c + j].hi_shift;
+            fw[3] = rq[c + j].k_lo;
+            fw[4] = (uint32_t)rq[c + j].k_hi;
+            fw[5] = (uint32_t)rq[c + j].hi_shift;
         }
     }
 }
@@ -506,7 +509,7 @@ typedef struct {
     uint32_t sign_term;       /* 8 */
     uint32_t lo4, hi4;        /* 12, 16: dc_dup8 of the activation range */
     int8_t *out0, *out1;      /* 20, 24: the two pixels' outputs at the first channel */
-    int32_t pairs;            /* 28: >= 1 */
+    const uint32_t *end;      /* 28: the end of the records to run (at least one) */
 } fw_run_t;
 
 /* The head of fw_run_*: save registers, copy the fw_run_t at r0 to [sp, #0 .. #31], r0 = the records. */
@@ -533,19 +536,17 @@ typedef struct {
     "smlad  r5, lr, r9, r5\n\t"
 
 #define FW_RQ_CHANNEL(a, b)                           \
-    "ldmia  r0!, {r6-r9}\n\t"                         \
-    "mov    r10, r7\n\t"                              \
-    "mov    r11, r8\n\t"                              \
+    "ldmia  r0!, {r6-r11}\n\t"                        \
     "smlal  r7, r8, " a ", r6\n\t"                    \
-    "smlal  r10, r11, " b ", r6\n\t"                  \
+    "smlal  r9, r10, " b ", r6\n\t"                   \
     "lsr    r6, " a ", #31\n\t"                       \
     "smlal  r7, r8, r6, r12\n\t"                      \
     "lsr    r6, " b ", #31\n\t"                       \
-    "smlal  r10, r11, r6, r12\n\t"                    \
-    "asr    r8, r8, r9\n\t"                           \
-    "asr    r11, r11, r9\n\t"                         \
+    "smlal  r9, r10, r6, r12\n\t"                     \
+    "asr    r8, r8, r11\n\t"                          \
+    "asr    r10, r10, r11\n\t"                        \
     "ssat   " a ", #8, r8\n\t"                        \
-    "ssat   " b ", #8, r11\n\t"
+    "ssat   " b ", #8, r10\n\t"
 
 #define FW_PAIR_HEAD(round)                           \
     "2:\n\t"                                          \
@@ -560,8 +561,9 @@ typedef struct {
     "ldr    r12, [sp, #8]\n\t"                        \
     FW_RQ_CHANNEL("r2", "r4") FW_RQ_CHANNEL("r3", "r5")
 
-/* Rounds of 16 values (K % 16 == 0) and of 4 values (any K % 4 == 0). */
+/* Rounds of 16, 8 and 4 values (K % 16 == 0, K % 8 == 0, any K % 4 == 0). */
 #define FW_ROUND16 FW_DOT_BLOCK FW_DOT_BLOCK FW_DOT_BLOCK FW_DOT_BLOCK
+#define FW_ROUND8 FW_DOT_BLOCK FW_DOT_BLOCK
 #define FW_ROUND4 FW_DOT_BLOCK
 
 /* The output stages: activation range [-128, 127] (the saturation was the clamp), or narrower (the four
@@ -592,8 +594,7 @@ typedef struct {
 
 #define FW_PAIR_TAIL                                  \
     "ldr    r6, [sp, #28]\n\t"                        \
-    "subs   r6, r6, #1\n\t"                           \
-    "str    r6, [sp, #28]\n\t"                        \
+    "cmp    r0, r6\n\t"                               \
     "bne    2b\n\t"                                   \
     "add    sp, sp, #32\n\t"                          \
     "pop    {r4-r12, pc}\n\t"
@@ -609,6 +610,8 @@ typedef struct {
 
 FW_RUN(fw_run_full16, FW_ROUND16, FW_STORE_FULL)
 FW_RUN(fw_run_clamp16, FW_ROUND16, FW_STORE_CLAMP)
+FW_RUN(fw_run_full8, FW_ROUND8, FW_STORE_FULL)
+FW_RUN(fw_run_clamp8, FW_ROUND8, FW_STORE_CLAMP)
 FW_RUN(fw_run_full4, FW_ROUND4, FW_STORE_FULL)
 FW_RUN(fw_run_clamp4, FW_ROUND4, FW_STORE_CLAMP)
 
@@ -616,7 +619,7 @@ FW_RUN(fw_run_clamp4, FW_ROUND4, FW_STORE_CLAMP)
 static inline int fw_pair_fast(const uint32_t *fw, int32_t k, int32_t p)
 {
     const uint32_t *r = fw + (int64_t)p * FW_RECORD_WORDS(k) + 2 + k;
-    return (int32_t)(r[3] | r[7]) >= 0;
+    return (int32_t)(r[5] | r[11]) >= 0;
 }
 
 /* Channel pairs [oc, oc + 2 * n_pairs) of the two pixels in cols: runs of pairs with fast channels
@@ -626,7 +629,8 @@ static void fw_pairs(fw_run_t *run, const int16_t *cols, const uint32_t *fw, int
                      int full, int all_fast)
 {
     void (*const fn)(const fw_run_t *, const uint32_t *) =
-        (k & 15) == 0 ? (full ? fw_run_full16 : fw_run_clamp16) : (full ? fw_run_full4 : fw_run_clamp4);
+        (k & 15) == 0 ? (full ? fw_run_full16 : fw_run_clamp16)
+        : (k & 7) == 0 ? (full ? fw_run_full8 : fw_run_clamp8) : (full ? fw_run_full4 : fw_run_clamp4);
     run->cols = (const uint32_t *)(const void *)cols;
     run->cols_end = run->cols + k;
     for (int32_t p = 0; p < n_pairs;) {
@@ -641,7 +645,7 @@ static void fw_pairs(fw_run_t *run, const int16_t *cols, const uint32_t *fw, int
         if (q > p) {
             run->out0 = out0 + oc + 2 * p;
             run->out1 = out1 + oc + 2 * p;
-            run->pairs = q - p;
+            run->end = fw + (int64_t)q * FW_RECORD_WORDS(k);
             fn(run, fw + (int64_t)p * FW_RECORD_WORDS(k));
             p = q;
             continue;
