@@ -230,3 +230,33 @@ def test_unpacked_filter_path_equal(board):
     for case in cases:
         reply = console.kcheck(case)
         assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"
+
+
+def test_zero_filter_channels_equal(board):
+    """Channels whose filter is all zero (kcheck ZMASK, as a compressor's pruned channels): the band
+    path skips them (their output is the requantized bias), the other paths compute them. Each case is
+    also recomputed on the host, which checks the mask is applied the same way on both sides."""
+    name, console = board
+    cases = [
+        # band path (Cin 3, 16 channels): 11 of 16 pruned, with shift 0 on some, and all pruned
+        ConvCase(seed=70, n=1, h=10, w=9, c=3, kh=3, kw=3, fc=3, cout=16, pad=(1, 1), out_hw=(10, 9),
+                 input_offset=128, output_offset=-128, shift_range=(-9, 0), bias_bits=14, zero_mask=0xF7E0),
+        ConvCase(seed=71, n=1, h=6, w=6, c=1, kh=3, kw=3, fc=1, cout=5, out_hw=(4, 4), input_offset=-3,
+                 act=(-40, 127), rounding=2, shift_range=(-8, -6), zero_mask=0xFFFFFFFF),
+        # an odd number of live channels on the band path, a narrow range
+        ConvCase(seed=72, n=2, h=7, w=8, c=2, kh=2, kw=3, fc=2, cout=9, stride=(1, 2), out_hw=(6, 3),
+                 input_offset=17, act=(-100, 50), shift_range=(-10, -7), zero_mask=0b101010010),
+        # unpacked-filter path and depthwise
+        ConvCase(seed=73, n=1, h=4, w=5, c=16, kh=1, kw=1, fc=16, cout=12, out_hw=(4, 5), input_offset=128,
+                 shift_range=(-8, -7), zero_mask=0b100000000011),
+        DepthwiseCase(seed=74, n=1, h=6, w=6, c=8, kh=3, kw=3, pad=(1, 1), out_hw=(6, 6), input_offset=128,
+                      shift_range=(-8, -6), zero_mask=0b10010001),
+    ]
+    for case in cases:
+        reply = console.kcheck(case)
+        assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"
+        assert crc32(bytes(_host_output(case))) == reply.crc, f"{name}: {case.command()}: host and device differ"
+    # the mask really zeroes the filters (host side of the generator)
+    t = generate_tensors(cases[0])
+    pruned = [oc for oc in range(16) if not t.filter.reshape(16, -1)[oc].any()]
+    assert pruned == [oc for oc in range(16) if (0xF7E0 >> oc) & 1]
