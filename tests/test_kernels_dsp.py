@@ -224,6 +224,16 @@ def test_unpacked_filter_path_equal(board):
                  act=(-30, 100), rounding=1, shift_range=(-9, -7)),
         ConvCase(seed=62, n=1, h=6, w=7, c=4, kh=3, kw=3, fc=4, cout=6, stride=(2, 1), pad=(1, 1), out_hw=(3, 7),
                  input_offset=-255, rounding=2, shift_range=(-24, 0), bias_bits=32),
+        # 1x1 over 8 and 16 channels (one-round runners), stride 1 (the direct loop) with an odd pixel
+        # count and an odd channel count, a narrow range; stride 2 with some shifts outside the fast range
+        ConvCase(seed=64, n=2, h=3, w=5, c=8, kh=1, kw=1, fc=8, cout=7, out_hw=(3, 5), input_offset=128,
+                 act=(-60, 90), shift_range=(-9, -6)),
+        ConvCase(seed=65, n=1, h=4, w=4, c=16, kh=1, kw=1, fc=16, cout=10, out_hw=(4, 4), input_offset=-128,
+                 rounding=1, shift_range=(-10, -7)),
+        ConvCase(seed=66, n=1, h=7, w=7, c=8, kh=1, kw=1, fc=8, cout=12, stride=(2, 2), out_hw=(4, 4),
+                 input_offset=5, shift_range=(-25, -18), bias_bits=32),
+        ConvCase(seed=67, n=1, h=5, w=6, c=16, kh=1, kw=1, fc=16, cout=9, out_hw=(5, 6), input_offset=128,
+                 act=(-128, 0), rounding=2, shift_range=(-24, 0)),
         ConvCase(seed=63, n=1, h=9, w=9, c=1, kh=4, kw=3, fc=1, cout=35, pad=(1, 1), out_hw=(8, 9), input_offset=3,
                  shift_range=(-8, -6)),
     ]

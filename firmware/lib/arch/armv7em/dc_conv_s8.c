@@ -52,8 +52,8 @@ static int64_t scratch_bytes(int32_t k, int32_t out_c, int32_t fw)
 
 /* Bytes of the band path's scratch, or -1 when it does not apply: one group (Cin_g == Cin), Cin % 4 != 0
  * (the column path converts other inputs a word at a time), no horizontal dilation, K <= 1024, at most 32
- * output channels (measured: with 64, KWS's first layer, the column path's per-pixel work is spread over
- * enough channels to be faster, 654 k against 773 k instructions) and BAND_MAX_BYTES. Layout
+ * output channels (measured: with 64, KWS's first layer, K = 40, the unpacked-filter column path is faster,
+ * 533 k against 582 k instructions) and BAND_MAX_BYTES. Layout
  * (band_layout): [dc_dsp_rq_t x S][slot-pair records: S/2 x (K4 + 15) words][int16 band: RS]
  * [uint16 channel x S][uint16 dead channel x Cout][int8 dead value x Cout], S = Cout + 1 rounded up to
  * even slots, K4 = K rounded up to 4, RS = ((out_w - 1) * stride_w + kw) * kh * Cin + 4, after up to 3
@@ -230,7 +230,7 @@ static void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32
 
 /* The columns of two pixels of a 1x1 convolution without padding (their k = Cin values at src0, src1;
  * k % 4 == 0), interleaved as build_column writes them: one loop over both. */
-static void build_columns_1x1(int16_t *cols, const int8_t *src0, const int8_t *src1, int32_t k, int32_t input_offset)
+static inline void build_columns_1x1(int16_t *cols, const int8_t *src0, const int8_t *src1, int32_t k, int32_t input_offset)
 {
     const uint32_t off2 = dc_dup16(input_offset);
     uint32_t *dst = (uint32_t *)(void *)cols;
@@ -548,16 +548,19 @@ typedef struct {
     "ssat   " a ", #8, r8\n\t"                        \
     "ssat   " b ", #8, r10\n\t"
 
-#define FW_PAIR_HEAD(round)                           \
+#define FW_LOOP                                       \
+    "ldr    r6, [sp, #4]\n\t"                         \
+    "cmp    r1, r6\n\t"                               \
+    "bne    1b\n\t"
+
+/* `loop` is FW_LOOP, or empty when K is exactly one round (K = 8 or 16: no end test). */
+#define FW_PAIR_HEAD(round, loop)                     \
     "2:\n\t"                                          \
     "ldmia  r0!, {r2, r3}\n\t"                        \
     "mov    r4, r2\n\t"                               \
     "mov    r5, r3\n\t"                               \
     "ldr    r1, [sp, #0]\n\t"                         \
-    "1:\n\t" round                                    \
-    "ldr    r6, [sp, #4]\n\t"                         \
-    "cmp    r1, r6\n\t"                               \
-    "bne    1b\n\t"                                   \
+    "1:\n\t" round loop                               \
     "ldr    r12, [sp, #8]\n\t"                        \
     FW_RQ_CHANNEL("r2", "r4") FW_RQ_CHANNEL("r3", "r5")
 
@@ -600,20 +603,43 @@ typedef struct {
     "pop    {r4-r12, pc}\n\t"
 
 /* Every pair of the records (fast channels only), fw_run_t st: fw_run_<range><round>. */
-#define FW_RUN(name, round, store)                                                             \
+#define FW_RUN(name, round, loop, store)                                                       \
     static __attribute__((naked, noinline)) void name(const fw_run_t *st, const uint32_t *records) \
     {                                                                                          \
         (void)st;                                                                              \
         (void)records;                                                                         \
-        __asm__ volatile(FW_RUN_ENTER FW_PAIR_HEAD(round) store FW_PAIR_TAIL);                 \
+        __asm__ volatile(FW_RUN_ENTER FW_PAIR_HEAD(round, loop) store FW_PAIR_TAIL);           \
     }
 
-FW_RUN(fw_run_full16, FW_ROUND16, FW_STORE_FULL)
-FW_RUN(fw_run_clamp16, FW_ROUND16, FW_STORE_CLAMP)
-FW_RUN(fw_run_full8, FW_ROUND8, FW_STORE_FULL)
-FW_RUN(fw_run_clamp8, FW_ROUND8, FW_STORE_CLAMP)
-FW_RUN(fw_run_full4, FW_ROUND4, FW_STORE_FULL)
-FW_RUN(fw_run_clamp4, FW_ROUND4, FW_STORE_CLAMP)
+FW_RUN(fw_run_full16, FW_ROUND16, FW_LOOP, FW_STORE_FULL)
+FW_RUN(fw_run_clamp16, FW_ROUND16, FW_LOOP, FW_STORE_CLAMP)
+FW_RUN(fw_run_full8, FW_ROUND8, FW_LOOP, FW_STORE_FULL)
+FW_RUN(fw_run_clamp8, FW_ROUND8, FW_LOOP, FW_STORE_CLAMP)
+FW_RUN(fw_run_full4, FW_ROUND4, FW_LOOP, FW_STORE_FULL)
+FW_RUN(fw_run_clamp4, FW_ROUND4, FW_LOOP, FW_STORE_CLAMP)
+/* small K (1x1 convolutions over 8 or 16 channels): one round, no end test */
+FW_RUN(fw_run_full_k16, FW_ROUND16, "", FW_STORE_FULL)
+FW_RUN(fw_run_clamp_k16, FW_ROUND16, "", FW_STORE_CLAMP)
+FW_RUN(fw_run_full_k8, FW_ROUND8, "", FW_STORE_FULL)
+FW_RUN(fw_run_clamp_k8, FW_ROUND8, "", FW_STORE_CLAMP)
+
+/* The runner for k values (k % 4 == 0) and the activation range. */
+static void (*fw_runner(int32_t k, int full))(const fw_run_t *, const uint32_t *)
+{
+    if (k == 16) {
+        return full ? fw_run_full_k16 : fw_run_clamp_k16;
+    }
+    if (k == 8) {
+        return full ? fw_run_full_k8 : fw_run_clamp_k8;
+    }
+    if ((k & 15) == 0) {
+        return full ? fw_run_full16 : fw_run_clamp16;
+    }
+    if ((k & 7) == 0) {
+        return full ? fw_run_full8 : fw_run_clamp8;
+    }
+    return full ? fw_run_full4 : fw_run_clamp4;
+}
 
 /* Whether pair record p (of records of k values) has two fast channels (hi_shift >= 0). */
 static inline int fw_pair_fast(const uint32_t *fw, int32_t k, int32_t p)
@@ -628,9 +654,7 @@ static void fw_pairs(fw_run_t *run, const int16_t *cols, const uint32_t *fw, int
                      int32_t n_pairs, const dc_dsp_rq_t *rq, const dc_dsp_out_t *o, int8_t *out0, int8_t *out1,
                      int full, int all_fast)
 {
-    void (*const fn)(const fw_run_t *, const uint32_t *) =
-        (k & 15) == 0 ? (full ? fw_run_full16 : fw_run_clamp16)
-        : (k & 7) == 0 ? (full ? fw_run_full8 : fw_run_clamp8) : (full ? fw_run_full4 : fw_run_clamp4);
+    void (*const fn)(const fw_run_t *, const uint32_t *) = fw_runner(k, full);
     run->cols = (const uint32_t *)(const void *)cols;
     run->cols_end = run->cols + k;
     for (int32_t p = 0; p < n_pairs;) {
@@ -1146,6 +1170,9 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
         for (int32_t oc = 0; oc < out_c; ++oc) {
             all_fast &= rq[oc].hi_shift >= 0;
         }
+        const int direct = pointwise && all_fast && g.stride_h == 1 && g.stride_w == 1 && g.in_w == out_w &&
+                           g.in_h == output_dims->h;
+        void (*const run_fn)(const fw_run_t *, const uint32_t *) = fw_runner(k, full);
         fw_run_t run;
         run.sign_term = o.sign_term;
         run.lo4 = o.lo4;
@@ -1158,6 +1185,30 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
             for (int32_t b = 0; b < input_dims->n; ++b) {
                 g.input = input + (int64_t)b * g.in_h * g.in_w * g.in_c;
                 int8_t *out_b = output + (int64_t)b * pixels * out_c;
+                if (direct && n_pairs > 0) {
+                    /* 1x1, stride 1, output pixel = input pixel, every channel fast: the shortest loop */
+                    const int8_t *src = g.input;
+                    int32_t px = 0;
+                    run.cols = (const uint32_t *)(const void *)cols;
+                    run.cols_end = run.cols + k;
+                    for (; px + 1 < pixels; px += 2, src += 2 * k) {
+                        int8_t *out0 = out_b + (int64_t)px * out_c;
+                        build_columns_1x1(cols, src, src + k, k, g.input_offset);
+                        run.out0 = out0 + oc0;
+                        run.out1 = out0 + out_c + oc0;
+                        run.end = fw_buf + (int64_t)n_pairs * FW_RECORD_WORDS(k);
+                        run_fn(&run, fw_buf);
+                        if (oc0 + 2 * n_pairs < oc1) {
+                            rest_channels(cols, filter, k, oc0 + 2 * n_pairs, oc1, rq, &o, bias, out0, out0 + out_c, 2);
+                        }
+                    }
+                    if (px < pixels) {
+                        int8_t *out0 = out_b + (int64_t)px * out_c;
+                        build_column(&g, cols, 0, px / out_w, px % out_w, 0);
+                        rest_channels(cols, filter, k, oc0, oc1, rq, &o, bias, out0, out0 + out_c, 1);
+                    }
+                    continue;
+                }
                 for (int32_t px = 0; px < pixels; px += 2) {
                     const int32_t n_px = pixels - px >= 2 ? 2 : 1;
                     int8_t *out0 = out_b + (int64_t)px * out_c, *out1 = out0 + out_c;
