@@ -13,8 +13,13 @@
 #include "../../src/kernels/dc_kernel_checks.h"
 
 /* Unpacked-filter chunks (one group, K % 4 == 0, see fw_channels): at most this many bytes of pair
- * records (fw_unpack). 10 KiB holds a whole 64 -> 64 pointwise layer (KWS: 32 records of 296 bytes). */
-#define FW_MAX_BYTES 10240
+ * records (fw_unpack), part of the scratch buffer. 10 KiB holds a whole 64 -> 64 pointwise layer (KWS:
+ * 32 records of 312 bytes). A board short of RAM may define a smaller DC_CONV_FW_MAX_BYTES (chunks of
+ * fewer channels, or the per-block filter unpacking when fewer than 8 channels fit). */
+#ifndef DC_CONV_FW_MAX_BYTES
+#define DC_CONV_FW_MAX_BYTES 10240
+#endif
+#define FW_MAX_BYTES ((int64_t)(DC_CONV_FW_MAX_BYTES))
 
 /* Bytes of one channel pair's record: 2 biases, K int16 pairs of each channel, 2 x 6 words of requantization. */
 static int64_t fw_pair_bytes(int64_t k)
