@@ -235,7 +235,8 @@ static void build_column(const geometry_t *g, int16_t *cols, int32_t slot, int32
 
 /* The columns of two pixels of a 1x1 convolution without padding (their k = Cin values at src0, src1;
  * k % 4 == 0), interleaved as build_column writes them: one loop over both. */
-static inline void build_columns_1x1(int16_t *cols, const int8_t *src0, const int8_t *src1, int32_t k, int32_t input_offset)
+static inline void build_columns_1x1(int16_t *cols, const int8_t *src0, const int8_t *src1, int32_t k,
+                                     int32_t input_offset)
 {
     const uint32_t off2 = dc_dup16(input_offset);
     uint32_t *dst = (uint32_t *)(void *)cols;
@@ -609,10 +610,9 @@ typedef struct {
 
 /* Every pair of the records (fast channels only), fw_run_t st: fw_run_<range><round>. */
 #define FW_RUN(name, round, loop, store)                                                       \
-    static __attribute__((naked, noinline)) void name(const fw_run_t *st, const uint32_t *records) \
+    static __attribute__((naked, noinline)) void name(const fw_run_t *st __attribute__((unused)),     \
+                                                      const uint32_t *records __attribute__((unused))) \
     {                                                                                          \
-        (void)st;                                                                              \
-        (void)records;                                                                         \
         __asm__ volatile(FW_RUN_ENTER FW_PAIR_HEAD(round, loop) store FW_PAIR_TAIL);           \
     }
 
@@ -996,10 +996,9 @@ typedef struct {
     "strb   r9, [r11, r6]\n\t"
 
 #define BAND_RUN(name, store)                                                                      \
-    static __attribute__((naked, noinline)) void name(const band_run_t *st, const uint32_t *records) \
+    static __attribute__((naked, noinline)) void name(const band_run_t *st __attribute__((unused)),     \
+                                                      const uint32_t *records __attribute__((unused))) \
     {                                                                                              \
-        (void)st;                                                                                  \
-        (void)records;                                                                             \
         __asm__ volatile("push   {r4-r12, lr}\n\t"                                                 \
                          "ldm    r0, {r2-r10}\n\t"                                                 \
                          "push   {r2-r10}\n\t"                                                     \
