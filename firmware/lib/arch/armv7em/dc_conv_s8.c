@@ -7,6 +7,9 @@
  * SXTB16 unpacks a filter word, and the two pixels' blocks are interleaved so one pointer walks both.
  * Each pair of output channels then takes 8 SMLADs per 4 filter bytes for 2x2 outputs. Requantization
  * uses per-channel constants prepared once per call (dc_arm_dsp.h), also kept in the scratch buffer.
+ * Three variants: with one group and K % 4 == 0 the filter is unpacked once per call into channel-pair
+ * records that naked assembly runners walk (fw_run_*, the main path); few input channels (Cin % 4 != 0,
+ * <= 32 output channels) take the band path (band_run_*); the rest unpacks filter words per block.
  */
 #include "dc_arm_dsp.h"
 #include "dc_kernels.h"
