@@ -208,3 +208,65 @@ def test_fallback_paths_equal(board):
     for case in cases:
         reply = console.kcheck(case)
         assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"
+
+
+def test_unpacked_filter_path_equal(board):
+    """The column path with the filter unpacked once per call (one group, K % 4 == 0): chunks of
+    channels when the unpacked filter exceeds 8 KiB (K = 256: chunks of 16, the last one with an odd
+    channel), K % 16 != 0 (single 4-value blocks after the unrolled rounds), an odd pixel count,
+    padding, a narrow activation range, shifts outside the fast range, and a one-channel input with
+    more than 32 output channels (staged columns, not the band path)."""
+    name, console = board
+    cases = [
+        ConvCase(seed=60, n=2, h=3, w=5, c=256, kh=1, kw=1, fc=256, cout=19, out_hw=(3, 5), input_offset=-17,
+                 output_offset=4, shift_range=(-12, -10)),
+        ConvCase(seed=61, n=1, h=5, w=3, c=20, kh=1, kw=1, fc=20, cout=9, out_hw=(5, 3), input_offset=128,
+                 act=(-30, 100), rounding=1, shift_range=(-9, -7)),
+        ConvCase(seed=62, n=1, h=6, w=7, c=4, kh=3, kw=3, fc=4, cout=6, stride=(2, 1), pad=(1, 1), out_hw=(3, 7),
+                 input_offset=-255, rounding=2, shift_range=(-24, 0), bias_bits=32),
+        # 1x1 over 8 and 16 channels (one-round runners), stride 1 (the direct loop) with an odd pixel
+        # count and an odd channel count, a narrow range; stride 2 with some shifts outside the fast range
+        ConvCase(seed=64, n=2, h=3, w=5, c=8, kh=1, kw=1, fc=8, cout=7, out_hw=(3, 5), input_offset=128,
+                 act=(-60, 90), shift_range=(-9, -6)),
+        ConvCase(seed=65, n=1, h=4, w=4, c=16, kh=1, kw=1, fc=16, cout=10, out_hw=(4, 4), input_offset=-128,
+                 rounding=1, shift_range=(-10, -7)),
+        ConvCase(seed=66, n=1, h=7, w=7, c=8, kh=1, kw=1, fc=8, cout=12, stride=(2, 2), out_hw=(4, 4),
+                 input_offset=5, shift_range=(-25, -18), bias_bits=32),
+        ConvCase(seed=67, n=1, h=5, w=6, c=16, kh=1, kw=1, fc=16, cout=9, out_hw=(5, 6), input_offset=128,
+                 act=(-128, 0), rounding=2, shift_range=(-24, 0)),
+        ConvCase(seed=63, n=1, h=9, w=9, c=1, kh=4, kw=3, fc=1, cout=35, pad=(1, 1), out_hw=(8, 9), input_offset=3,
+                 shift_range=(-8, -6)),
+    ]
+    for case in cases:
+        reply = console.kcheck(case)
+        assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"
+
+
+def test_zero_filter_channels_equal(board):
+    """Channels whose filter is all zero (kcheck ZMASK, as a compressor's pruned channels): the band
+    path skips them (their output is the requantized bias), the other paths compute them. Each case is
+    also recomputed on the host, which checks the mask is applied the same way on both sides."""
+    name, console = board
+    cases = [
+        # band path (Cin 3, 16 channels): 11 of 16 pruned, with shift 0 on some, and all pruned
+        ConvCase(seed=70, n=1, h=10, w=9, c=3, kh=3, kw=3, fc=3, cout=16, pad=(1, 1), out_hw=(10, 9),
+                 input_offset=128, output_offset=-128, shift_range=(-9, 0), bias_bits=14, zero_mask=0xF7E0),
+        ConvCase(seed=71, n=1, h=6, w=6, c=1, kh=3, kw=3, fc=1, cout=5, out_hw=(4, 4), input_offset=-3,
+                 act=(-40, 127), rounding=2, shift_range=(-8, -6), zero_mask=0xFFFFFFFF),
+        # an odd number of live channels on the band path, a narrow range
+        ConvCase(seed=72, n=2, h=7, w=8, c=2, kh=2, kw=3, fc=2, cout=9, stride=(1, 2), out_hw=(6, 3),
+                 input_offset=17, act=(-100, 50), shift_range=(-10, -7), zero_mask=0b101010010),
+        # unpacked-filter path and depthwise
+        ConvCase(seed=73, n=1, h=4, w=5, c=16, kh=1, kw=1, fc=16, cout=12, out_hw=(4, 5), input_offset=128,
+                 shift_range=(-8, -7), zero_mask=0b100000000011),
+        DepthwiseCase(seed=74, n=1, h=6, w=6, c=8, kh=3, kw=3, pad=(1, 1), out_hw=(6, 6), input_offset=128,
+                      shift_range=(-8, -6), zero_mask=0b10010001),
+    ]
+    for case in cases:
+        reply = console.kcheck(case)
+        assert reply.ref_status == "DC_OK" and reply.equal, f"{name}: {case.command()}: {reply.describe()}"
+        assert crc32(bytes(_host_output(case))) == reply.crc, f"{name}: {case.command()}: host and device differ"
+    # the mask really zeroes the filters (host side of the generator)
+    t = generate_tensors(cases[0])
+    pruned = [oc for oc in range(16) if not t.filter.reshape(16, -1)[oc].any()]
+    assert pruned == [oc for oc in range(16) if (0xF7E0 >> oc) & 1]

@@ -23,9 +23,19 @@ OPT_REGION = 251
 ROUNDING_DOUBLE, ROUNDING_SINGLE, ROUNDING_HALF_UP = 0, 1, 2
 
 
+def _signed32(mask: int) -> int:
+    """A 32-bit channel mask as the signed decimal the firmware parses; ValueError outside 32 bits."""
+    if not 0 <= mask < 2**32:
+        raise ValueError("zero_mask must be a 32-bit mask")
+    return mask - 2**32 if mask >= 2**31 else mask
+
+
 @dataclass(frozen=True)
 class ConvCase:
-    """A CONV_2D case: input [n, h, w, c], filter [cout, kh, kw, fc] (groups = c / fc)."""
+    """A CONV_2D case: input [n, h, w, c], filter [cout, kh, kw, fc] (groups = c / fc).
+
+    zero_mask: output channel oc's filter is all zero (a pruned channel) when bit oc % 32 is set.
+    """
 
     seed: int
     n: int
@@ -48,6 +58,7 @@ class ConvCase:
     mult_mode: int = 0
     bias_bits: int = 16
     scratch_delta: int = 0
+    zero_mask: int = 0
 
     @property
     def outputs(self) -> int:
@@ -60,13 +71,14 @@ class ConvCase:
     def command(self) -> str:
         fields = [self.seed, self.n, self.h, self.w, self.c, self.kh, self.kw, self.fc, self.cout, *self.stride,
                   *self.dilation, *self.pad, *self.out_hw, self.input_offset, self.output_offset, *self.act,
-                  self.rounding, *self.shift_range, self.mult_mode, self.bias_bits, self.scratch_delta]
+                  self.rounding, *self.shift_range, self.mult_mode, self.bias_bits, self.scratch_delta,
+                  _signed32(self.zero_mask)]
         return "kcheck conv " + " ".join(str(int(v)) for v in fields)
 
 
 @dataclass(frozen=True)
 class DepthwiseCase:
-    """A DEPTHWISE_CONV_2D case: input [n, h, w, c], filter [1, kh, kw, c * dm]."""
+    """A DEPTHWISE_CONV_2D case: input [n, h, w, c], filter [1, kh, kw, c * dm] (zero_mask as ConvCase's)."""
 
     seed: int
     n: int
@@ -88,6 +100,7 @@ class DepthwiseCase:
     mult_mode: int = 0
     bias_bits: int = 16
     scratch_delta: int = 0
+    zero_mask: int = 0
 
     @property
     def outputs(self) -> int:
@@ -100,7 +113,8 @@ class DepthwiseCase:
     def command(self) -> str:
         fields = [self.seed, self.n, self.h, self.w, self.c, self.kh, self.kw, self.dm, *self.stride,
                   *self.dilation, *self.pad, *self.out_hw, self.input_offset, self.output_offset, *self.act,
-                  self.rounding, *self.shift_range, self.mult_mode, self.bias_bits, self.scratch_delta]
+                  self.rounding, *self.shift_range, self.mult_mode, self.bias_bits, self.scratch_delta,
+                  _signed32(self.zero_mask)]
         return "kcheck dw " + " ".join(str(int(v)) for v in fields)
 
 
@@ -243,6 +257,12 @@ def generate_tensors(case: Case) -> CaseTensors:
     if case.bias_bits > 0:
         bias = (rng.words(bias_count).view(np.int32) >> (32 - case.bias_bits)).astype(np.int32)
     mult, shifts = _quant(rng, channels, case)
+    mask = getattr(case, "zero_mask", 0)
+    if mask:
+        f = f.copy()
+        per_channel = f.size // channels
+        oc = np.arange(f.size) % channels if isinstance(case, DepthwiseCase) else np.arange(f.size) // per_channel
+        f[((mask >> (oc % 32)) & 1).astype(bool)] = 0
     return CaseTensors(x, f, bias, mult, shifts)
 
 

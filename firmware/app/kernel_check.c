@@ -180,6 +180,24 @@ static void fill_quant(rng_t *r, int32_t *bias, int32_t bias_bits, int32_t *mult
     }
 }
 
+/* All-zero filters (a pruned channel): output channel oc's weights are set to 0 when bit oc % 32 of
+ * `mask` is set, after the whole case is generated (the generator's sequence does not change). Conv
+ * filters are [Cout][KH][KW][FC] (channel = index / per_channel), depthwise ones [1][KH][KW][C*DM]
+ * (channel = index % channels). */
+static void zero_channels(int8_t *filter, int64_t count, int32_t channels, int depthwise, uint32_t mask)
+{
+    if (mask == 0) {
+        return;
+    }
+    const int64_t per_channel = count / channels;
+    for (int64_t i = 0; i < count; i++) {
+        const int32_t oc = depthwise ? (int32_t)(i % channels) : (int32_t)(i / per_channel);
+        if ((mask >> (oc % 32)) & 1u) {
+            filter[i] = 0;
+        }
+    }
+}
+
 /* ---- memory ---- */
 
 typedef struct {
@@ -296,18 +314,19 @@ static int dims_elems(const dc_dims_t *d, int64_t *count)
 
 /* ---- the ops ---- */
 
-enum { CONV_ARGS = 27 };
+enum { CONV_ARGS = 28 };
 
 static void check_conv(cursor_t *c, int depthwise)
 {
     int32_t v[CONV_ARGS];
     const int count = depthwise ? CONV_ARGS - 1 : CONV_ARGS; /* depthwise: DM, no COUT */
-    v[count - 1] = 0; /* scratch delta */
-    if (parse_ints(c, v, count, 1) != 0) {
+    v[count - 2] = 0; /* scratch delta */
+    v[count - 1] = 0; /* zero-channel mask */
+    if (parse_ints(c, v, count, 2) != 0) {
         dc_console_line(depthwise ? "error: usage: kcheck dw SEED N H W C KH KW DM SH SW DH DW PH PW OH OW IOFF OOFF "
-                                    "AMIN AMAX ROUND SLO SHI MMODE BBITS [SDELTA]"
+                                    "AMIN AMAX ROUND SLO SHI MMODE BBITS [SDELTA [ZMASK]]"
                                   : "error: usage: kcheck conv SEED N H W C KH KW FC COUT SH SW DH DW PH PW OH OW IOFF "
-                                    "OOFF AMIN AMAX ROUND SLO SHI MMODE BBITS [SDELTA]");
+                                    "OOFF AMIN AMAX ROUND SLO SHI MMODE BBITS [SDELTA [ZMASK]]");
         return;
     }
     const int32_t *q = v + 1;
@@ -323,9 +342,10 @@ static void check_conv(cursor_t *c, int depthwise)
         filt = (dc_dims_t){q[7], q[4], q[5], q[6]};
         r = q + 8;
     }
-    /* r: SH SW DH DW PH PW OH OW IOFF OOFF AMIN AMAX ROUND SLO SHI MMODE BBITS SDELTA */
+    /* r: SH SW DH DW PH PW OH OW IOFF OOFF AMIN AMAX ROUND SLO SHI MMODE BBITS SDELTA ZMASK */
     out = (dc_dims_t){in.n, r[6], r[7], depthwise ? filt.c : filt.n};
     const int32_t shift_lo = r[13], shift_hi = r[14], mult_mode = r[15], bias_bits = r[16], delta = r[17];
+    const uint32_t zero_mask = (uint32_t)r[18];
     int64_t in_count, f_count, out_count;
     if (dims_elems(&in, &in_count) != 0 || dims_elems(&filt, &f_count) != 0 || dims_elems(&out, &out_count) != 0 ||
         shift_lo > shift_hi || bias_bits < 0 || bias_bits > 32 || mult_mode < 0 || mult_mode > 1 || v[0] == 0) {
@@ -347,6 +367,7 @@ static void check_conv(cursor_t *c, int depthwise)
     fill_s8(&rng, input, (int32_t)in_count);
     fill_s8(&rng, filter, (int32_t)f_count);
     fill_quant(&rng, bias, bias_bits, mult, shift, channels, shift_lo, shift_hi, mult_mode);
+    zero_channels(filter, f_count, channels, depthwise, zero_mask);
 
     dc_depthwise_conv_params_t dp;
     dc_conv_params_t *p = &dp.conv;

@@ -36,6 +36,7 @@
 #ifndef DC_ARM_DSP_H
 #define DC_ARM_DSP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -126,6 +127,12 @@ static inline uint32_t dc_dup16(int32_t v)
     return ((uint32_t)v & 0xFFFFu) * 0x00010001u;
 }
 
+/* The bytes (v, v, v, v) of an activation bound in [-128, 127] (dc_dsp_clamp4's operands). */
+static inline uint32_t dc_dup8(int32_t v)
+{
+    return ((uint32_t)v & 0xFFu) * 0x01010101u;
+}
+
 /* dc_dsp_rq_t.hi_shift values below 0: the two forms other than the fast one. */
 #define DC_DSP_RQ_SLOW (-1)
 #define DC_DSP_RQ_SHIFT0 (-2)
@@ -140,12 +147,17 @@ typedef struct {
     int32_t shift;      /* as given (for hi_shift == -1) */
 } dc_dsp_rq_t;
 
+/* dc_dsp_rq1_sat and dc_dsp_rq2_sat read multiplier, (k_lo, k_hi) and hi_shift at these offsets. */
+typedef char dc_dsp_rq_layout_check[(offsetof(dc_dsp_rq_t, k_lo) == 4 && offsetof(dc_dsp_rq_t, k_hi) == 8 &&
+                                     offsetof(dc_dsp_rq_t, hi_shift) == 12) ? 1 : -1];
+
 /* The per-call constants of the output stage. */
 typedef struct {
     uint32_t sign_term;   /* 0x80000000 (-2^31 per negative accumulator) for DOUBLE, else 0 */
     int32_t act_min, act_max;
     int32_t out_offset;
     dc_rounding_t rounding;
+    uint32_t lo4, hi4;    /* dc_dup8(act_min), dc_dup8(act_max) */
 } dc_dsp_out_t;
 
 static inline void dc_dsp_out_init(dc_dsp_out_t *o, dc_rounding_t rounding, int32_t out_offset, int32_t act_min,
@@ -156,6 +168,8 @@ static inline void dc_dsp_out_init(dc_dsp_out_t *o, dc_rounding_t rounding, int3
     o->act_max = act_max;
     o->out_offset = out_offset;
     o->rounding = rounding;
+    o->lo4 = dc_dup8(act_min);
+    o->hi4 = dc_dup8(act_max);
 }
 
 /* Fills q for (multiplier, shift) in the validated ranges ([0, 2^31), [-31, 30]) and an output offset
@@ -251,6 +265,70 @@ static inline int8_t dc_dsp_rq_output(int32_t acc, const dc_dsp_rq_t *q, const d
     v = v < o->act_min ? o->act_min : v;
     v = v > o->act_max ? o->act_max : v;
     return (int8_t)v;
+}
+
+/* One fast channel's (hi_shift >= 0) value for accumulator a, saturated to [-128, 127] (the clamp to
+ * the activation range, when narrower, follows in dc_dsp_clamp4): the sum of dc_dsp_rq_fast in
+ * assembly, 8 instructions with the loads of the channel's constants. */
+static inline int32_t dc_dsp_rq1_sat(int32_t a, const dc_dsp_rq_t *q, uint32_t sign_term)
+{
+    uint32_t m, lo, hi;
+    int32_t r;
+    __asm__("ldr    %[m], [%[q]]\n\t"
+            "ldrd   %[lo], %[hi], [%[q], #4]\n\t"
+            "smlal  %[lo], %[hi], %[a], %[m]\n\t"
+            "lsr    %[m], %[a], #31\n\t"
+            "smlal  %[lo], %[hi], %[m], %[s]\n\t"
+            "ldr    %[m], [%[q], #12]\n\t"
+            "asr    %[hi], %[hi], %[m]\n\t"
+            "ssat   %[r], #8, %[hi]\n\t"
+            : [r] "=r"(r), [m] "=&r"(m), [lo] "=&r"(lo), [hi] "=&r"(hi)
+            : [a] "r"(a), [q] "r"(q), [s] "r"(sign_term), "m"(*q));
+    return r;
+}
+
+/* Two accumulators a0, a1 of one fast channel, each replaced by its value saturated to [-128, 127]
+ * (the constants loaded once: 14 instructions). */
+static inline void dc_dsp_rq2_sat(int32_t *a0, int32_t *a1, const dc_dsp_rq_t *q, uint32_t sign_term)
+{
+    uint32_t m, lo0, hi0, lo1, hi1;
+    __asm__("ldr    %[m], [%[q]]\n\t"
+            "ldrd   %[lo0], %[hi0], [%[q], #4]\n\t"
+            "ldrd   %[lo1], %[hi1], [%[q], #4]\n\t"
+            "smlal  %[lo0], %[hi0], %[a0], %[m]\n\t"
+            "smlal  %[lo1], %[hi1], %[a1], %[m]\n\t"
+            "lsr    %[m], %[a0], #31\n\t"
+            "smlal  %[lo0], %[hi0], %[m], %[s]\n\t"
+            "lsr    %[m], %[a1], #31\n\t"
+            "smlal  %[lo1], %[hi1], %[m], %[s]\n\t"
+            "ldr    %[m], [%[q], #12]\n\t"
+            "asr    %[hi0], %[hi0], %[m]\n\t"
+            "asr    %[hi1], %[hi1], %[m]\n\t"
+            "ssat   %[a0], #8, %[hi0]\n\t"
+            "ssat   %[a1], #8, %[hi1]\n\t"
+            : [a0] "+r"(*a0), [a1] "+r"(*a1), [m] "=&r"(m), [lo0] "=&r"(lo0), [hi0] "=&r"(hi0), [lo1] "=&r"(lo1),
+              [hi1] "=&r"(hi1)
+            : [q] "r"(q), [s] "r"(sign_term), "m"(*q));
+}
+
+/* The word of bytes (v0, v1, v2, v3) (each in [-128, 127]), clamped lane by lane to the bytes of lo4
+ * and hi4 (dc_dup8 of the activation range): SSUB8 sets a lane's GE flag when the signed difference is
+ * >= 0, SEL then picks the lane of its first operand. 8 instructions for 4 outputs. */
+static inline uint32_t dc_dsp_clamp4(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t lo4, uint32_t hi4)
+{
+    uint32_t w, t;
+    __asm__("and    %[w], %[v0], #255\n\t"
+            "bfi    %[w], %[v1], #8, #8\n\t"
+            "bfi    %[w], %[v2], #16, #8\n\t"
+            "bfi    %[w], %[v3], #24, #8\n\t"
+            "ssub8  %[t], %[w], %[lo]\n\t"
+            "sel    %[w], %[w], %[lo]\n\t"
+            "ssub8  %[t], %[hi], %[w]\n\t"
+            "sel    %[w], %[w], %[hi]\n\t"
+            : [w] "=&r"(w), [t] "=&r"(t)
+            : [v0] "r"(v0), [v1] "r"(v1), [v2] "r"(v2), [v3] "r"(v3), [lo] "r"(lo4), [hi] "r"(hi4)
+            : "cc");
+    return w;
 }
 
 #endif /* DC_ARM_DSP_H */

@@ -83,15 +83,16 @@ static inline __attribute__((always_inline)) void store4(int8_t *dst, int32_t a0
         return;
     }
     const uint32_t sign = o->sign_term;
-    const int32_t lo = o->act_min, hi = o->act_max;
-    const int8_t v0 = dc_dsp_clamp_range(dc_dsp_rq_fast(a0, rq[0].multiplier, rq[0].k_lo, rq[0].k_hi, rq[0].hi_shift, sign), lo, hi, full);
-    const int8_t v1 = dc_dsp_clamp_range(dc_dsp_rq_fast(a1, rq[1].multiplier, rq[1].k_lo, rq[1].k_hi, rq[1].hi_shift, sign), lo, hi, full);
-    const int8_t v2 = dc_dsp_clamp_range(dc_dsp_rq_fast(a2, rq[2].multiplier, rq[2].k_lo, rq[2].k_hi, rq[2].hi_shift, sign), lo, hi, full);
-    const int8_t v3 = dc_dsp_clamp_range(dc_dsp_rq_fast(a3, rq[3].multiplier, rq[3].k_lo, rq[3].k_hi, rq[3].hi_shift, sign), lo, hi, full);
-    dst[0] = v0;
-    dst[1] = v1;
-    dst[2] = v2;
-    dst[3] = v3;
+    const int32_t v0 = dc_dsp_rq1_sat(a0, &rq[0], sign), v1 = dc_dsp_rq1_sat(a1, &rq[1], sign);
+    const int32_t v2 = dc_dsp_rq1_sat(a2, &rq[2], sign), v3 = dc_dsp_rq1_sat(a3, &rq[3], sign);
+    if (full == DW_OUT_FULL) {
+        dst[0] = (int8_t)v0;
+        dst[1] = (int8_t)v1;
+        dst[2] = (int8_t)v2;
+        dst[3] = (int8_t)v3;
+        return;
+    }
+    dc_store32(dst, dc_dsp_clamp4(v0, v1, v2, v3, o->lo4, o->hi4));
 }
 
 /* `count` consecutive pixels of one output row with the same in-image taps: `origin` is the first
