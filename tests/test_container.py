@@ -156,7 +156,7 @@ def test_sample_container_layout_is_canonical():
     data = sample_container()
     c = open_container(data)
     h = c.header
-    assert data[:8] == layout.MAGIC and h.version_major == 1 and h.version_minor == 0
+    assert data[:8] == layout.MAGIC and h.version_major == 2 and h.version_minor == 0
     assert h.metadata_offset == 96 + 16 * 3
     assert h.payload_offset == layout.align4(h.metadata_offset + h.metadata_length)
     assert [e.payload_offset for e in c.entries] == [h.payload_offset, h.payload_offset + 16, h.payload_offset + 32]

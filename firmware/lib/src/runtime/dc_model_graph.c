@@ -88,7 +88,9 @@ static dc_status_t fill_tensor(dc_model_tensor_t *t, const dc_tensor_info_t *inf
     t->channel_count = info->channel_count;
     if (info->channel_count > 0) {
         t->scales = info->scale;
-        t->scale = dc_tensor_info_scale(info, 0); /* float32 in the metadata: exact */
+        t->scale_bytes = info->scale_bytes;
+        t->scale_exp = info->scale_exp;
+        t->scale = dc_tensor_info_scale(info, 0); /* exact float32 either way */
         t->zero_point = info->zero_point;
     }
     t->rule = info->rule;
