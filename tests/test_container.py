@@ -21,7 +21,7 @@ from host import _container
 from host.container import cbor, layout
 from host.container.hmac_tag import add_device_tag, verify_device_tag
 from host.container.layout import Codec, LevelDtype
-from host.container.metadata import (Compressor, Graph, Metadata, ModelInfo, Node, Quantization, Target,
+from host.container.metadata import (Compressor, Graph, Metadata, ModelInfo, Node, OP_CODES, Quantization, Target,
                                      TensorInfo)
 from host.container.reader import open_container, read_container, read_tensor
 from host.container.report import container_report
@@ -75,7 +75,8 @@ def models(draw):
         levels.append(np.array(draw(st.lists(element, min_size=info.level_count, max_size=info.level_count)),
                                dtype=np.int32))
     operands = st.integers(0, 1 << 40)
-    nodes = tuple(Node(draw(names), tuple(draw(st.lists(st.integers(-1, 300), max_size=3))),
+    ops = st.one_of(st.sampled_from(OP_CODES), st.integers(len(OP_CODES), 1 << 20).map(lambda c: f"op#{c}"))
+    nodes = tuple(Node(draw(ops), tuple(draw(st.lists(st.integers(-1, 300), max_size=3))),
                        tuple(draw(st.lists(operands, max_size=2))), draw(options)) for _ in range(draw(st.integers(0, 3))))
     metadata = Metadata(
         model=ModelInfo(draw(names), draw(st.integers(0, (1 << 64) - 1))),

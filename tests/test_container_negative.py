@@ -241,15 +241,16 @@ def _edit(path, value=None, delete=False):
     (("tensors", 2, "q", "a"), 2, "expected an axis < 2"),
     (("tensors", 1, "q", "z"), [0, 0, 0], "same count"),
     (("graph", "values", 0, "s"), [4096, 4096, 2], "at most 16777216 elements"),
-    (("graph", "nodes", 0, "options", "stride"), [[1, 1]], "expected an int, float, text or bool"),
-    (("graph", "nodes", 0, "options", "pad"), None, "expected an int, float, text or bool"),
+    (("graph", "nodes", 0, "p", "stride"), [[1, 1]], "expected an int, float, text or bool"),
+    (("graph", "nodes", 0, "p", "pad"), None, "expected an int, float, text or bool"),
     (("compressor", "settings", "blob"), [b"\x00"], "expected an int, float, text or bool"),
     (("graph", "inputs"), "input", "metadata.graph.inputs: expected an array"),
     (("graph", "inputs", 0), "input", "metadata.graph.inputs[0]: expected an operand index >= 0"),
     (("graph", "outputs", 0), -1, "metadata.graph.outputs[0]: expected an operand index >= 0"),
-    (("graph", "nodes", 0, "inputs", 0), -2, "metadata.graph.nodes[0].inputs[0]: expected an operand index >= -1"),
-    (("graph", "nodes", 0, "inputs", 0), 1.0, "metadata.graph.nodes[0].inputs[0]: expected an operand index"),
-    (("graph", "nodes", 0, "outputs", 0), -1, "metadata.graph.nodes[0].outputs[0]: expected an operand index >= 0"),
+    (("graph", "nodes", 0, "i", 0), -2, "metadata.graph.nodes[0].i[0]: expected an operand index >= -1"),
+    (("graph", "nodes", 0, "i", 0), 1.0, "metadata.graph.nodes[0].i[0]: expected an operand index"),
+    (("graph", "nodes", 0, "o", 0), -1, "metadata.graph.nodes[0].o[0]: expected an operand index >= 0"),
+    (("graph", "nodes", 0, "k"), "CONV_2D", "metadata.graph.nodes[0].k: expected an unsigned integer"),
     (("extensions",), [1], "metadata.extensions: expected a map"),
 ])
 def test_schema_violations_name_the_field(path, value, words):
@@ -262,7 +263,7 @@ def test_schema_violations_name_the_field(path, value, words):
 
 
 @pytest.mark.parametrize("path", [("target",), ("graph", "values"), ("tensors", 0, "q", "s"), ("tensors", 1, "s"),
-                                  ("graph", "nodes", 0, "options"), ("compressor", "version")])
+                                  ("graph", "nodes", 0, "p"), ("graph", "nodes", 0, "k"), ("compressor", "version")])
 def test_missing_fields(path):
     data = with_metadata(_edit(path, delete=True))
     with pytest.raises(BitstreamError, match="required field is missing") as err:

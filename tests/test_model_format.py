@@ -183,5 +183,5 @@ def test_bad_operand_and_unknown_op_in_metadata():
 
     with pytest.raises(BitstreamError, match="operand 999 outside"):
         unpack(rebuilt(inputs=(999,)))
-    with pytest.raises(ModelError, match="CONV_3D"):
-        unpack(rebuilt(op="CONV_3D"))
+    with pytest.raises(ModelError, match="op#99"):
+        unpack(rebuilt(op="op#99"))

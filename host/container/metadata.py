@@ -369,12 +369,21 @@ class TensorInfo:
         return cls(name=name, shape=shape, dtype=dtype, quantization=quantization, encoding=encoding)
 
 
+# Op codes of the metadata (`k`), the C runtime's dc_op_kind_t order (docs/bitstream.md 4.1).
+OP_CODES = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "MUL",
+            "RESHAPE", "SOFTMAX", "LOGISTIC", "RELU", "RELU6", "HARD_SWISH", "PAD", "CONCATENATION", "MEAN",
+            "QUANTIZE")
+UNKNOWN_OP_PREFIX = "op#"
+
+
 @dataclass(frozen=True)
 class Node:
     """One operator of the graph: `op` reads the operands `inputs` and writes `outputs`.
 
     Operand index k names `tensors[k]` for k < len(tensors), else `graph.values[k - len(tensors)]`;
-    -1 in `inputs` is an absent optional operand (docs/bitstream.md section 4)."""
+    -1 in `inputs` is an absent optional operand (docs/bitstream.md section 4). `op` is the op's
+    name (OP_CODES; the metadata stores its code); a code this version does not know reads as
+    "op#<code>"."""
 
     op: str
     inputs: tuple[int, ...]
@@ -382,8 +391,13 @@ class Node:
     options: dict[str, OptionValue] = field(default_factory=dict)
 
     def to_plain(self) -> dict[str, Any]:
-        return {"inputs": list(self.inputs), "op": self.op, "options": _plain_options(self.options),
-                "outputs": list(self.outputs)}
+        if self.op in OP_CODES:
+            code = OP_CODES.index(self.op)
+        elif self.op.startswith(UNKNOWN_OP_PREFIX) and self.op[len(UNKNOWN_OP_PREFIX):].isdigit():
+            code = int(self.op[len(UNKNOWN_OP_PREFIX):])
+        else:
+            raise _fail("node op", f"one of {', '.join(OP_CODES)} (the ops a device runs)", self.op)
+        return {"i": list(self.inputs), "k": code, "o": list(self.outputs), "p": _plain_options(self.options)}
 
 
 @dataclass(frozen=True)
@@ -483,11 +497,12 @@ class Metadata:
         nodes = []
         for i, raw in enumerate(_array(g["nodes"], "metadata.graph.nodes")):
             path = f"metadata.graph.nodes[{i}]"
-            n = _fields(raw, path, ("inputs", "op", "options", "outputs"))
-            nodes.append(Node(op=_text(n["op"], f"{path}.op", nonempty=True),
-                              inputs=_operands(n["inputs"], f"{path}.inputs", optional=True),
-                              outputs=_operands(n["outputs"], f"{path}.outputs", optional=False),
-                              options=_options(n["options"], f"{path}.options")))
+            n = _fields(raw, path, ("i", "k", "o", "p"))
+            code = _uint(n["k"], f"{path}.k")
+            nodes.append(Node(op=OP_CODES[code] if code < len(OP_CODES) else f"{UNKNOWN_OP_PREFIX}{code}",
+                              inputs=_operands(n["i"], f"{path}.i", optional=True),
+                              outputs=_operands(n["o"], f"{path}.o", optional=False),
+                              options=_options(n["p"], f"{path}.p")))
         values = tuple(TensorInfo.from_plain(v, f"metadata.graph.values[{i}]")
                        for i, v in enumerate(_array(g["values"], "metadata.graph.values")))
         for i, v in enumerate(values):

@@ -362,9 +362,10 @@ static uint64_t element_count(const dc_tensor_info_t *info)
     return product;
 }
 
+/* node = {"i": [* operand / -1], "k": uint (op code), "o": [* operand], "p": options} */
 static int check_node(dc_cbor_reader_t *r)
 {
-    static const char *const names[] = {"inputs", "op", "options", "outputs"};
+    static const char *const names[] = {"i", "k", "o", "p"};
     uint64_t count;
     unsigned seen = 0;
     REQUIRE(dc_cbor_read_map(r, &count));
@@ -373,8 +374,8 @@ static int check_node(dc_cbor_reader_t *r)
         REQUIRE(read_key(r, names, 4, &which));
         seen |= 1u << which;
         if (which == 1) {
-            REQUIRE(check_text(r, 1));
-        } else if (which == 2) {
+            REQUIRE(check_uint(r));
+        } else if (which == 3) {
             REQUIRE(check_options(r));
         } else {
             REQUIRE(check_operand_array(r, which == 0));
