@@ -181,7 +181,7 @@ def build_metadata(graph: Graph, *, name: str, version: int, target: Target, com
     ir: dict[str, Any] = {}
     if derived:
         ir["derived_bias"] = sorted(operand_of[i] for i in derived)
-    if list(operands.order) != list(range(len(operands.order))):
+    if keep_names and list(operands.order) != list(range(len(operands.order))):
         ir["order"] = list(operands.order)
     if keep_names:
         ir["description"] = graph.description
