@@ -384,6 +384,10 @@ static PyObject *py_fast_header(PyObject *self, PyObject *arg)
     dc_levels_params_t prm;
     size_t header_len = 0;
     dc_status_t st = dc_levels_payload_params(pv.buf, (size_t)pv.len, &prm, &header_len);
+    static dc_levels_fast_t tab; /* 760 B: not on the stack; the GIL serialises callers */
+    if (st == DC_OK && prm.fast) {
+        st = dc_levels_fast_header(pv.buf, (size_t)pv.len, &prm, &header_len, &tab);
+    }
     PyBuffer_Release(&pv);
     if (st != DC_OK) {
         return raise_status(st, "bad payload header");
@@ -391,8 +395,8 @@ static PyObject *py_fast_header(PyObject *self, PyObject *arg)
     if (!prm.fast) {
         Py_RETURN_NONE;
     }
-    return Py_BuildValue("(iikkn)", prm.prec, prm.n_classes, (unsigned long)prm.rans_words,
-                         (unsigned long)prm.raw_words, (Py_ssize_t)header_len);
+    return Py_BuildValue("(iikkn)", tab.prec, tab.n_classes, (unsigned long)tab.rans_words,
+                         (unsigned long)tab.raw_words, (Py_ssize_t)header_len);
 }
 
 static PyObject *py_params(PyObject *self, PyObject *arg)

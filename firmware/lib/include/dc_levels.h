@@ -45,12 +45,9 @@ typedef struct {
     uint16_t col_stride; /* column period for column contexts and pred UP; 0 = none */
     uint16_t row_len;    /* row length of row skipping (1..65535; 0 without row_skip) */
     /* The fast syntax (docs/coder.md section 10; coder_flags bit 7): when fast == 1 every
-     * field above is 0 and the level is coded by a static per-tensor rANS table instead. */
+     * field above is 0 and the levels are coded by a static per-tensor rANS table instead
+     * (its parameters: dc_levels_fast_t). */
     uint8_t fast;        /* 1: fast syntax (static rANS over magnitude classes, raw bits) */
-    uint8_t prec;        /* fast: table precision, the frequencies sum to 2^prec (1..9) */
-    uint8_t n_classes;   /* fast: magnitude classes 1..32 */
-    uint32_t rans_words; /* fast: 16-bit words of the rANS stream (after the 4-byte state) */
-    uint32_t raw_words;  /* fast: 16-bit words of the raw-bit stream */
 } dc_levels_params_t;
 
 #define DC_LEVELS_FAST_MAX_PREC 9u      /* largest table precision: 2^9 = 512 slots */
@@ -59,13 +56,18 @@ typedef struct {
 /* fast header bytes at most: 2 + 2 LEB128 (<= 5 each) + table (31 x 4 + 31 x 10 bits) */
 #define DC_LEVELS_FAST_MAX_HEADER (12u + (31u * 4u + 31u * 10u + 7u) / 8u)
 
-/* Decoding tables and stream cursors of the fast syntax (overlays the CABAC contexts). */
+/* Decoding tables and stream cursors of the fast syntax (overlays the CABAC contexts; the
+ * payload body is at dec->ac.buf, words are little-endian u16). */
 typedef struct {
     uint8_t slot[1u << DC_LEVELS_FAST_MAX_PREC]; /* class of each slot 0..2^prec-1 */
-    uint32_t sym[DC_LEVELS_FAST_MAX_CLASSES];    /* class: freq | start << 16 */
-    uint32_t rec[DC_LEVELS_FAST_MAX_CLASSES];    /* class: base magnitude | raw bits (with sign) << 16 */
-    const uint8_t *rans;                         /* next rANS word (little-endian u16) */
-    const uint8_t *raw;                          /* next raw-bit word (little-endian u16) */
+    uint32_t sym[DC_LEVELS_FAST_MAX_CLASSES];    /* class: freq | start << 10 | raw bits (with sign) << 20 */
+    uint16_t base[DC_LEVELS_FAST_MAX_CLASSES];   /* class: its first magnitude */
+    uint32_t rans;                               /* offset of the next rANS word from ac.buf */
+    uint32_t raw;                                /* offset of the next raw-bit word from ac.buf */
+    uint8_t prec;                                /* table precision: frequencies sum to 2^prec (1..9) */
+    uint8_t n_classes;                           /* magnitude classes 1..32 */
+    uint32_t rans_words;                         /* rANS words in the payload (header) */
+    uint32_t raw_words;                          /* raw-bit words in the payload (header) */
     uint32_t rans_left;                          /* rANS words not yet read */
     uint32_t raw_left;                           /* raw words not yet read */
     uint32_t x;                                  /* rANS state, in [2^16, 2^32) between levels */
@@ -88,9 +90,9 @@ typedef struct {
         dc_levels_fast_t fast;                    /* fast syntax (params.fast == 1) */
     } m;
     dc_levels_params_t params;
-    uint32_t mean_acc;                            /* running mean of |coded| * 64 */
     uint8_t left_sign;                            /* sign class of the last coded value */
     uint8_t dq_state;                             /* dependent-quantization state 0..7 */
+    uint32_t mean_acc;                            /* running mean of |coded| * 64 */
     dc_levels_col_t *cols;                        /* caller's column buffer (col_stride entries) */
     uint32_t col;                                 /* current column, 0..col_stride-1 */
     uint32_t row_left;                            /* levels left in the current row (row_skip) */

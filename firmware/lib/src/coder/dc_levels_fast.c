@@ -96,28 +96,34 @@ dc_status_t dc_levels_fast_header(const uint8_t *payload, size_t len, dc_levels_
     params->col_stride = 0u;
     params->row_len = 0u;
     params->fast = 1u;
-    params->prec = (uint8_t)((b0 & 0x0Fu) + 1u);
-    params->n_classes = (uint8_t)((b1 & 0x1Fu) + 1u);
+    const unsigned prec = (b0 & 0x0Fu) + 1u;
     size_t pos = 2u;
-    dc_status_t st = read_leb32(payload, len, &pos, &params->rans_words);
+    uint32_t rans_words = 0u, raw_words = 0u;
+    dc_status_t st = read_leb32(payload, len, &pos, &rans_words);
     if (st == DC_OK) {
-        st = read_leb32(payload, len, &pos, &params->raw_words);
+        st = read_leb32(payload, len, &pos, &raw_words);
     }
     if (st != DC_OK) {
         return st;
     }
-    const unsigned n = params->n_classes;
-    const uint32_t total = 1u << params->prec;
+    const unsigned n = (b1 & 0x1Fu) + 1u;
+    const uint32_t total = 1u << prec;
     bit_reader_t br = {payload, len, pos, 8u};
     uint32_t base = 1u; /* class 0 is magnitude 0 alone */
+    uint8_t nraw[DC_LEVELS_FAST_MAX_CLASSES];
+    nraw[0] = 0u;
+    if (tab) {
+        tab->base[0] = 0u;
+    }
     for (unsigned c = 1; c < n; c++) {
         uint32_t v;
         st = read_bits(&br, 4u, &v);
         if (st != DC_OK) {
             return st;
         }
-        if (tab) {
-            tab->rec[c] = base | ((v + 1u) << 16);
+        nraw[c] = (uint8_t)(v + 1u); /* remainder bits and the sign */
+        if (tab && base <= (uint32_t)DC_LEVELS_MAX_ABS) {
+            tab->base[c] = (uint16_t)base;
         }
         base += 1u << v;
     }
@@ -137,7 +143,7 @@ dc_status_t dc_levels_fast_header(const uint8_t *payload, size_t len, dc_levels_
             }
         }
         if (tab) {
-            tab->sym[c] = f | (start << 16);
+            tab->sym[c] = f | (start << 10) | ((uint32_t)nraw[c] << 20);
             for (uint32_t s = start; s < start + f; s++) {
                 tab->slot[s] = (uint8_t)c;
             }
@@ -148,7 +154,10 @@ dc_status_t dc_levels_fast_header(const uint8_t *payload, size_t len, dc_levels_
         return DC_ERR_PARAMS;
     }
     if (tab) {
-        tab->rec[0] = 0u;
+        tab->prec = (uint8_t)prec;
+        tab->n_classes = (uint8_t)n;
+        tab->rans_words = rans_words;
+        tab->raw_words = raw_words;
     }
     *header_len = br.pos;
     return DC_OK;
@@ -169,15 +178,16 @@ dc_status_t dc_levels_fast_start(dc_levels_dec_t *dec, const uint8_t *payload, s
         return st;
     }
     (void)header_len;
+    const uint32_t rans_words = f->rans_words, raw_words = f->raw_words;
     size_t body = len - hl;
     if (dec->remaining == 0u) {
-        if (prm->rans_words != 0u || prm->raw_words != 0u) {
+        if (rans_words != 0u || raw_words != 0u) {
             return DC_ERR_PARAMS;
         }
         return body == 0u ? DC_OK : DC_ERR_TRAILING;
     }
     /* exact size: 4-byte state, then both streams */
-    uint64_t need = 4u + 2u * ((uint64_t)prm->rans_words + prm->raw_words);
+    uint64_t need = 4u + 2u * ((uint64_t)rans_words + raw_words);
     if ((uint64_t)body < need) {
         return DC_ERR_TRUNCATED;
     }
@@ -189,10 +199,15 @@ dc_status_t dc_levels_fast_start(dc_levels_dec_t *dec, const uint8_t *payload, s
     if (f->x < DC_LEVELS_FAST_LOW) {
         return DC_ERR_CORRUPT;
     }
-    f->rans = p + 4;
-    f->rans_left = prm->rans_words;
-    f->raw = f->rans + 2u * (size_t)prm->rans_words;
-    f->raw_left = prm->raw_words;
+    if (body > UINT32_MAX) {
+        return DC_ERR_ARG;
+    }
+    dec->ac.buf = p;
+    dec->ac.len = (uint32_t)body;
+    f->rans = 4u;
+    f->rans_left = rans_words;
+    f->raw = 4u + 2u * rans_words;
+    f->raw_left = raw_words;
     f->bits = 0u;
     f->nbits = 0u;
     return DC_OK;
@@ -200,15 +215,15 @@ dc_status_t dc_levels_fast_start(dc_levels_dec_t *dec, const uint8_t *payload, s
 
 /* Decode n levels; `checked` is a compile-time constant: 0 when both streams are known to hold
  * at least n words (no bounds test needed), else each read is tested. */
-static DC_FAST_INLINE dc_status_t fast_slice(dc_levels_fast_t *f, int32_t *out, uint32_t n, unsigned prec,
-                                             const unsigned checked)
+static DC_FAST_INLINE dc_status_t fast_slice(dc_levels_fast_t *f, const uint8_t *buf, int32_t *out, uint32_t n,
+                                             unsigned prec, const unsigned checked)
 {
     const uint8_t *const slot = f->slot;
     const uint32_t *const sym = f->sym;
-    const uint32_t *const rec = f->rec;
+    const uint16_t *const cbase = f->base;
     const uint32_t mask = (1u << prec) - 1u;
-    const uint8_t *rans = f->rans;
-    const uint8_t *raw = f->raw;
+    const uint8_t *rans = buf + f->rans;
+    const uint8_t *raw = buf + f->raw;
     const uint8_t *const rans_end = rans + 2u * (size_t)f->rans_left;
     const uint8_t *const raw_end = raw + 2u * (size_t)f->raw_left;
     uint32_t x = f->x;
@@ -219,7 +234,7 @@ static DC_FAST_INLINE dc_status_t fast_slice(dc_levels_fast_t *f, int32_t *out, 
         uint32_t s = x & mask;
         uint32_t c = slot[s];
         uint32_t e = sym[c];
-        x = (e & 0xFFFFu) * (x >> prec) + s - (e >> 16);
+        x = (e & 0x3FFu) * (x >> prec) + s - ((e >> 10) & 0x3FFu);
         if (x < DC_LEVELS_FAST_LOW) {
             if (checked && rans == rans_end) {
                 return DC_ERR_CORRUPT;
@@ -227,8 +242,7 @@ static DC_FAST_INLINE dc_status_t fast_slice(dc_levels_fast_t *f, int32_t *out, 
             x = (x << 16) | load16(rans);
             rans += 2;
         }
-        uint32_t r = rec[c];
-        uint32_t k = r >> 16; /* raw bits: remainder and sign (0 for magnitude 0) */
+        uint32_t k = e >> 20; /* raw bits: remainder and sign (0 for magnitude 0) */
         if (nb < k) {
             if (checked && raw == raw_end) {
                 return DC_ERR_CORRUPT;
@@ -240,14 +254,14 @@ static DC_FAST_INLINE dc_status_t fast_slice(dc_levels_fast_t *f, int32_t *out, 
         uint32_t v = bits & ((1u << k) - 1u);
         bits >>= k;
         nb -= k;
-        int32_t mag = (int32_t)((r & 0xFFFFu) + (v >> 1));
+        int32_t mag = (int32_t)(cbase[c] + (v >> 1));
         int32_t neg = -(int32_t)(v & 1u);
         *out++ = (mag ^ neg) - neg;
     }
-    f->rans_left -= (uint32_t)(rans - f->rans) / 2u;
-    f->raw_left -= (uint32_t)(raw - f->raw) / 2u;
-    f->rans = rans;
-    f->raw = raw;
+    f->rans_left -= ((uint32_t)(rans - buf) - f->rans) / 2u;
+    f->raw_left -= ((uint32_t)(raw - buf) - f->raw) / 2u;
+    f->rans = (uint32_t)(rans - buf);
+    f->raw = (uint32_t)(raw - buf);
     f->x = x;
     f->bits = bits;
     f->nbits = nb;
@@ -257,11 +271,11 @@ static DC_FAST_INLINE dc_status_t fast_slice(dc_levels_fast_t *f, int32_t *out, 
 dc_status_t dc_levels_fast_read(dc_levels_dec_t *dec, int32_t *out, uint32_t n)
 {
     dc_levels_fast_t *f = &dec->m.fast;
-    unsigned prec = dec->params.prec;
+    unsigned prec = f->prec;
     if (f->rans_left >= n && f->raw_left >= n) {
-        return fast_slice(f, out, n, prec, 0u);
+        return fast_slice(f, dec->ac.buf, out, n, prec, 0u);
     }
-    return fast_slice(f, out, n, prec, 1u);
+    return fast_slice(f, dec->ac.buf, out, n, prec, 1u);
 }
 
 dc_status_t dc_levels_fast_finish(const dc_levels_dec_t *dec)

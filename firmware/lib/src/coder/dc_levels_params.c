@@ -40,10 +40,6 @@ dc_status_t dc_levels_payload_params(const uint8_t *payload, size_t len, dc_leve
     uint8_t flags = payload[0];
     uint8_t shifts = payload[1];
     params->fast = 0u;
-    params->prec = 0u;
-    params->n_classes = 0u;
-    params->rans_words = 0u;
-    params->raw_words = 0u;
     if ((flags & 0x80u) != 0u) { /* the fast syntax (docs/coder.md section 10) */
         return dc_levels_fast_header(payload, len, params, header_len, NULL);
     }
