@@ -69,6 +69,7 @@ static int parse_params(PyObject *tuple, dc_levels_params_t *p)
     p->start_base = (uint8_t)v[7];
     p->col_stride = (uint16_t)v[8];
     p->row_len = (uint16_t)v[9];
+    p->fast = 0u;
     if (dc_levels_check_params(p) != DC_OK) {
         raise_status(DC_ERR_PARAMS, "invalid coder parameters");
         return -1;
