@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         from host.data import prepare_data
 
         held_out = raw, dataset
-        raw = _load_raw_data(args.calib)
+        raw = _load_raw_data(args.calib, model)
         dataset = prepare_data(raw[0], raw[1], graph)
     return _lossy(args, console, original, graph, key, name, raw, dataset, held_out)
 
