@@ -222,7 +222,7 @@ static int smp_describe(void *ctx, int slot, dc_smp_model_desc_t *desc)
     desc->arena_bytes = (uint32_t)g_info.arena_needed;
     desc->arena_capacity = (uint32_t)g_info.arena_capacity;
     desc->load_status = g_info.status;
-    desc->per_layer = (uint8_t)g_info.per_layer;
+    desc->decode = (uint8_t)(g_info.status == DC_OK ? g_info.mode : 0);
     return DC_OK;
 }
 
