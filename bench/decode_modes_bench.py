@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     parser.add_argument("--board", default="qemu-m4")
-    parser.add_argument("--channels", type=int, default=16, help="STREAMED: output channels per chunk")
+    parser.add_argument("--channels", type=int, default=8, help="STREAMED: output channels per chunk")
     parser.add_argument("--readme", action="store_true", help=f"rewrite the '{SECTION}' section of bench/README.md")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)

@@ -65,7 +65,7 @@
 
 /* Output channels per chunk in DECODE_STREAMED (dc_model_config_t.stream_channels 0 takes this). */
 #ifndef DC_MODEL_STREAM_CHANNELS
-#define DC_MODEL_STREAM_CHANNELS 16u
+#define DC_MODEL_STREAM_CHANNELS 8u
 #endif
 
 typedef enum {

@@ -103,10 +103,19 @@ static dc_status_t plan_streams(dc_model_t *m)
             continue;
         }
         w_index = m->operand_pool[op->first_input + 1u];
-        if (w_index == DC_MODEL_NONE || w_index >= m->coded_count || m->tensors[w_index].source != DC_TENSOR_CONST) {
+        if (w_index == DC_MODEL_NONE || w_index >= m->coded_count) {
             continue;
         }
         w = &m->tensors[w_index];
+        if (w->source == DC_TENSOR_IN_PLACE && conv && w->first == (int16_t)k && w->last == (int16_t)k &&
+            conv_scratch(m, op, op->kind == DC_OP_CONV_2D ? w->dims[0] : 0) > 0) {
+            /* raw int8 weights read in place: copied chunk by chunk instead (a memcpy from the container), so
+             * that the kernel scratch can be planned behind them rather than kept in the persistent part */
+            w->source = DC_TENSOR_CONST;
+        }
+        if (w->source != DC_TENSOR_CONST) {
+            continue;
+        }
         x = dc_model_input_tensor(m, op, 0);
         out_c = op->kind == DC_OP_FULLY_CONNECTED ? w->dims[2] : w->dims[0];
         if (op->kind != DC_OP_DEPTHWISE_CONV_2D && w->dtype == DC_LEVEL_INT8 && w->first == (int16_t)k &&
