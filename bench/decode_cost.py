@@ -10,7 +10,7 @@ decoder's whole cost, context initialisation included). The firmware's checksum 
 decoded levels must equal the host's, so a count is only reported for a correct decode.
 
     python bench/decode_cost.py [--models DIR] [--bits 8,6,4] [--board qemu-m4] [--markdown]
-                                [--json OUT] [--effort N]
+                                [--json OUT] [--effort N] [--syntax cabac|fast|auto]
 
 Exit status: 0 when every tensor decoded correctly, 1 when one did not, 2 when the models,
 the board or its tools are unavailable.
@@ -80,12 +80,12 @@ def checksum(levels: np.ndarray) -> int:
     return int(((v * (odd & 0xFFFFFFFF)) & 0xFFFFFFFF).sum() & 0xFFFFFFFF)
 
 
-def plan(cases, effort: int | None) -> tuple[list[CaseCost], list[list[Job]]]:
+def plan(cases, effort: int | None, syntax: str = "cabac") -> tuple[list[CaseCost], list[list[Job]]]:
     """Encode every tensor and lay the payloads out in flash images (several if needed).
 
     Raises DcagentError when a tensor needs more column records than the firmware bench holds.
     """
-    from host.coder import DEFAULT_EFFORT, encode_levels, payload_params
+    from host.coder import DEFAULT_EFFORT, encode_levels, payload_params, payload_syntax
 
     costs: list[CaseCost] = []
     images: list[list[Job]] = [[]]
@@ -93,8 +93,8 @@ def plan(cases, effort: int | None) -> tuple[list[CaseCost], list[list[Job]]]:
     for index, (name, _file, bits, tensors) in enumerate(cases):
         total = 0
         for rows in tensors:
-            payload = encode_levels(rows, effort=DEFAULT_EFFORT if effort is None else effort)
-            if payload_params(payload).col_stride > BENCH_MAX_STRIDE:
+            payload = encode_levels(rows, effort=DEFAULT_EFFORT if effort is None else effort, syntax=syntax)
+            if payload_syntax(payload) == "cabac" and payload_params(payload).col_stride > BENCH_MAX_STRIDE:
                 raise DcagentError(f"{name} {bits}-bit: col_stride above the bench's {BENCH_MAX_STRIDE}")
             total += len(payload)
             if offset + len(payload) > FLASH_SIZE:
@@ -179,12 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bits", type=parse_bits, default=[8, 6, 4], help="bit widths (default 8,6,4)")
     parser.add_argument("--board", default="qemu-m4", help="QEMU board (default qemu-m4)")
     parser.add_argument("--effort", type=int, default=None, help="encoder effort (default: the coder's)")
+    parser.add_argument("--syntax", choices=("cabac", "fast", "auto"), default="cabac",
+                        help="level syntax (default cabac; docs/coder.md section 10)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     args = parser.parse_args(argv)
     try:
         cases = load_cases(args.models, args.bits)
-        costs, images = plan(cases, args.effort)
+        costs, images = plan(cases, args.effort, args.syntax)
     except DcagentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

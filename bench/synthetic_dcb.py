@@ -29,7 +29,7 @@ def make_container(*, size: int = 100_000, name: str = "synthetic", version: int
         target=Target(arch=arch, min_ram=min_ram, min_flash=min_flash),
         compressor=Compressor(name="synthetic", version="1"),
         # Operands: 0 = the coded tensor w, then the values 1 = x, 2 = y.
-        graph=Graph(inputs=(1,), outputs=(2,), nodes=(Node(op="IDENTITY", inputs=(1, 0), outputs=(2,)),),
+        graph=Graph(inputs=(1,), outputs=(2,), nodes=(Node(op="op#255", inputs=(1, 0), outputs=(2,)),),  # no device op
                     values=(act_in, act_out)),
         tensors=(weight,),
     )

@@ -1,7 +1,10 @@
 """The entropy coder of integer weight levels: tensor payloads in, levels out.
 
-A payload is self-describing (docs/coder.md): a 3-5 byte header with the coder parameters, then
-the arithmetic-coded bytes. It decodes given only the payload, the level count and, for delta
+A payload is self-describing (docs/coder.md): a header with the coder parameters, then the
+coded bytes. Two syntaxes share the payload: CABAC (context-adaptive binary arithmetic coding,
+the default, smallest) and "fast" (a static per-tensor rANS table over magnitude classes with
+raw remainder and sign bits, section 10: 4-6x less decoding work on a Cortex-M4, sizes within
+a few percent of CABAC on dense tensors). `encode_levels(..., syntax=...)` picks one. It decodes given only the payload, the level count and, for delta
 payloads, the co-located levels of the base tensor. Encoding and decoding run the C code that
 the firmware also runs (host/csrc, firmware/lib/src/coder).
 
@@ -28,6 +31,13 @@ DECODER_BYTES = _coder.DECODER_BYTES
 #: up to 32,768 levels; 3 those on the whole tensor.
 DEFAULT_EFFORT = _coder.EFFORT_DEFAULT
 MAX_EFFORT = _coder.EFFORT_MAX
+
+#: Level syntaxes encode_levels accepts: "cabac", "fast", and "auto" (see choose_syntax).
+SYNTAXES = ("cabac", "fast", "auto")
+#: "auto" keeps the fast payload when it is at most this much larger than the CABAC one.
+AUTO_FAST_SLACK = 0.02
+FAST_MAX_PREC = _coder.FAST_MAX_PREC
+FAST_MAX_CLASSES = _coder.FAST_MAX_CLASSES
 
 # The 8-state DQ transition table, [state][parity of |q|] (docs/coder.md).
 _DQ_NEXT = ((0, 2), (7, 5), (1, 3), (6, 4), (2, 0), (5, 7), (3, 1), (4, 6))
@@ -88,6 +98,32 @@ class CoderParams:
 # How many integers CoderParams.to_ints() gives.
 PARAM_COUNT = len(CoderParams()._as_tuple())
 
+@dataclass(frozen=True)
+class FastLayout:
+    """The class layout of a fast-syntax payload (docs/coder.md section 10).
+
+    Class 0 is magnitude 0; class c >= 1 holds the 2**nbits[c] magnitudes after those of class
+    c - 1 (nbits[0] is 0). `prec` (1..9): the class frequencies sum to 2**prec.
+    """
+
+    prec: int
+    nbits: tuple[int, ...]
+
+    def _as_tuple(self) -> tuple:
+        return (self.prec, len(self.nbits), tuple(self.nbits))
+
+
+@dataclass(frozen=True)
+class FastHeader:
+    """What a fast-syntax payload header says (see fast_header)."""
+
+    prec: int
+    n_classes: int
+    rans_words: int
+    raw_words: int
+    header_len: int
+
+
 def _as_int32(levels: np.ndarray, what: str) -> np.ndarray:
     arr = np.asarray(levels)
     if arr.dtype.kind not in "iub":
@@ -99,8 +135,14 @@ def _as_int32(levels: np.ndarray, what: str) -> np.ndarray:
 
 
 def encode_levels(levels: np.ndarray, *, base: np.ndarray | None = None, dq: bool = False,
-                  params: CoderParams | None = None, effort: int = DEFAULT_EFFORT) -> bytes:
+                  params: CoderParams | None = None, effort: int = DEFAULT_EFFORT, syntax: str = "cabac",
+                  layout: FastLayout | None = None) -> bytes:
     """Encode integer levels (any integer dtype and shape, C order) into a tensor payload.
+
+    `syntax` "cabac" (default) codes with the context-adaptive coder below; "fast" with the
+    static rANS syntax (no base, DQ or params; `layout` fixes its class layout, else the
+    encoder chooses); "auto" codes both (when neither base, dq nor params is given) and keeps
+    the fast payload when it is at most AUTO_FAST_SLACK (2 %) larger (choose_syntax).
 
     Without `params` the encoder tries settings (column period from the shape, Rice split,
     prediction, adaptation window, sign coding) and keeps the smallest; `effort` (0..3) sets how
@@ -112,8 +154,18 @@ def encode_levels(levels: np.ndarray, *, base: np.ndarray | None = None, dq: boo
     another shape, levels DQ cannot produce, params that contradict `base`/`dq`, or an effort
     outside 0..3; CodecError(status="DC_ERR_PARAMS") for invalid params.
     """
+    if syntax not in SYNTAXES:
+        raise CodecError(f"syntax must be one of {', '.join(SYNTAXES)}, got {syntax!r}", status="DC_ERR_ARG")
     arr = np.asarray(levels)
     flat = _as_int32(arr, "levels")
+    plain = base is None and not dq and params is None
+    if syntax == "fast" or layout is not None:
+        if not plain or syntax != "fast":
+            raise CodecError("the fast syntax takes no base, dq or params (and layout needs syntax='fast')",
+                             status="DC_ERR_ARG")
+        return _coder.encode_fast(flat, None if layout is None else layout._as_tuple())
+    if syntax == "auto" and plain:
+        return choose_syntax(_coder.encode_fast(flat, None), encode_levels(arr, effort=effort))
     base_flat = None
     if base is not None:
         b = np.asarray(base)
@@ -154,11 +206,45 @@ def decode_levels(payload: bytes, count: int, *, base: np.ndarray | None = None,
     return np.frombuffer(out, dtype=np.int32) if count else np.zeros(0, dtype=np.int32)
 
 
-def payload_params(payload: bytes) -> CoderParams:
-    """The parameters in a payload's header.
+def choose_syntax(fast: bytes, cabac: bytes) -> bytes:
+    """The payload "auto" keeps: `fast` unless it is more than AUTO_FAST_SLACK larger than `cabac`.
+
+    (Decoding work per weight on a Cortex-M4 is 4-6x lower in the fast syntax on dense tensors,
+    docs/coder.md section 10.4; 2 % of size buys that.)
+    """
+    return fast if len(fast) <= len(cabac) * (1.0 + AUTO_FAST_SLACK) else cabac
+
+
+def fast_layout(levels: np.ndarray) -> FastLayout:
+    """The class layout the fast encoder chooses for `levels`. Raises CodecError(DC_ERR_ARG)."""
+    prec, _, nbits = _coder.fast_layout(_as_int32(levels, "levels"))
+    return FastLayout(prec, tuple(nbits))
+
+
+def fast_header(payload: bytes) -> FastHeader | None:
+    """The fast-syntax header of `payload`, or None for a CABAC payload.
 
     Raises CodecError(status="DC_ERR_TRUNCATED" or "DC_ERR_PARAMS") for a bad header.
     """
+    t = _coder.fast_header(bytes(payload))
+    return None if t is None else FastHeader(*t)
+
+
+def payload_syntax(payload: bytes) -> str:
+    """"fast" or "cabac" (by bit 7 of the first byte). Raises CodecError(DC_ERR_TRUNCATED) when empty."""
+    if not payload:
+        raise CodecError("empty payload", status="DC_ERR_TRUNCATED")
+    return "fast" if payload[0] & 0x80 else "cabac"
+
+
+def payload_params(payload: bytes) -> CoderParams:
+    """The parameters in a CABAC payload's header.
+
+    Raises CodecError(status="DC_ERR_TRUNCATED" or "DC_ERR_PARAMS") for a bad header and
+    CodecError(status="DC_ERR_UNSUPPORTED") for a fast-syntax payload (see fast_header).
+    """
+    if fast_header(payload) is not None:
+        raise CodecError("a fast-syntax payload has no CABAC parameters", status="DC_ERR_UNSUPPORTED")
     return CoderParams._from_tuple(_coder.params(bytes(payload)))
 
 

@@ -118,18 +118,72 @@ def test_without_labels_the_budget_is_top1_agreement(tmp_path):
     assert data["fidelity"]["compressed"]["samples"] == 120
 
 
+def test_calibration_data_apart_from_the_scored_data(tmp_path):
+    """--calib: the search sees only calib.npz (train recordings); eval.npz is held out and scored."""
+    out, report = tmp_path / "h.dcb", tmp_path / "h.json"
+    assert main(["-q", "compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--calib",
+                 str(HAR / "calib.npz"), "--data", str(HAR / "eval.npz"), "--max-drop", "1", "--report", str(report),
+                 "--unsigned", "--check", "4"]) == 0
+    data = json.loads(report.read_text())
+    evaluation = data["evaluation"]
+    assert evaluation["held_out"] is True
+    assert evaluation["search"]["file"].endswith("calib.npz") and evaluation["scored"]["file"].endswith("eval.npz")
+    assert evaluation["scored"]["samples"] == 280 and data["accuracy"]["samples"] == 280
+    # the search verified on the half of calib.npz it did not choose on
+    assert data["search"]["accuracy"]["samples"] == evaluation["search"]["samples"] - evaluation["search"]["samples"] // 2
+    # the held-out figures are those of the written model on eval.npz (reference interpreter)
+    graph = unpack(read_container(out))
+    scored = load_data(HAR / "eval.npz", graph)
+    from host.evaluation import model_outputs
+
+    predicted = model_outputs(graph, scored).argmax(axis=1)
+    assert 100.0 * np.mean(predicted == scored.y) == pytest.approx(data["accuracy"]["compressed"], abs=1e-3)
+    assert data["accuracy"]["drop"] == pytest.approx(data["accuracy"]["original"] - data["accuracy"]["compressed"],
+                                                     abs=1e-3)
+    assert set(data["fidelity"]["compressed"]) >= {"agreement", "sqnr_db", "samples"}
+
+
+def test_min_sqnr_is_a_second_budget(tmp_path, capsys):
+    raw = np.load(HAR / "eval.npz")
+    unlabelled = tmp_path / "x.npz"
+    np.savez(unlabelled, x=raw["x"][:120])
+    out, report = tmp_path / "h.dcb", tmp_path / "h.json"
+    assert main(["-q", "compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--data", str(unlabelled),
+                 "--max-drop", "100", "--min-sqnr", "25", "--report", str(report), "--unsigned", "--check", "4"]) == 0
+    data = json.loads(report.read_text())
+    assert data["min_sqnr_db"] == 25.0 and data["metric"] == "agreement"
+    assert data["fidelity"]["compressed"]["sqnr_db"] >= 25.0
+    # an SQNR the int8 model itself cannot reach: exit 1, no .dcb
+    capsys.readouterr()
+    assert main(["compress", str(HAR / "model_float32.tflite"), "-o", str(tmp_path / "n.dcb"), "--data",
+                 str(unlabelled), "--min-sqnr", "90", "--unsigned"]) == 1
+    assert "output SQNR" in capsys.readouterr().err and not (tmp_path / "n.dcb").exists()
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--calib", "CALIB"], "--calib needs --data"),
+    (["--lossless", "--calib", "CALIB", "--data", "DATA"], "--lossless keeps every weight"),
+    (["--data", "DATA", "--min-sqnr", "nan"], "--min-sqnr must be a finite number"),
+])
+def test_calib_and_sqnr_argument_errors(tmp_path, capsys, extra, words):
+    args = [a.replace("CALIB", str(HAR / "calib.npz")).replace("DATA", str(HAR / "eval.npz")) for a in extra]
+    assert main(["compress", str(HAR / "model_int8.tflite"), "-o", str(tmp_path / "o.dcb"), "--unsigned"] + args) != 0
+    assert words in capsys.readouterr().err
+
+
 def test_unmeetable_budget_reports_the_best_found_and_writes_no_dcb(tmp_path, capsys):
-    """kws float32: int8 PTQ already loses a sample of 300 (0.33 points), so 0.1 cannot be met."""
-    out, report = tmp_path / "kws.dcb", tmp_path / "kws.json"
-    code = main(["compress", str(EXAMPLES / "kws" / "model_float32.tflite"), "-o", str(out), "--data",
-                 str(EXAMPLES / "kws" / "eval.npz"), "--max-drop", "0.1", "--report", str(report), "--unsigned"])
+    """har float32 under an 80 dB output SQNR budget: even its int8 model (about 48 dB) misses it."""
+    out, report = tmp_path / "har.dcb", tmp_path / "har.json"
+    code = main(["compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--data",
+                 str(HAR / "eval.npz"), "--max-drop", "1", "--min-sqnr", "80", "--report", str(report), "--unsigned"])
     captured = capsys.readouterr()
     assert code == 1
     assert "loses" in captured.err and "not written" in captured.err and "--max-drop" in captured.err
+    assert "output SQNR" in captured.err
     assert not out.exists() and leftovers(tmp_path) == []
     data = json.loads(report.read_text())
     assert data["goal_met"] is False and data["compressed_bytes"] is None
-    assert data["accuracy"]["original"] - data["accuracy"]["compressed"] > 0.1
+    assert data["fidelity"]["compressed"]["sqnr_db"] < 80
     assert data["estimated_bytes"] > 0 and data["ratio_vs_float32"] > 1
     assert "best found" in captured.out
 

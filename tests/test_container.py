@@ -21,7 +21,7 @@ from host import _container
 from host.container import cbor, layout
 from host.container.hmac_tag import add_device_tag, verify_device_tag
 from host.container.layout import Codec, LevelDtype
-from host.container.metadata import (Compressor, Graph, Metadata, ModelInfo, Node, Quantization, Target,
+from host.container.metadata import (Compressor, Graph, Metadata, ModelInfo, Node, OP_CODES, Quantization, Target,
                                      TensorInfo)
 from host.container.reader import open_container, read_container, read_tensor
 from host.container.report import container_report
@@ -75,7 +75,8 @@ def models(draw):
         levels.append(np.array(draw(st.lists(element, min_size=info.level_count, max_size=info.level_count)),
                                dtype=np.int32))
     operands = st.integers(0, 1 << 40)
-    nodes = tuple(Node(draw(names), tuple(draw(st.lists(st.integers(-1, 300), max_size=3))),
+    ops = st.one_of(st.sampled_from(OP_CODES), st.integers(len(OP_CODES), 1 << 20).map(lambda c: f"op#{c}"))
+    nodes = tuple(Node(draw(ops), tuple(draw(st.lists(st.integers(-1, 300), max_size=3))),
                        tuple(draw(st.lists(operands, max_size=2))), draw(options)) for _ in range(draw(st.integers(0, 3))))
     metadata = Metadata(
         model=ModelInfo(draw(names), draw(st.integers(0, (1 << 64) - 1))),
@@ -156,7 +157,7 @@ def test_sample_container_layout_is_canonical():
     data = sample_container()
     c = open_container(data)
     h = c.header
-    assert data[:8] == layout.MAGIC and h.version_major == 1 and h.version_minor == 0
+    assert data[:8] == layout.MAGIC and h.version_major == 2 and h.version_minor == 0
     assert h.metadata_offset == 96 + 16 * 3
     assert h.payload_offset == layout.align4(h.metadata_offset + h.metadata_length)
     assert [e.payload_offset for e in c.entries] == [h.payload_offset, h.payload_offset + 16, h.payload_offset + 32]

@@ -97,11 +97,17 @@ def test_every_single_bit_flip_is_detected(data):
     (b"PK\x03\x04", "DC_ERR_MAGIC"),
     (b"\x89DCB\r\n\n\x1a" + SMALL[8:], "DC_ERR_MAGIC"),
     (SMALL[:8] + b"\x00" + SMALL[9:], "DC_ERR_VERSION"),
-    (SMALL[:8] + b"\x02", "DC_ERR_VERSION"),
+    (SMALL[:8] + b"\x03", "DC_ERR_VERSION"),
+    (rehash(SMALL[:8] + b"\x01" + SMALL[9:]), "DC_ERR_VERSION"),  # format 1: the older metadata schema
     (rehash(SMALL[:9] + b"\x07" + SMALL[10:]), "DC_OK"),  # any minor version is readable
-], ids=["empty", "magic-prefix", "zip", "magic-swapped", "major-0", "major-2-short", "minor-7"])
+], ids=["empty", "magic-prefix", "zip", "magic-swapped", "major-0", "major-3-short", "major-1", "minor-7"])
 def test_magic_and_version(data, status):
     assert both(data) == status
+
+
+def test_format_1_containers_get_a_clear_error():
+    with pytest.raises(BitstreamError, match="version_major is 1, this reader reads 2 .*re-create the container"):
+        open_container(rehash(SMALL[:8] + b"\x01" + SMALL[9:]))
 
 
 @pytest.mark.parametrize("field, value, status", [
@@ -195,52 +201,56 @@ def _edit(path, value=None, delete=False):
 
 @pytest.mark.parametrize("path, value, words", [
     (("colour",), "blue", "metadata.colour: unknown field"),
-    (("tensors", 0, "quantization", "offset"), 1, "metadata.tensors[0].quantization.offset: unknown field"),
+    (("tensors", 0, "q", "offset"), 1, "metadata.tensors[0].q.offset: unknown field"),
     (("graph", "nodes", 1, "attrs"), {}, "metadata.graph.nodes[1].attrs: unknown field"),
     (("target", "min_rom"), 1, "metadata.target.min_rom: unknown field"),
     (("model", "version"), -1, "metadata.model.version: expected an unsigned integer, found -1"),
     (("model", "version"), True, "metadata.model.version: expected an unsigned integer"),
     (("model", "name"), "", "metadata.model.name: expected non-empty text"),
-    (("tensors", 0, "shape", 1), 0, "metadata.tensors[0].shape[1]: expected a dimension >= 1"),
-    (("tensors", 0, "shape"), [1] * 9, "at most 8 dimensions"),
-    (("tensors", 0, "dtype"), "int4", "expected one of int8, int16, int32"),
-    (("tensors", 0, "quantization", "scale"), struct.pack("<4f", 0.5, 0.25, 0.0, 0.1), "expected a finite float32 > 0"),
-    (("tensors", 0, "quantization", "scale"), struct.pack("<4f", 0.5, 0.25, float("inf"), 0.1),
-     "expected a finite float32 > 0"),
-    (("tensors", 0, "quantization", "scale"), struct.pack("<4f", 0.5, -0.25, 1.0, 0.1), "expected a finite float32 > 0"),
-    (("tensors", 0, "quantization", "scale"), [0.5, 0.25, 0.125, 0.0625], "expected a byte string of 4 * n"),
-    (("tensors", 0, "quantization", "scale"), b"\x00\x00\x80", "expected a byte string of 4 * n"),
-    (("tensors", 0, "quantization", "zero_point"), [128, 0, 0, 0], "zero point in [-128, 127]"),
-    (("tensors", 0, "quantization", "zero_point"), 128, "zero point in [-128, 127]"),
-    (("tensors", 0, "name"), "", "expected non-empty text"),
-    (("tensors", 0, "encoding"), {"rule": "fancy", "bits": 4, "step": 1}, "expected one of uniform, codebook"),
-    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 9, "step": 1}, "2..8 bits for rule uniform"),
-    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 19}, "largest value (133)"),
-    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 0}, "largest value (0)"),
-    (("tensors", 0, "encoding"), {"rule": "dependent", "bits": 8, "step": 1}, "2..7 bits for rule dependent"),
-    (("tensors", 0, "encoding"), {"rule": "dependent", "bits": 4, "step": 10}, "largest value (140)"),
-    (("tensors", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 18, "zero_index": 0}, "unknown field"),
-    (("tensors", 0, "encoding"), {"rule": "codebook", "bits": 2, "codebook": b"\x00\x01", "zero_index": 1},
-     "the index of a 0 entry"),
-    (("tensors", 0, "encoding"), {"rule": "codebook", "bits": 1, "codebook": b"\x00\x01\x02", "zero_index": 0},
-     "a byte string of 1..2 int8 entries"),
-    (("tensors", 0, "encoding"), {"rule": "codebook", "bits": 2, "codebook": b"\x00", "zero_index": 0,
-                                  "step": 1}, "unknown field"),
-    (("tensors", 1, "encoding"), {"rule": "uniform", "bits": 4, "step": 18}, "only int8 tensors have one"),
-    (("graph", "values", 0, "encoding"), {"rule": "uniform", "bits": 4, "step": 18}, "a value has no payload"),
-    (("tensors", 0, "quantization", "axis"), 1, "4 channels along axis 1"),
-    (("tensors", 2, "quantization", "axis"), 2, "expected an axis < 2"),
-    (("tensors", 1, "quantization", "zero_point"), [0, 0, 0], "same length"),
-    (("graph", "values", 0, "shape"), [4096, 4096, 2], "at most 16777216 elements"),
-    (("graph", "nodes", 0, "options", "stride"), [[1, 1]], "expected an int, float, text or bool"),
-    (("graph", "nodes", 0, "options", "pad"), None, "expected an int, float, text or bool"),
+    (("tensors", 0, "s", 1), 0, "metadata.tensors[0].s[1]: expected a dimension >= 1"),
+    (("tensors", 0, "s"), [1] * 9, "at most 8 dimensions"),
+    (("tensors", 0, "t"), 3, "expected a dtype code"),
+    (("tensors", 0, "t"), 0, "expected a dtype code"),
+    (("tensors", 1, "q", "s"), struct.pack("<4f", 0.5, 0.25, 0.0, 0.1), "expected a finite float32 > 0"),
+    (("tensors", 1, "q", "s"), struct.pack("<4f", 0.5, 0.25, float("inf"), 0.1), "expected a finite float32 > 0"),
+    (("tensors", 1, "q", "s"), struct.pack("<4f", 0.5, -0.25, 1.0, 0.1), "expected a finite float32 > 0"),
+    (("tensors", 1, "q", "s"), [0.5, 0.25, 0.125, 0.0625], "expected a byte string of 4 * n"),
+    (("tensors", 1, "q", "s"), b"\x00\x00\x80", "expected a byte string of 4 * n"),
+    (("tensors", 0, "q", "s"), b"\x08\x00\x02\x01", "each 1..255"),
+    (("tensors", 0, "q", "s"), b"", "each 1..255"),
+    (("tensors", 0, "q", "x"), -127, "a scale exponent in [-126, 120]"),
+    (("tensors", 0, "q", "x"), 121, "a scale exponent in [-126, 120]"),
+    (("tensors", 0, "q", "x"), 1.5, "expected an integer"),
+    (("tensors", 0, "q", "z"), [128, 0, 0, 0], "zero point in [-128, 127]"),
+    (("tensors", 0, "q", "z"), 128, "zero point in [-128, 127]"),
+    (("tensors", 0, "n"), "", "expected non-empty text"),
+    (("tensors", 0, "e"), {"r": 7, "b": 4, "k": 1}, "expected a rule code"),
+    (("tensors", 0, "e"), {"r": "uniform", "b": 4, "k": 1}, "expected a rule code"),
+    (("tensors", 0, "e"), {"r": 1, "b": 9, "k": 1}, "2..8 bits for rule uniform"),
+    (("tensors", 0, "e"), {"r": 1, "b": 4, "k": 19}, "largest value (133)"),
+    (("tensors", 0, "e"), {"r": 1, "b": 4, "k": 0}, "largest value (0)"),
+    (("tensors", 0, "e"), {"r": 3, "b": 8, "k": 1}, "2..7 bits for rule dependent"),
+    (("tensors", 0, "e"), {"r": 3, "b": 4, "k": 10}, "largest value (140)"),
+    (("tensors", 0, "e"), {"r": 1, "b": 4, "k": 18, "i": 0}, "unknown field"),
+    (("tensors", 0, "e"), {"r": 2, "b": 2, "c": b"\x00\x01", "i": 1}, "the index of a 0 entry"),
+    (("tensors", 0, "e"), {"r": 2, "b": 1, "c": b"\x00\x01\x02", "i": 0}, "a codebook byte string of 1..2 int8"),
+    (("tensors", 0, "e"), {"r": 2, "b": 2, "c": b"\x00", "i": 0, "k": 1}, "unknown field"),
+    (("tensors", 1, "e"), {"r": 1, "b": 4, "k": 18}, "only int8 tensors have one"),
+    (("graph", "values", 0, "e"), {"r": 1, "b": 4, "k": 18}, "a value has no payload"),
+    (("tensors", 0, "q", "a"), 1, "4 channels along axis 1"),
+    (("tensors", 2, "q", "a"), 2, "expected an axis < 2"),
+    (("tensors", 1, "q", "z"), [0, 0, 0], "same count"),
+    (("graph", "values", 0, "s"), [4096, 4096, 2], "at most 16777216 elements"),
+    (("graph", "nodes", 0, "p", "stride"), [[1, 1]], "expected an int, float, text or bool"),
+    (("graph", "nodes", 0, "p", "pad"), None, "expected an int, float, text or bool"),
     (("compressor", "settings", "blob"), [b"\x00"], "expected an int, float, text or bool"),
     (("graph", "inputs"), "input", "metadata.graph.inputs: expected an array"),
     (("graph", "inputs", 0), "input", "metadata.graph.inputs[0]: expected an operand index >= 0"),
     (("graph", "outputs", 0), -1, "metadata.graph.outputs[0]: expected an operand index >= 0"),
-    (("graph", "nodes", 0, "inputs", 0), -2, "metadata.graph.nodes[0].inputs[0]: expected an operand index >= -1"),
-    (("graph", "nodes", 0, "inputs", 0), 1.0, "metadata.graph.nodes[0].inputs[0]: expected an operand index"),
-    (("graph", "nodes", 0, "outputs", 0), -1, "metadata.graph.nodes[0].outputs[0]: expected an operand index >= 0"),
+    (("graph", "nodes", 0, "i", 0), -2, "metadata.graph.nodes[0].i[0]: expected an operand index >= -1"),
+    (("graph", "nodes", 0, "i", 0), 1.0, "metadata.graph.nodes[0].i[0]: expected an operand index"),
+    (("graph", "nodes", 0, "o", 0), -1, "metadata.graph.nodes[0].o[0]: expected an operand index >= 0"),
+    (("graph", "nodes", 0, "k"), "CONV_2D", "metadata.graph.nodes[0].k: expected an unsigned integer"),
     (("extensions",), [1], "metadata.extensions: expected a map"),
 ])
 def test_schema_violations_name_the_field(path, value, words):
@@ -252,8 +262,8 @@ def test_schema_violations_name_the_field(path, value, words):
     assert _container.open(data) == "DC_ERR_METADATA"
 
 
-@pytest.mark.parametrize("path", [("target",), ("graph", "values"), ("tensors", 0, "quantization", "axis"),
-                                  ("graph", "nodes", 0, "options"), ("compressor", "version")])
+@pytest.mark.parametrize("path", [("target",), ("graph", "values"), ("tensors", 0, "q", "s"), ("tensors", 1, "s"),
+                                  ("graph", "nodes", 0, "p"), ("graph", "nodes", 0, "k"), ("compressor", "version")])
 def test_missing_fields(path):
     data = with_metadata(_edit(path, delete=True))
     with pytest.raises(BitstreamError, match="required field is missing") as err:
@@ -262,21 +272,37 @@ def test_missing_fields(path):
 
 
 def test_valid_encodings_and_broadcast_zero_points_are_accepted():
-    for encoding in ({"rule": "uniform", "bits": 4, "step": 18}, {"rule": "dependent", "bits": 3, "step": 21},
-                     {"rule": "codebook", "bits": 2, "codebook": b"\xf0\x00\x11", "zero_index": 1}):
-        plain = _edit(("tensors", 0, "encoding"), encoding)
+    for encoding, rule in (({"r": 1, "b": 4, "k": 18}, "uniform"), ({"r": 3, "b": 3, "k": 21}, "dependent"),
+                           ({"r": 2, "b": 2, "c": b"\xf0\x00\x11", "i": 1}, "codebook")):
+        plain = _edit(("tensors", 0, "e"), encoding)
         assert both(with_metadata(plain)) == "DC_OK", encoding
-        assert open_container(with_metadata(plain)).metadata.tensors[0].encoding.rule == encoding["rule"]
-    plain = _edit(("tensors", 0, "quantization", "zero_point"), 3)
+        assert open_container(with_metadata(plain)).metadata.tensors[0].encoding.rule == rule
+    plain = _edit(("tensors", 0, "q", "z"), 3)
     assert both(with_metadata(plain)) == "DC_OK"
     assert open_container(with_metadata(plain)).metadata.tensors[0].quantization.zero_point == (3, 3, 3, 3)
-    plain = _edit(("tensors", 0, "name"), delete=True)
+    plain = _edit(("tensors", 0, "n"), delete=True)
     assert both(with_metadata(plain)) == "DC_OK"
     assert open_container(with_metadata(plain)).metadata.tensors[0].name == ""
 
 
-def test_quantization_may_be_null():
-    plain = _edit(("tensors", 1, "quantization"), None)
+def test_defaults_dtype_int8_axis_0_zero_point_0():
+    plain = _plain()
+    assert "t" not in plain["tensors"][0] and "a" not in plain["tensors"][0]["q"] and "z" not in plain["tensors"][0]["q"]
+    meta = open_container(with_metadata(plain)).metadata.tensors[0]
+    assert meta.dtype is LevelDtype.INT8 and meta.quantization.axis == 0 and meta.quantization.zero_point == (0,) * 4
+
+
+def test_compact_scales_rebuild_exact_float32():
+    plain = _edit(("tensors", 0, "q"), {"s": bytes([255, 1, 128, 3]), "x": -126})
+    assert both(with_metadata(plain)) == "DC_OK"
+    scales = open_container(with_metadata(plain)).metadata.tensors[0].quantization.scale
+    assert scales == tuple(float(np.float32(m * 2.0 ** -126)) for m in (255, 1, 128, 3))
+    plain = _edit(("tensors", 0, "q"), {"s": bytes([255, 7, 128, 1]), "x": 120})
+    assert both(with_metadata(plain)) == "DC_OK"
+
+
+def test_quantization_may_be_absent():
+    plain = _edit(("tensors", 1, "q"), delete=True)
     assert both(with_metadata(plain)) == "DC_OK"
     assert open_container(with_metadata(plain)).metadata.tensors[1].quantization is None
 
@@ -288,13 +314,13 @@ def test_anything_goes_under_extensions():
 
 
 def test_metadata_and_directory_disagree():
-    assert both(with_metadata(_edit(("tensors", 0, "shape"), [4, 1, 2, 3]))) == "DC_ERR_TENSOR"
-    assert both(with_metadata(_edit(("tensors", 1, "dtype"), "int16"))) == "DC_ERR_TENSOR"
+    assert both(with_metadata(_edit(("tensors", 0, "s"), [4, 1, 2, 3]))) == "DC_ERR_TENSOR"
+    assert both(with_metadata(_edit(("tensors", 1, "t"), 1))) == "DC_ERR_TENSOR"
     plain = _plain()
     plain["tensors"] = plain["tensors"][:2]
     assert both(with_metadata(plain)) == "DC_ERR_TENSOR"
     # a schema error beats a cross-check error
-    plain = _edit(("tensors", 0, "shape"), [4, 1, 2, 3])
+    plain = _edit(("tensors", 0, "s"), [4, 1, 2, 3])
     plain["colour"] = 1
     assert both(with_metadata(plain)) == "DC_ERR_METADATA"
 

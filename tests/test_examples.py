@@ -173,3 +173,26 @@ def test_readme_table_is_rendered_from_meta() -> None:
     from examples.table import render
 
     assert render() in (EXAMPLES / "README.md").read_text(), "run: python -m examples.table"
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_calibration_set_fits_and_is_disjoint_from_eval(name: str) -> None:
+    """calib.npz (examples/calibration.py): the model's input shape, valid labels of every class,
+    float32, and not one sample in common with eval.npz (the reported accuracy is held out)."""
+    meta = _meta(name)
+    calib = load_eval(EXAMPLES / name / "calib.npz")
+    evaluation = load_eval(EXAMPLES / name / "eval.npz")
+    assert calib.x.dtype == np.float32 and list(calib.x.shape[1:]) == meta["input"]["shape"]
+    assert len(calib.y) >= 200 and np.all(np.isfinite(calib.x))
+    assert set(np.unique(calib.y).tolist()) == set(range(len(meta["classes"])))
+    seen = {row.tobytes() for row in evaluation.x.reshape(len(evaluation.y), -1)}
+    assert not any(row.tobytes() in seen for row in calib.x.reshape(len(calib.y), -1))
+
+
+def test_fashion_calibration_images_come_from_the_train_split() -> None:
+    from examples.calibration import FASHION_SIZE, fashion_indices
+
+    index = fashion_indices()
+    assert index.size == FASHION_SIZE == np.unique(index).size and index.max() < 60000
+    cnn, lenet = load_eval(EXAMPLES / "fashion_cnn" / "calib.npz"), load_eval(EXAMPLES / "lenet300" / "calib.npz")
+    assert np.array_equal(cnn.x.reshape(len(cnn.y), 784), lenet.x) and np.array_equal(cnn.y, lenet.y)

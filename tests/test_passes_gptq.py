@@ -92,8 +92,16 @@ def test_coder_rate_is_the_real_coder_and_caches():
     assert rate(np.zeros(0, dtype=np.int32)) == 0.0
 
 
-def test_storable_scales_are_float16_exact():
-    s = np.array([0.0123456, 3.3e-3, 1e-7, 0.5], dtype=np.float32)
+def test_storable_scales_round_up_onto_the_compact_grid():
+    from host.container.metadata import compact_scales
+
+    s = np.array([0.0123456, 3.3e-3, 0.9e-3, 0.02], dtype=np.float32)
     out = storable_scales(s)
-    assert [cbor_float_bytes(v) for v in out.tolist()] == [3, 3, 5, 3]
-    assert np.all(np.abs(out - s) <= 1e-3 * s)
+    x, mantissas = compact_scales(out)  # one exponent, one byte per scale: exact
+    assert np.array_equal(np.ldexp(np.frombuffer(mantissas, np.uint8).astype(np.float64), x), out)
+    assert np.all(out >= s) and np.all(out <= s * (1 + 1 / 8))  # rounded up, never by more than 1/8
+    assert np.all(out[[0, 3]] <= s[[0, 3]] * (1 + 1 / 64))  # channels near the largest: fine steps
+    wide = np.array([0.5, 1e-4], dtype=np.float32)  # a 5000x span: exact float32 kept
+    assert np.array_equal(storable_scales(wide), wide)
+
+

@@ -4,7 +4,10 @@ Lossy (the default): a float32 or int8 TFLite model, or a float32 ONNX model (NC
 norm folded at import), and DATA.npz go in; host.passes quantizes a float model and searches
 pruning, bit widths, codebooks, dependent quantization (and, with --factorize, low-rank
 layers) for the smallest model whose top-1 accuracy (labels `y`) or top-1 agreement with the
-model as given (no labels) drops at most --max-drop points. `--lossless`
+model as given (no labels) drops at most --max-drop points (and, with --min-sqnr, whose output
+SQNR against the model as given stays at least that many dB). With --calib CALIB.npz the
+calibration and the search use CALIB.npz only and DATA.npz is held out: the report's
+accuracy/fidelity is measured on data the search never saw. `--lossless`
 packs an int8 model with every weight kept exactly. Before anything is written the container
 is unpacked and run in the firmware's C runtime against the reference interpreter. A budget
 that cannot be met writes the report (best model found) and no .dcb, exit code 1.
@@ -41,8 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", metavar="OUT.dcb", type=Path, required=True)
     parser.add_argument("--data", metavar="DATA.npz", type=Path, default=None,
                         help="x: samples [N, *input shape]; y (optional): class labels. Calibrates and measures")
+    parser.add_argument("--calib", metavar="CALIB.npz", type=Path, default=None,
+                        help="calibration data (x, optional y) the search fits on; DATA.npz is then held out "
+                             "and only scores the result")
     parser.add_argument("--max-drop", metavar="PP", type=float, default=1.0,
                         help="largest accuracy (or top-1 agreement) loss in percentage points (default 1.0)")
+    parser.add_argument("--min-sqnr", metavar="DB", type=float, default=None,
+                        help="also keep the output SQNR against the model as given at DB decibels or more")
     parser.add_argument("--lossless", action="store_true", help="int8 model: keep every weight exactly")
     parser.add_argument("--report", metavar="REPORT.json", type=Path, default=None, help="write a JSON report")
     keys = parser.add_mutually_exclusive_group()
@@ -59,11 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="keep tensor names, shape signatures and description (decode gives them back)")
     parser.set_defaults(keep_names=False)
     parser.add_argument("--codec", choices=("cabac", "raw"), default="cabac", help="payload codec (default cabac)")
+    parser.add_argument("--coder", choices=("cabac", "fast", "auto"), default="cabac",
+                        help="level syntax of coded tensors: cabac (smallest), fast (static rANS, 4-6x less "
+                             "decoding work on Cortex-M4), auto (fast where at most 2%% larger); default cabac")
     parser.add_argument("--target", default="generic", help="target architecture recorded in the container")
     search = parser.add_argument_group("search")
     search.add_argument("--factorize", action="store_true", help="also try low-rank factorized layers")
     search.add_argument("--search-samples", type=int, default=1000, metavar="N",
-                        help="samples the search evaluates candidates on (default 1000; all are used to verify)")
+                        help="samples the search evaluates candidates on (default 1000; all are used to verify; with "
+                             "--calib at most half of CALIB.npz, the other half verifies)")
     search.add_argument("--calibration-samples", type=int, default=1000, metavar="N",
                         help="samples that calibrate a float model's activations (default 1000)")
     search.add_argument("--check", type=int, default=16, metavar="N",
@@ -83,6 +95,12 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise ConfigError(f"--{option.replace('_', '-')} must be >= 1")
     if args.check < 0:
         raise ConfigError("--check must be >= 0")
+    if args.min_sqnr is not None and not math.isfinite(args.min_sqnr):
+        raise ConfigError(f"--min-sqnr must be a finite number of decibels, not {args.min_sqnr}")
+    if args.lossless and (args.calib is not None or args.min_sqnr is not None):
+        raise ConfigError("--calib and --min-sqnr steer the lossy search; --lossless keeps every weight")
+    if args.calib is not None and args.data is None:
+        raise ConfigError("--calib needs --data DATA.npz: the held-out data the result is scored on")
     if not args.lossless and args.data is None:
         raise ConfigError("lossy compression needs data: --data DATA.npz (x, and y labels if you have them)",
                           hint="or pass --lossless to pack an int8 model exactly")
@@ -120,7 +138,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
     name = args.name or args.model.stem
     if args.lossless:
         return _lossless(args, console, original, graph, key, name, raw)
-    return _lossy(args, console, original, graph, key, name, raw, dataset)
+    held_out = None
+    if args.calib is not None:
+        from host.data import prepare_data
+
+        held_out = raw, dataset
+        raw = _load_raw_data(args.calib)
+        dataset = prepare_data(raw[0], raw[1], graph)
+    return _lossy(args, console, original, graph, key, name, raw, dataset, held_out)
 
 
 def without_unused_tensors(graph: Graph) -> Graph:
@@ -133,7 +158,7 @@ def without_unused_tensors(graph: Graph) -> Graph:
 def _pack(args, console, graph: Graph, key, name: str, settings: dict) -> bytes:
     with progress_bar(console, "coding tensors") as update:
         data = pack(graph, name=name, version=args.model_version, target=args.target, codec=args.codec,
-                    compressor_settings=settings, compressor_version=__version__, keep_names=args.keep_names,
+                    coder=args.coder, compressor_settings=settings, compressor_version=__version__, keep_names=args.keep_names,
                     progress=update)
     return data if key is None else sign_container(data, key)
 
@@ -229,18 +254,21 @@ def _search_report(result, goal_met: bool) -> dict:
     return section
 
 
-def _lossy(args, console, original: bytes, graph: Graph, key, name: str, raw, dataset) -> int:
+def _lossy(args, console, original: bytes, graph: Graph, key, name: str, raw, dataset, held_out=None) -> int:
     from host.passes.search import BudgetError, SearchSpace, compress
 
     space = SearchSpace(factorize=args.factorize)
+    sqnr = "" if args.min_sqnr is None else f" and {args.min_sqnr:g} dB output SQNR"
     console.info(f"compressing {args.model.name} ({'float32' if graph.tensors[graph.inputs[0]].dtype.is_float else 'int8'}"
-                 f") on {dataset.size} samples{' with labels' if dataset.y is not None else ''}, "
-                 f"budget {args.max_drop:g} points of {'accuracy' if dataset.y is not None else 'top-1 agreement'}")
+                 f") on {dataset.size} {'calibration ' if held_out else ''}samples"
+                 f"{' with labels' if dataset.y is not None else ''}, budget {args.max_drop:g} points of "
+                 f"{'accuracy' if dataset.y is not None else 'top-1 agreement'}{sqnr}")
     try:
         with stage_progress(console) as report_progress:
             result = compress(graph, dataset, max_drop=args.max_drop, space=space,
-                              search_samples=args.search_samples, calibration_samples=args.calibration_samples,
-                              progress=report_progress)
+                              search_samples=_search_samples(args, dataset, held_out),
+                              calibration_samples=args.calibration_samples,
+                              progress=report_progress, min_sqnr_db=args.min_sqnr, disjoint_verify=held_out is not None)
     except BudgetError as exc:
         return _budget_not_met(args, console, original, name, exc)
     settings = {"mode": "lossy", "max_drop": float(args.max_drop), "metric":
@@ -252,9 +280,64 @@ def _lossy(args, console, original: bytes, graph: Graph, key, name: str, raw, da
                                 float32_bytes=result.float32_bytes)
     report["mode"] = "lossy"
     report.update(_search_report(result, goal_met=True))
+    if args.min_sqnr is not None:
+        report["min_sqnr_db"] = float(args.min_sqnr)
+    report["evaluation"] = {"held_out": held_out is not None, "search": _data_entry(args.calib or args.data, dataset)}
+    if held_out is not None:
+        scored = _held_out_report(graph, compressed, held_out[1])
+        report["evaluation"]["scored"] = _data_entry(args.data, held_out[1])
+        report["search"] = {k: report.pop(k) for k in ("accuracy", "fidelity") if k in report}
+        report.update(scored)
+        _held_out_summary(console, args, scored)
     _write(args, console, data, report)
     _summary(console, args, report, result)
     return 0
+
+
+def _search_samples(args, dataset, held_out) -> int:
+    """With --calib, the search chooses on at most half of CALIB.npz and verifies its choice on the
+    rest (host.passes.search, disjoint_verify); otherwise --search-samples of DATA.npz."""
+    if held_out is None or dataset.size < 2:
+        return args.search_samples
+    return min(args.search_samples, dataset.size // 2)
+
+
+def _data_entry(path: Path, dataset) -> dict:
+    return {"file": str(path), "samples": int(dataset.size), "labels": dataset.y is not None}
+
+
+def _held_out_report(graph: Graph, compressed: Graph, data) -> dict:
+    """Accuracy (with labels) and fidelity of the compressed model on held-out `data` (checked
+    against the model as given), both models run by the reference interpreter."""
+    from host.data import prepare_data
+    from host.evaluation import evaluate, fidelity_plain, model_outputs
+
+    original = model_outputs(graph, data)
+    ours = model_outputs(compressed, prepare_data(data.x, data.y, compressed))
+    measured = fidelity_plain(evaluate(ours, data.y, original))
+    section = {"fidelity": {"compressed": measured}}
+    if data.y is not None:
+        reference = fidelity_plain(evaluate(original, data.y))
+        section["accuracy"] = {"original": reference["accuracy"], "compressed": measured["accuracy"],
+                               "drop": round(reference["accuracy"] - measured["accuracy"], 4),
+                               "samples": measured["samples"]}
+    return section
+
+
+def _held_out_summary(console: Console, args, scored: dict) -> None:
+    fid = scored["fidelity"]["compressed"]
+    sqnr = "inf" if fid["sqnr_db"] is None else f"{fid['sqnr_db']:.1f} dB"
+    if "accuracy" in scored:
+        acc = scored["accuracy"]
+        console.info(f"held out ({args.data.name}, {acc['samples']} samples): accuracy {acc['original']:.2f}% -> "
+                     f"{acc['compressed']:.2f}% ({acc['drop']:.2f} points lost), top-1 agreement "
+                     f"{fid['agreement']:.2f}%, output SQNR {sqnr}")
+        if acc["drop"] > args.max_drop:
+            console.info(f"warning: on the held-out data the loss ({acc['drop']:.2f} points) exceeds the budget "
+                         f"({args.max_drop:g}) that the search met on {args.calib.name}")
+    else:
+        console.info(f"held out ({args.data.name}, {fid['samples']} samples): top-1 agreement {fid['agreement']:.2f}%,"
+                     f" output SQNR {sqnr}")
 
 
 def _summary(console: Console, args, report: dict, result) -> None:

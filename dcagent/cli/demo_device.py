@@ -63,7 +63,7 @@ def summary_rows(run: DeviceRun, *, float_bytes: int, dcb_bytes: int, original_a
     rows = [
         ["size (.dcb, signed)", f"{dcb_bytes:,} B", f"{float_bytes / dcb_bytes:.1f}x smaller than the float32 "
                                                     f".tflite ({float_bytes:,} B)"],
-        ["accuracy: original", f"{original_accuracy:.2f}%", f"float32 model on the host, {m.samples} samples"],
+        ["accuracy: original", f"{original_accuracy:.2f}%", f"float32 model on the host, the board's {m.samples} samples"],
         ["accuracy: compressed", f"{host_accuracy:.2f}%", "the .dcb in the host runtime (same C code)"],
         [f"accuracy: on {board}", "n/a" if m.accuracy is None else f"{100 * m.accuracy:.2f}%",
          f"outputs bit-exact with the host: {m.exact_outputs}/{m.samples}"],

@@ -65,6 +65,11 @@ TRAIN = Plan("train", 1001, TRAIN_VARIANTS, TRAIN_FLITE, renders_per_keyword=200
              renders_per_unknown_word=30, copies=2, silence=400)
 EVAL = Plan("eval", 2002, EVAL_VARIANTS, EVAL_FLITE, renders_per_keyword=24,
             renders_per_unknown_word=2, copies=1, silence=20)
+# The calibration set (examples/calibration.py): espeak-ng variants heard neither in training nor
+# in the eval set (so, like eval, speakers the model never heard), a seed of its own.
+CALIB_VARIANTS = ("klatt", "klatt3", "adam", "linda", "robert", "steph")
+CALIB = Plan("calib", 3003, CALIB_VARIANTS, (), renders_per_keyword=48,
+             renders_per_unknown_word=4, copies=1, silence=40)
 
 
 @dataclass(frozen=True)
@@ -225,10 +230,10 @@ if __name__ == "__main__":
     import time
 
     parser = argparse.ArgumentParser(description="Synthesise the kws data set and save it as .npz")
-    parser.add_argument("split", choices=("train", "eval"))
+    parser.add_argument("split", choices=("train", "eval", "calib"))
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     start = time.monotonic()
-    x, y = build(TRAIN if args.split == "train" else EVAL)
+    x, y = build({"train": TRAIN, "eval": EVAL, "calib": CALIB}[args.split])
     np.savez_compressed(args.out, x=x, y=y)
     print(f"{args.split}: {x.shape} in {time.monotonic() - start:.1f} s -> {args.out}", file=sys.stderr)

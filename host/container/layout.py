@@ -10,7 +10,7 @@ import enum
 import struct
 
 MAGIC = b"\x89DCB\r\n\x1a\n"
-VERSION_MAJOR = 1
+VERSION_MAJOR = 2
 VERSION_MINOR = 0
 
 # Section 2: header.

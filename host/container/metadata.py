@@ -139,11 +139,53 @@ def unpack_float32(data: bytes, path: str, *, positive: bool) -> tuple[float, ..
     return values
 
 
+# Compact scales (docs/bitstream.md section 4): one shared exponent `x` and one byte per scale,
+# scale_k = m_k * 2**x with 1 <= m_k <= 255; every such value is a normal float32 when x lies in
+# SCALE_EXP_RANGE, so host and device rebuild the same float32 bits.
+SCALE_MANTISSA_MAX = 255
+SCALE_EXP_RANGE = (-126, 120)
+
+
+def compact_scales(values: Any) -> tuple[int, bytes] | None:
+    """(x, mantissa bytes) when every float32 in `values` is m * 2**x (m in 1..255) for one x
+    in SCALE_EXP_RANGE, else None."""
+    pairs = []
+    for v in float32_values(values):
+        if not v > 0 or not math.isfinite(v):
+            return None
+        fraction, exponent = math.frexp(v)
+        mantissa, exponent = int(fraction * (1 << 24)), exponent - 24
+        while mantissa % 2 == 0:
+            mantissa //= 2
+            exponent += 1
+        pairs.append((mantissa, exponent))
+    if not pairs:
+        return None
+    x = max(min(e for _, e in pairs), SCALE_EXP_RANGE[0])
+    mantissas = []
+    for m, e in pairs:
+        if e < x:
+            return None
+        m <<= e - x
+        if m > SCALE_MANTISSA_MAX:
+            return None
+        mantissas.append(m)
+    if x > SCALE_EXP_RANGE[1]:
+        return None
+    return x, bytes(mantissas)
+
+
+def expand_scales(x: int, mantissas: bytes) -> tuple[float, ...]:
+    """The float32 scales m_k * 2**x (exact)."""
+    return float32_values(math.ldexp(m, x) for m in mantissas)
+
+
 @dataclass(frozen=True)
 class Quantization:
     """Per-tensor (one scale) or per-channel (one scale per index of `axis`) parameters:
     real value = scale * (level - zero_point). Scales are float32 (rounded on construction);
-    the metadata stores them packed (docs/bitstream.md section 4)."""
+    the metadata stores them packed: float32 bytes, or one shared exponent and a byte per scale
+    when that is exact and shorter (docs/bitstream.md section 4)."""
 
     scale: tuple[float, ...]
     zero_point: tuple[int, ...]
@@ -154,16 +196,27 @@ class Quantization:
         object.__setattr__(self, "zero_point", tuple(int(z) for z in self.zero_point))
 
     def to_plain(self) -> dict[str, Any]:
+        plain: dict[str, Any] = {"s": pack_float32(self.scale)}
+        compact = compact_scales(self.scale)
+        if compact is not None:
+            shorter = {"s": compact[1], "x": compact[0]}
+            if len(cbor.encode(shorter)) < len(cbor.encode(plain)):
+                plain = shorter
+        if self.axis:
+            plain["a"] = self.axis
         zero_points = list(self.zero_point)
-        same = len(set(zero_points)) == 1
-        return {"axis": self.axis, "scale": pack_float32(self.scale),
-                "zero_point": zero_points[0] if same else zero_points}
+        if len(set(zero_points)) > 1:
+            plain["z"] = zero_points
+        elif zero_points and zero_points[0] != 0:
+            plain["z"] = zero_points[0]
+        return plain
 
 
 LEVEL_RULES = ("uniform", "codebook", "dependent")
+# The rule codes of the metadata (`r`), as the C runtime's DC_LEVEL_RULE_*.
+RULE_CODES = {"uniform": 1, "codebook": 2, "dependent": 3}
 _RULE_BITS = {"uniform": (2, 8), "codebook": (1, 8), "dependent": (2, 7)}
-_RULE_KEYS = {"uniform": ("bits", "rule", "step"), "dependent": ("bits", "rule", "step"),
-              "codebook": ("bits", "codebook", "rule", "zero_index")}
+_RULE_KEYS = {"uniform": ("b", "k", "r"), "dependent": ("b", "k", "r"), "codebook": ("b", "c", "i", "r")}
 
 
 @dataclass(frozen=True)
@@ -186,37 +239,74 @@ class LevelEncoding:
 
     def to_plain(self) -> dict[str, Any]:
         if self.rule == "codebook":
-            return {"bits": self.bits, "codebook": bytes(self.codebook), "rule": self.rule,
-                    "zero_index": self.zero_index}
-        return {"bits": self.bits, "rule": self.rule, "step": self.step}
+            return {"b": self.bits, "c": bytes(self.codebook), "i": self.zero_index, "r": RULE_CODES[self.rule]}
+        return {"b": self.bits, "k": self.step, "r": RULE_CODES[self.rule]}
 
     @classmethod
     def from_plain(cls, value: Any, path: str) -> "LevelEncoding":
-        """Validate a decoded `encoding` map. Raises BitstreamError (DC_ERR_METADATA)."""
+        """Validate a decoded `encoding` map (`e`). Raises BitstreamError (DC_ERR_METADATA)."""
         if not isinstance(value, dict):
             raise _fail(path, "a map", value)
-        rule = value.get("rule")
-        if rule not in LEVEL_RULES:
-            raise _fail(f"{path}.rule", f"one of {', '.join(LEVEL_RULES)}", rule)
+        code = value.get("r")
+        rule = next((name for name, c in RULE_CODES.items() if c == code and type(code) is int), None)
+        if rule is None:
+            raise _fail(f"{path}.r", "a rule code: 1 uniform, 2 codebook, 3 dependent", code)
         f = _fields(value, path, _RULE_KEYS[rule])
-        bits = _uint(f["bits"], f"{path}.bits")
+        bits = _uint(f["b"], f"{path}.b")
         low, high = _RULE_BITS[rule]
         if not low <= bits <= high:
-            raise _fail(f"{path}.bits", f"{low}..{high} bits for rule {rule}", bits)
+            raise _fail(f"{path}.b", f"{low}..{high} bits for rule {rule}", bits)
         if rule == "codebook":
-            book = f["codebook"]
+            book = f["c"]
             if not isinstance(book, (bytes, bytearray)) or not 1 <= len(book) <= min(256, 1 << bits):
-                raise _fail(f"{path}.codebook", f"a byte string of 1..{min(256, 1 << bits)} int8 entries", book)
-            zero_index = _uint(f["zero_index"], f"{path}.zero_index")
+                raise _fail(f"{path}.c", f"a codebook byte string of 1..{min(256, 1 << bits)} int8 entries", book)
+            zero_index = _uint(f["i"], f"{path}.i")
             if zero_index >= len(book) or book[zero_index] != 0:
-                raise _fail(f"{path}.zero_index", "the index of a 0 entry of the codebook", zero_index)
+                raise _fail(f"{path}.i", "the index of a 0 entry of the codebook", zero_index)
             return cls(rule, bits, codebook=bytes(book), zero_index=zero_index)
-        step = _uint(f["step"], f"{path}.step")
+        step = _uint(f["k"], f"{path}.k")
         reach = (1 << (bits - 1)) - 1
         reach *= 2 * step if rule == "dependent" else step
         if not 1 <= reach <= 127:
-            raise _fail(f"{path}.step", f"a step whose largest value ({reach}) lies in 1..127", step)
+            raise _fail(f"{path}.k", f"a step whose largest value ({reach}) lies in 1..127", step)
         return cls(rule, bits, step=step)
+
+
+_DTYPE_CODES = {LevelDtype.INT16: 1, LevelDtype.INT32: 2}
+
+
+def _quantization(value: Any, path: str, shape: tuple[int, ...], dtype: LevelDtype) -> Quantization:
+    q = _fields(value, path, ("s",), ("a", "x", "z"))
+    axis = _uint(q["a"], f"{path}.a") if "a" in q else 0
+    if "x" in q:
+        x = _int(q["x"], f"{path}.x")
+        low, high = SCALE_EXP_RANGE
+        if not low <= x <= high:
+            raise _fail(f"{path}.x", f"a scale exponent in [{low}, {high}]", x)
+        mantissas = q["s"]
+        if not isinstance(mantissas, (bytes, bytearray)) or len(mantissas) == 0 or 0 in mantissas:
+            raise _fail(f"{path}.s", "a byte string of n >= 1 mantissas, each 1..255 (with x)", mantissas)
+        scale = expand_scales(x, bytes(mantissas))
+    else:
+        scale = unpack_float32(q["s"], f"{path}.s", positive=True)
+    n = len(scale)
+    raw_zero = q.get("z", 0)
+    if isinstance(raw_zero, (list, tuple)):
+        zero_point = tuple(_int(z, f"{path}.z[{i}]") for i, z in enumerate(raw_zero))
+    else:
+        zero_point = (_int(raw_zero, f"{path}.z"),) * n
+    low, high = dtype.bounds
+    for i, z in enumerate(zero_point):
+        if not low <= z <= high:
+            raise _fail(f"{path}.z[{i}]", f"a zero point in [{low}, {high}] ({dtype.type_name})", z)
+    if len(zero_point) != n:
+        raise _fail(path, "scales and zero points of the same count >= 1", (n, len(zero_point)))
+    if n == 1:
+        if axis >= max(len(shape), 1):
+            raise _fail(f"{path}.a", f"an axis < {max(len(shape), 1)}", axis)
+    elif axis >= len(shape) or shape[axis] != n:
+        raise _fail(path, f"{n} channels along axis {axis} of shape {list(shape)}", axis)
+    return Quantization(scale, zero_point, axis)
 
 
 @dataclass(frozen=True)
@@ -238,68 +328,52 @@ class TensorInfo:
         return math.prod(self.shape)
 
     def to_plain(self) -> dict[str, Any]:
-        plain: dict[str, Any] = {
-            "dtype": self.dtype.type_name,
-            "quantization": None if self.quantization is None else self.quantization.to_plain(),
-            "shape": list(self.shape),
-        }
+        plain: dict[str, Any] = {"s": list(self.shape)}
+        if self.dtype in _DTYPE_CODES:
+            plain["t"] = _DTYPE_CODES[self.dtype]
+        if self.quantization is not None:
+            plain["q"] = self.quantization.to_plain()
         if self.name:
-            plain["name"] = self.name
+            plain["n"] = self.name
         if self.encoding is not None:
-            plain["encoding"] = self.encoding.to_plain()
+            plain["e"] = self.encoding.to_plain()
         return plain
 
     @classmethod
     def from_plain(cls, value: Any, path: str) -> "TensorInfo":
         """Validate a decoded tensor_info map. Raises BitstreamError (DC_ERR_METADATA)."""
-        f = _fields(value, path, ("dtype", "quantization", "shape"), ("encoding", "name"))
-        try:
-            dtype = LevelDtype.from_name(f["dtype"]) if isinstance(f["dtype"], str) else None
-        except ValueError:
-            dtype = None
-        if dtype is None:
-            raise _fail(f"{path}.dtype", "one of int8, int16, int32", f["dtype"])
-        name = _text(f["name"], f"{path}.name", nonempty=True) if "name" in f else ""
+        f = _fields(value, path, ("s",), ("e", "n", "q", "t"))
+        dtype = LevelDtype.INT8
+        if "t" in f:
+            code = f["t"]
+            dtype = next((d for d, c in _DTYPE_CODES.items() if c == code and type(code) is int), None)
+            if dtype is None:
+                raise _fail(f"{path}.t", "a dtype code: 1 int16, 2 int32 (absent: int8)", code)
+        name = _text(f["n"], f"{path}.n", nonempty=True) if "n" in f else ""
         encoding = None
-        if "encoding" in f:
+        if "e" in f:
             if dtype is not LevelDtype.INT8:
-                raise _fail(f"{path}.encoding", "no encoding: only int8 tensors have one", dtype.type_name)
-            encoding = LevelEncoding.from_plain(f["encoding"], f"{path}.encoding")
-        shape = tuple(_uint(d, f"{path}.shape[{i}]") for i, d in enumerate(_array(f["shape"], f"{path}.shape")))
+                raise _fail(f"{path}.e", "no encoding: only int8 tensors have one", dtype.type_name)
+            encoding = LevelEncoding.from_plain(f["e"], f"{path}.e")
+        shape = tuple(_uint(d, f"{path}.s[{i}]") for i, d in enumerate(_array(f["s"], f"{path}.s")))
         if len(shape) > MAX_RANK:
-            raise _fail(f"{path}.shape", f"at most {MAX_RANK} dimensions", list(shape))
+            raise _fail(f"{path}.s", f"at most {MAX_RANK} dimensions", list(shape))
         count = 1
         for i, dim in enumerate(shape):
             if dim < 1:
-                raise _fail(f"{path}.shape[{i}]", "a dimension >= 1", dim)
+                raise _fail(f"{path}.s[{i}]", "a dimension >= 1", dim)
             count *= dim
             if count > MAX_LEVELS_PER_TENSOR:
-                raise _fail(f"{path}.shape", f"at most {MAX_LEVELS_PER_TENSOR} elements", list(shape))
-        if f["quantization"] is None:
-            return cls(name=name, shape=shape, dtype=dtype, quantization=None, encoding=encoding)
-        q = _fields(f["quantization"], f"{path}.quantization", ("axis", "scale", "zero_point"))
-        qpath = f"{path}.quantization"
-        axis = _uint(q["axis"], f"{qpath}.axis")
-        scale = unpack_float32(q["scale"], f"{qpath}.scale", positive=True)
-        n = len(scale)
-        raw_zero = q["zero_point"]
-        if isinstance(raw_zero, (list, tuple)):
-            zero_point = tuple(_int(z, f"{qpath}.zero_point[{i}]") for i, z in enumerate(raw_zero))
-        else:
-            zero_point = (_int(raw_zero, f"{qpath}.zero_point"),) * n
-        low, high = dtype.bounds
-        for i, z in enumerate(zero_point):
-            if not low <= z <= high:
-                raise _fail(f"{qpath}.zero_point[{i}]", f"a zero point in [{low}, {high}] ({dtype.type_name})", z)
-        if len(zero_point) != n:
-            raise _fail(qpath, "scale and zero_point of the same length >= 1", (n, len(zero_point)))
-        if n == 1:
-            if axis >= max(len(shape), 1):
-                raise _fail(f"{qpath}.axis", f"an axis < {max(len(shape), 1)}", axis)
-        elif axis >= len(shape) or shape[axis] != n:
-            raise _fail(qpath, f"{n} channels along axis {axis} of shape {list(shape)}", axis)
-        return cls(name=name, shape=shape, dtype=dtype, quantization=Quantization(scale, zero_point, axis),
-                   encoding=encoding)
+                raise _fail(f"{path}.s", f"at most {MAX_LEVELS_PER_TENSOR} elements", list(shape))
+        quantization = _quantization(f["q"], f"{path}.q", shape, dtype) if "q" in f else None
+        return cls(name=name, shape=shape, dtype=dtype, quantization=quantization, encoding=encoding)
+
+
+# Op codes of the metadata (`k`), the C runtime's dc_op_kind_t order (docs/bitstream.md 4.1).
+OP_CODES = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "MUL",
+            "RESHAPE", "SOFTMAX", "LOGISTIC", "RELU", "RELU6", "HARD_SWISH", "PAD", "CONCATENATION", "MEAN",
+            "QUANTIZE")
+UNKNOWN_OP_PREFIX = "op#"
 
 
 @dataclass(frozen=True)
@@ -307,7 +381,9 @@ class Node:
     """One operator of the graph: `op` reads the operands `inputs` and writes `outputs`.
 
     Operand index k names `tensors[k]` for k < len(tensors), else `graph.values[k - len(tensors)]`;
-    -1 in `inputs` is an absent optional operand (docs/bitstream.md section 4)."""
+    -1 in `inputs` is an absent optional operand (docs/bitstream.md section 4). `op` is the op's
+    name (OP_CODES; the metadata stores its code); a code this version does not know reads as
+    "op#<code>"."""
 
     op: str
     inputs: tuple[int, ...]
@@ -315,8 +391,13 @@ class Node:
     options: dict[str, OptionValue] = field(default_factory=dict)
 
     def to_plain(self) -> dict[str, Any]:
-        return {"inputs": list(self.inputs), "op": self.op, "options": _plain_options(self.options),
-                "outputs": list(self.outputs)}
+        if self.op in OP_CODES:
+            code = OP_CODES.index(self.op)
+        elif self.op.startswith(UNKNOWN_OP_PREFIX) and self.op[len(UNKNOWN_OP_PREFIX):].isdigit():
+            code = int(self.op[len(UNKNOWN_OP_PREFIX):])
+        else:
+            raise _fail("node op", f"one of {', '.join(OP_CODES)} (the ops a device runs)", self.op)
+        return {"i": list(self.inputs), "k": code, "o": list(self.outputs), "p": _plain_options(self.options)}
 
 
 @dataclass(frozen=True)
@@ -416,16 +497,17 @@ class Metadata:
         nodes = []
         for i, raw in enumerate(_array(g["nodes"], "metadata.graph.nodes")):
             path = f"metadata.graph.nodes[{i}]"
-            n = _fields(raw, path, ("inputs", "op", "options", "outputs"))
-            nodes.append(Node(op=_text(n["op"], f"{path}.op", nonempty=True),
-                              inputs=_operands(n["inputs"], f"{path}.inputs", optional=True),
-                              outputs=_operands(n["outputs"], f"{path}.outputs", optional=False),
-                              options=_options(n["options"], f"{path}.options")))
+            n = _fields(raw, path, ("i", "k", "o", "p"))
+            code = _uint(n["k"], f"{path}.k")
+            nodes.append(Node(op=OP_CODES[code] if code < len(OP_CODES) else f"{UNKNOWN_OP_PREFIX}{code}",
+                              inputs=_operands(n["i"], f"{path}.i", optional=True),
+                              outputs=_operands(n["o"], f"{path}.o", optional=False),
+                              options=_options(n["p"], f"{path}.p")))
         values = tuple(TensorInfo.from_plain(v, f"metadata.graph.values[{i}]")
                        for i, v in enumerate(_array(g["values"], "metadata.graph.values")))
         for i, v in enumerate(values):
             if v.encoding is not None:
-                raise _fail(f"metadata.graph.values[{i}].encoding", "no encoding: a value has no payload",
+                raise _fail(f"metadata.graph.values[{i}].e", "no encoding: a value has no payload",
                             v.encoding.rule)
         graph = Graph(inputs=_operands(g["inputs"], "metadata.graph.inputs", optional=False),
                       outputs=_operands(g["outputs"], "metadata.graph.outputs", optional=False), nodes=tuple(nodes),

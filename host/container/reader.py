@@ -84,7 +84,9 @@ def check_header(raw: bytes, available: int) -> Header:
     if head != layout.MAGIC[:len(head)]:
         raise _err("DC_ERR_MAGIC", 0, f"magic is {head.hex()}, expected {layout.MAGIC.hex()} (not a .dcb file)")
     if available >= 9 and raw[8] != layout.VERSION_MAJOR:
-        raise _err("DC_ERR_VERSION", 8, f"version_major is {raw[8]}, this reader reads {layout.VERSION_MAJOR}")
+        hint = (" (format 1 kept per-tensor metadata in an older, larger schema: re-create the container "
+                "from its model with this dcagent)" if raw[8] == 1 else "")
+        raise _err("DC_ERR_VERSION", 8, f"version_major is {raw[8]}, this reader reads {layout.VERSION_MAJOR}{hint}")
     if available < layout.HEADER_LENGTH or len(raw) < layout.HEADER_LENGTH:
         raise _err("DC_ERR_TRUNCATED", available, f"file is {available} bytes, shorter than the {layout.HEADER_LENGTH}-byte header")
     values = dict(zip(layout.HEADER_FIELDS, layout.HEADER_STRUCT.unpack_from(raw)))

@@ -12,7 +12,7 @@ dc_status_t dc_levels_check_params(const dc_levels_params_t *p)
 {
     if (p->pred_mode > DC_PRED_BASE || p->dq_flag > 1u || p->sign_bypass > 1u || p->row_skip > 1u ||
         p->rem_ctx > 2u || p->sig_skip > 1u || p->window < 1u || p->window > DC_CABAC_MAX_WINDOW ||
-        p->start_base > 15u) {
+        p->start_base > 15u || p->fast != 0u) { /* the fast syntax has its own encoder */
         return DC_ERR_PARAMS;
     }
     if ((p->pred_mode == DC_PRED_UP && p->col_stride == 0u) ||
@@ -574,7 +574,7 @@ dc_status_t dc_levels_choose(const int32_t *levels, uint32_t count, const int32_
         }
     }
     /* defaults: sign context coded, 2 suffix context bins, start bucket from the mean */
-    dc_levels_params_t cand = {DC_PRED_NONE, (uint8_t)(dq_flag ? 1u : 0u), 0u, 0u, 2u, 0u, 6u, 6u, 0u, 0u};
+    dc_levels_params_t cand = {DC_PRED_NONE, (uint8_t)(dq_flag ? 1u : 0u), 0u, 0u, 2u, 0u, 6u, 6u, 0u, 0u, 0u};
     uint32_t strides[3] = {0u, 0u, 0u};
     unsigned n_strides = 1;
     if (kernel_len > 1u && kernel_len < count && kernel_len <= DC_LEVELS_MAX_STRIDE) {

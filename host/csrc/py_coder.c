@@ -3,7 +3,7 @@
  * Levels cross the boundary as buffers of native-endian int32 (host/coder.py converts numpy
  * arrays). Errors raise host.errors.CodecError with `status` set to the C status name.
  * Parameters cross as a tuple (pred_mode, dq_flag, sign_bypass, row_skip, rem_ctx, sig_skip, window,
- * start_base, col_stride, row_len).
+ * start_base, col_stride, row_len); a fast-syntax layout as (prec, n_classes, nbits tuple).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -13,6 +13,7 @@
 
 #include "dc_levels.h"
 #include "dc_levels_enc.h"
+#include "dc_levels_fast_enc.h"
 #include "dc_status.h"
 
 static PyObject *codec_error; /* host.errors.CodecError */
@@ -68,6 +69,7 @@ static int parse_params(PyObject *tuple, dc_levels_params_t *p)
     p->start_base = (uint8_t)v[7];
     p->col_stride = (uint16_t)v[8];
     p->row_len = (uint16_t)v[9];
+    p->fast = 0u;
     if (dc_levels_check_params(p) != DC_OK) {
         raise_status(DC_ERR_PARAMS, "invalid coder parameters");
         return -1;
@@ -254,6 +256,150 @@ static PyObject *py_encode_auto(PyObject *self, PyObject *args)
     return result;
 }
 
+/* Parse a layout tuple (prec, n_classes, (nbits...)) into *l; -1 with an exception. */
+static int parse_layout(PyObject *obj, dc_levels_fast_layout_t *l)
+{
+    int prec, n;
+    PyObject *nb;
+    if (!PyArg_ParseTuple(obj, "iiO", &prec, &n, &nb)) {
+        return -1;
+    }
+    memset(l, 0, sizeof(*l));
+    PyObject *seq = PySequence_Fast(nb, "nbits must be a sequence");
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t len = PySequence_Fast_GET_SIZE(seq);
+    if (prec < 1 || prec > (int)DC_LEVELS_FAST_MAX_PREC || n < 1 || n > (int)DC_LEVELS_FAST_MAX_CLASSES ||
+        len != n) {
+        Py_DECREF(seq);
+        raise_status(DC_ERR_PARAMS, "fast layout out of range");
+        return -1;
+    }
+    l->prec = (uint8_t)prec;
+    l->n_classes = (uint8_t)n;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (v == -1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (v < 0 || v > 15) {
+            Py_DECREF(seq);
+            raise_status(DC_ERR_PARAMS, "fast layout nbits out of range");
+            return -1;
+        }
+        l->nbits[i] = (uint8_t)v;
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+static PyObject *layout_tuple(const dc_levels_fast_layout_t *l)
+{
+    PyObject *nb = PyTuple_New(l->n_classes);
+    if (nb == NULL) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < l->n_classes; i++) {
+        PyTuple_SET_ITEM(nb, i, PyLong_FromLong(i ? l->nbits[i] : 0));
+    }
+    return Py_BuildValue("(iiN)", l->prec, l->n_classes, nb);
+}
+
+/* encode_fast(levels_i32, layout|None) -> payload bytes (layout chosen when None) */
+static PyObject *py_encode_fast(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *levels_obj, *layout_obj;
+    if (!PyArg_ParseTuple(args, "OO", &levels_obj, &layout_obj)) {
+        return NULL;
+    }
+    Py_buffer lv;
+    if (get_levels(levels_obj, &lv, "levels") != 0) {
+        return NULL;
+    }
+    const int32_t *levels = lv.buf;
+    uint32_t count = (uint32_t)(lv.len / 4);
+    dc_levels_fast_layout_t layout;
+    dc_status_t st = DC_OK;
+    PyObject *result = NULL;
+    if (layout_obj == Py_None) {
+        Py_BEGIN_ALLOW_THREADS
+        st = dc_levels_fast_choose(levels, count, &layout);
+        Py_END_ALLOW_THREADS
+    } else if (parse_layout(layout_obj, &layout) != 0) {
+        PyBuffer_Release(&lv);
+        return NULL;
+    }
+    size_t cap = DC_LEVELS_FAST_ENC_BOUND(count);
+    uint8_t *out = st == DC_OK ? malloc(cap) : NULL;
+    if (st == DC_OK && out == NULL) {
+        PyBuffer_Release(&lv);
+        return PyErr_NoMemory();
+    }
+    size_t out_len = 0;
+    if (st == DC_OK) {
+        Py_BEGIN_ALLOW_THREADS
+        st = dc_levels_fast_encode(levels, count, &layout, out, cap, &out_len);
+        Py_END_ALLOW_THREADS
+    }
+    if (st == DC_OK) {
+        result = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
+    } else {
+        raise_status(st, "cannot encode levels (fast syntax)");
+    }
+    free(out);
+    PyBuffer_Release(&lv);
+    return result;
+}
+
+/* fast_layout(levels_i32) -> the layout dc_levels_fast_choose picks */
+static PyObject *py_fast_layout(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer lv;
+    if (get_levels(arg, &lv, "levels") != 0) {
+        return NULL;
+    }
+    dc_levels_fast_layout_t layout;
+    dc_status_t st;
+    Py_BEGIN_ALLOW_THREADS
+    st = dc_levels_fast_choose(lv.buf, (uint32_t)(lv.len / 4), &layout);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&lv);
+    if (st != DC_OK) {
+        return raise_status(st, "cannot choose a fast layout");
+    }
+    return layout_tuple(&layout);
+}
+
+/* fast_header(payload) -> None for a CABAC payload, else (prec, n_classes, rans_words, raw_words, header_len) */
+static PyObject *py_fast_header(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_buffer pv;
+    if (PyObject_GetBuffer(arg, &pv, PyBUF_SIMPLE) != 0) {
+        return NULL;
+    }
+    dc_levels_params_t prm;
+    size_t header_len = 0;
+    dc_status_t st = dc_levels_payload_params(pv.buf, (size_t)pv.len, &prm, &header_len);
+    static dc_levels_fast_t tab; /* 760 B: not on the stack; the GIL serialises callers */
+    if (st == DC_OK && prm.fast) {
+        st = dc_levels_fast_header(pv.buf, (size_t)pv.len, &prm, &header_len, &tab);
+    }
+    PyBuffer_Release(&pv);
+    if (st != DC_OK) {
+        return raise_status(st, "bad payload header");
+    }
+    if (!prm.fast) {
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("(iikkn)", tab.prec, tab.n_classes, (unsigned long)tab.rans_words,
+                         (unsigned long)tab.raw_words, (Py_ssize_t)header_len);
+}
+
 static PyObject *py_params(PyObject *self, PyObject *arg)
 {
     (void)self;
@@ -383,6 +529,10 @@ static PyMethodDef methods[] = {
     {"cost", py_cost, METH_VARARGS,
      "cost(levels_i32, base_i32|None, params) -> (estimated bits, context bins + bypass groups)"},
     {"params", py_params, METH_O, "params(payload) -> params tuple"},
+    {"encode_fast", py_encode_fast, METH_VARARGS, "encode_fast(levels_i32, layout|None) -> fast-syntax payload"},
+    {"fast_layout", py_fast_layout, METH_O, "fast_layout(levels_i32) -> (prec, n_classes, nbits)"},
+    {"fast_header", py_fast_header, METH_O,
+     "fast_header(payload) -> None (CABAC) or (prec, n_classes, rans_words, raw_words, header_len)"},
     {"decode", py_decode, METH_VARARGS, "decode(payload, count, base_i32|None, slices|None) -> bytearray"},
     {NULL, NULL, 0, NULL},
 };
@@ -412,5 +562,7 @@ PyMODINIT_FUNC PyInit__coder(void)
     PyModule_AddIntConstant(m, "DECODER_BYTES", (long)sizeof(dc_levels_dec_t));
     PyModule_AddIntConstant(m, "MAX_ABS", DC_LEVELS_MAX_ABS);
     PyModule_AddIntConstant(m, "MAX_STRIDE", DC_LEVELS_MAX_STRIDE);
+    PyModule_AddIntConstant(m, "FAST_MAX_PREC", DC_LEVELS_FAST_MAX_PREC);
+    PyModule_AddIntConstant(m, "FAST_MAX_CLASSES", DC_LEVELS_FAST_MAX_CLASSES);
     return m;
 }

@@ -139,9 +139,10 @@ def _info(tensor, name: str, *, drop_quantization: bool = False) -> TensorInfo:
                       encoding=None if tensor.encoding is None else level_encoding(tensor.encoding))
 
 
-def encode_tensor(data: np.ndarray, level_dtype: LevelDtype, codec: str) -> TensorPayload:
+def encode_tensor(data: np.ndarray, level_dtype: LevelDtype, codec: str, coder: str = "cabac") -> TensorPayload:
     """The payload of one constant: `raw`, or with `cabac` the coded levels when the coder can
     take them (|level| <= 32767) and they are smaller than `raw` (else `raw`: still lossless).
+    `coder` is the level syntax (host.coder.SYNTAXES: cabac, fast, auto).
     Raises CodecError from the coder."""
     levels = np.asarray(data).astype(np.int64)
     raw = TensorPayload.raw(levels.reshape(-1), level_dtype)
@@ -149,7 +150,7 @@ def encode_tensor(data: np.ndarray, level_dtype: LevelDtype, codec: str) -> Tens
         return raw
     from host.coder import encode_levels
 
-    payload = encode_levels(levels.astype(np.int32))
+    payload = encode_levels(levels.astype(np.int32), syntax=coder)
     if len(payload) > len(raw.payload):
         return raw
     return TensorPayload(payload, int(levels.size), Codec.CABAC, level_dtype)
@@ -181,7 +182,7 @@ def build_metadata(graph: Graph, *, name: str, version: int, target: Target, com
     ir: dict[str, Any] = {}
     if derived:
         ir["derived_bias"] = sorted(operand_of[i] for i in derived)
-    if list(operands.order) != list(range(len(operands.order))):
+    if keep_names and list(operands.order) != list(range(len(operands.order))):
         ir["order"] = list(operands.order)
     if keep_names:
         ir["description"] = graph.description
@@ -194,7 +195,7 @@ def build_metadata(graph: Graph, *, name: str, version: int, target: Target, com
 
 def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
          compressor_settings: Mapping[str, Any] | None = None, codec: str = "cabac",
-         compressor_version: str = "0.1.0", keep_names: bool = True, progress=None) -> bytes:
+         compressor_version: str = "0.1.0", keep_names: bool = True, progress=None, coder: str = "cabac") -> bytes:
     """The unsigned container of `graph` (sign it with host.container.signing.sign_container).
 
     Every constant tensor's values are stored exactly (see encode_tensor); the metadata holds
@@ -204,7 +205,8 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
     `keep_names=False` is the compact device build: no tensor names, shape signatures or
     description (unpack names tensors `t<index>`).
-    `progress(done, total)` is called after each coded tensor.
+    `progress(done, total)` is called after each coded tensor. `coder` picks the level syntax
+    of the coded tensors (cabac, fast or auto; docs/coder.md section 10).
     Raises UnsupportedModelError (a ModelError) listing every problem of the graph,
     ModelError for a bad argument, CodecError from the coder, BitstreamError when the result
     would break a container limit.
@@ -224,7 +226,7 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     payloads = []
     for done, ir_index in enumerate(operands.coded, start=1):
         tensor = graph.tensors[ir_index]
-        payloads.append(encode_tensor(stored_levels(tensor), _LEVEL_DTYPES[tensor.dtype], codec))
+        payloads.append(encode_tensor(stored_levels(tensor), _LEVEL_DTYPES[tensor.dtype], codec, coder))
         if progress is not None:
             progress(done, len(operands.coded))
     return _with_target(metadata, payloads, target)

@@ -329,22 +329,32 @@ class Problem:
 
 def prepare(base: Graph, data: Dataset, reference_outputs: np.ndarray, space: SearchSpace,
             search_samples: int, probe_bits: tuple[int, ...], rate: RateFn,
-            progress: ProgressFn) -> Problem:
+            progress: ProgressFn, disjoint_verify: bool = False) -> Problem:
     """Steps 1-3: statistics, options and per-layer sensitivity on the int8 `base` graph.
 
-    `reference_outputs` are the real outputs of the reference model on all of `data`.
+    `reference_outputs` are the real outputs of the reference model on all of `data`. The
+    search evaluates candidates on `search_samples` of them; the winner is verified on all of
+    them, or with `disjoint_verify` (and more samples than `search_samples`) only on the others,
+    so that the verification sees samples the search did not choose on.
     """
     subset_index = np.arange(data.size)
     if data.size > search_samples:
         subset_index = np.sort(np.random.default_rng(0).choice(data.size, search_samples, replace=False))
     sub = Dataset(data.x[subset_index], None if data.y is None else data.y[subset_index])
+    verify = data
+    if disjoint_verify and subset_index.size < data.size:
+        rest = np.setdiff1d(np.arange(data.size), subset_index)
+        verify = Dataset(data.x[rest], None if data.y is None else data.y[rest])
+        verify_reference = reference_outputs[rest]
+    else:
+        verify_reference = reference_outputs
     progress(Progress("statistics", 0, 1, "running the int8 model"))
     trace = run_samples(base, sub.x)
     layers_list = _layers(base, trace.values, rate)
     layers = {layer.op_index: layer for layer in layers_list}
     search_eval = Evaluator(sub, reference_outputs[subset_index])
-    full_eval = Evaluator(data, reference_outputs)
-    reference_score = measure(reference_outputs, reference_outputs, data.y).score
+    full_eval = Evaluator(verify, verify_reference)
+    reference_score = measure(verify_reference, verify_reference, verify.y).score
     sub_reference_score = measure(search_eval.reference, search_eval.reference, sub.y).score
     base_sub_out = real_outputs(base, trace.values[base.outputs[0]])
     options: dict[int, list[LayerOption]] = {}
@@ -427,9 +437,15 @@ def lower_hull(options: list[LayerOption], gain: float) -> list[LayerOption]:
     return out
 
 
+def within_budget(drop: float, fidelity: Fidelity, max_drop: float, min_sqnr_db: float | None) -> bool:
+    """A measured candidate meets the budget: its score `drop` is at most `max_drop` points and,
+    with `min_sqnr_db`, its output SQNR against the reference is at least that many dB."""
+    return drop <= max_drop and (min_sqnr_db is None or fidelity.sqnr_db >= min_sqnr_db)
+
+
 def search(problem: Problem, max_drop: float, bias_correction: bool, progress: ProgressFn = _ignore,
-           steps: int = 14, refine_evaluations: int = 60, seconds: float | None = None
-           ) -> tuple[Outcome | None, Outcome]:
+           steps: int = 14, refine_evaluations: int = 60, seconds: float | None = None,
+           min_sqnr_db: float | None = None) -> tuple[Outcome | None, Outcome]:
     """Step 4: (best outcome meeting the budget or None, smallest measured outcome overall).
 
     A bisection on the multiplier finds the smallest Lagrangian choice within the budget on the
@@ -440,6 +456,7 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     `seconds` (optional) bounds the evaluations by their predicted time (`evaluation_seconds`,
     deterministic, so a run repeats exactly): 40 % for the bisection (at least 6 steps), 60 % for
     the refinement.
+    `min_sqnr_db` (optional) is a second budget: the output SQNR against the reference model.
     Returns (best_within_budget, best_found): best_within_budget is None when no mu met the
     budget on all samples; best_found is then the candidate with the least drop.
     """
@@ -476,14 +493,15 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
         step += 1
         progress(Progress("search", step, steps,
                           f"{total_bytes(chosen):.0f} B, drop {sub_ref - fid.score:.2f} pt"))
-        if sub_ref - fid.score <= max_drop:
+        if within_budget(sub_ref - fid.score, fid, max_drop, min_sqnr_db):
             best_t, hi = t, t
         else:
             lo = t
     t = best_t if best_t is not None else 8.0
     refined = _refine(problem, select(problem, norm * 10 ** t), measure_choice, sub_ref, max_drop,
-                      refine_evaluations, progress) if best_t is not None else None
+                      refine_evaluations, progress, min_sqnr_db) if best_t is not None else None
     best_found: Outcome | None = None
+    raises = 0
     while True:
         if refined is not None:
             chosen, refined = refined, None
@@ -496,18 +514,19 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
         progress(Progress("verify", 1, 1, f"{total_bytes(chosen):.0f} B, drop {outcome.drop:.2f} pt"))
         if best_found is None or outcome.drop < best_found.drop:
             best_found = outcome
-        if outcome.drop <= max_drop:
+        if within_budget(outcome.drop, outcome.fidelity, max_drop, min_sqnr_db):
             return outcome, best_found
         if t >= 8.0:
             return None, best_found
         if best_t is not None and outcome.chosen is not select(problem, norm * 10 ** t):
             best_t = None  # the refinement failed verification: retry the bisection's choice first
             continue
-        t = min(8.0, t + 0.5)
+        raises += 1  # fine steps first (x1.41 in mu), so a failed verification costs little size
+        t = min(8.0, t + (0.15 if raises <= 20 else 0.5))
 
 
 def _refine(problem: Problem, chosen: list[LayerOption], measure_choice, sub_ref: float, max_drop: float,
-            budget: int, progress: ProgressFn) -> list[LayerOption]:
+            budget: int, progress: ProgressFn, min_sqnr_db: float | None = None) -> list[LayerOption]:
     """Greedy single-layer moves down each layer's hull while the measured drop stays within budget."""
     hulls = {i: lower_hull(opts, problem.gains[i]) for i, opts in problem.options.items()}
     current = list(chosen)
@@ -526,7 +545,7 @@ def _refine(problem: Problem, chosen: list[LayerOption], measure_choice, sub_ref
             trial[k] = smaller[-1]
             _, fid = measure_choice(trial)
             spent += 1
-            if sub_ref - fid.score > max_drop:
+            if not within_budget(sub_ref - fid.score, fid, max_drop, min_sqnr_db):
                 blocked.add(k)
             elif best is None or option.bytes - smaller[-1].bytes > best[0]:
                 best = (option.bytes - smaller[-1].bytes, trial, fid)

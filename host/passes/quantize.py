@@ -7,7 +7,8 @@ batch-norm MUL/ADD chains (fold.py), calibrate activation ranges on the user's i
   kernels require to share parameters (AVERAGE/MAX_POOL_2D, RESHAPE, PAD in and out, all of a
   CONCATENATION) get the union of their ranges; SOFTMAX/LOGISTIC outputs get 1/256, -128;
 - weights: symmetric per output channel (axis 0, DEPTHWISE_CONV_2D axis 3), levels in
-  [-127, 127], recorded as 8-bit `UniformLevels` (step 1);
+  [-127, 127] at scales on the container's compact grid (rate.storable_scales), recorded as
+  8-bit `UniformLevels` (step 1);
 - biases: int32 at scale float32(s_in) * s_w[c], zero point 0, optionally bias-corrected:
   the mean output shift the weight rounding causes on the calibration data is subtracted.
 Graph inputs and outputs become int8 (the data's float inputs are quantized with the input
@@ -187,7 +188,7 @@ def _quantize_layer(float_graph: Graph, out: Graph, op_index: int, calibration: 
     w_t = float_graph.tensors[w_index]
     w = np.asarray(w_t.data, dtype=np.float64)
     axis = channel_axis(op.kind.value)
-    levels, scale, step = uniform_levels(w, axis, 8, options.weight_clip)
+    levels, scale, step = uniform_levels(w, axis, 8, options.weight_clip, half_scales=True)
     q_w = (levels * step).astype(np.int8)
     out.tensors[w_index] = dataclasses.replace(
         w_t, dtype=DType.INT8, data=q_w,

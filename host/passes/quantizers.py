@@ -34,19 +34,21 @@ def channel_scales(w: np.ndarray, axis: int, max_level: int, clip: ClipMethod = 
                    mask: np.ndarray | None = None) -> np.ndarray:
     """Real step per channel (float64) so that w / step fits [-max_level, max_level].
 
-    Channels of zeros get step 1.0. `mask` (same shape as `w`, True = kept) restricts the
+    Channels of zeros get the largest channel's step (1.0 when all are zero). `mask` (same shape as `w`, True = kept) restricts the
     MSE choice to weights that are not pruned.
     """
     rows = _channels_first(np.asarray(w, dtype=np.float64), axis)
     peak = np.abs(rows).max(axis=1)
-    scales = np.where(peak > 0, peak / max_level, 1.0)
+    # a channel of zeros takes the largest scale (any scale rebuilds its zeros; this one keeps
+    # the tensor's scales on one compact grid, rate.storable_scales)
+    scales = np.where(peak > 0, peak / max_level, peak.max() / max_level if peak.max() > 0 else 1.0)
     if clip is ClipMethod.MINMAX:
         return scales
     keep = np.ones_like(rows, dtype=bool) if mask is None else _channels_first(mask, axis)
     best = scales.copy()
     best_error = np.full(rows.shape[0], np.inf)
     for ratio in np.linspace(0.55, 1.0, 10):
-        s = np.where(peak > 0, peak * ratio / max_level, 1.0)[:, None]
+        s = np.where(peak > 0, peak * ratio / max_level, scales)[:, None]
         q = np.clip(np.round(rows / s), -max_level, max_level) * s
         error = np.sum(((q - rows) ** 2) * keep, axis=1)
         better = error < best_error
@@ -62,7 +64,7 @@ def uniform_levels(w: np.ndarray, axis: int, bits: int, clip: ClipMethod = ClipM
 
     Returns (levels int32, int8 scale per channel as float32, int8 step): the int8 weights
     are levels * step at the returned scale. Pruned weights (`mask` False) get level 0.
-    `half_scales` rounds the scales to float16 values (3 bytes each in the container).
+    `half_scales` rounds the scales up to the container's compact grid (rate.storable_scales).
     """
     max_level = uniform_max_level(bits)
     step = uniform_step(bits)

@@ -135,10 +135,10 @@ def default_rate(levels: np.ndarray, dq: bool = False) -> float:
 # Side information (docs/compression.md, "Sizes"): what the container (docs/bitstream.md)
 # spends per tensor besides the coded levels, counted conservatively.
 DIRECTORY_BYTES = 16         # one tensor directory entry
-TENSOR_INFO_BYTES = 12       # CBOR tensor_info keys, dtype, shape, axis (names not counted)
+TENSOR_INFO_BYTES = 8        # a bias's CBOR tensor_info: its dtype and shape (engine.bias_bytes)
 ENCODING_BYTES = 4           # quantizer kind, bits, step or zero_index
 ZERO_POINT_BYTES = 1         # a CBOR small integer
-ACTIVATION_PARAMS_BYTES = 7  # a CBOR float32 scale (5) and zero point (2)
+ACTIVATION_PARAMS_BYTES = 9  # an activation's "q": its float32 scale ("s", 7) and zero point ("z", 2)
 
 
 def cbor_float_bytes(value: float) -> int:
@@ -151,14 +151,29 @@ def cbor_float_bytes(value: float) -> int:
     return 9
 
 
+# Compact scales (docs/bitstream.md section 4): per tensor one exponent x and a byte m_k per
+# channel, scale_k = m_k * 2**x. A scale may be rounded up by at most 1 / STORABLE_MIN_MANTISSA.
+STORABLE_MIN_MANTISSA = 8
+
+
 def storable_scales(scales: np.ndarray) -> np.ndarray:
-    """Scales rounded to the nearest float16 value (returned as float32), so that the container's
-    CBOR stores each in 3 bytes instead of 5. Scales outside float16's normal range stay float32."""
+    """Per-channel scales rounded UP to the container's compact grid m_k * 2**x (1 byte each
+    instead of 4), x shared by the tensor and set by its largest scale (m in 128..255 there).
+    Rounding up never clips a weight the unrounded scale covered; a channel costs at most
+    1 / STORABLE_MIN_MANTISSA of its range. When a channel would lose more (a tensor whose scales
+    span more than ~32x) or the grid's exponent is out of range, the float32 scales come back
+    unchanged (stored exactly, 4 bytes each)."""
     s = np.asarray(scales, dtype=np.float32)
-    with np.errstate(over="ignore"):
-        half = s.astype(np.float16).astype(np.float32)
-    ok = np.isfinite(half) & (half > 0) & (np.abs(s) >= np.float32(6.2e-5)) & (np.abs(s) < np.float32(65000))
-    return np.where(ok, half, s).astype(np.float32)
+    if s.size < 2 or not np.all(np.isfinite(s)) or not np.all(s > 0):
+        return s
+    x = int(np.floor(np.log2(float(s.max())))) - 7
+    if not -126 <= x <= 120:
+        return s
+    unit = math.ldexp(1.0, x)
+    m = np.ceil(s.astype(np.float64) / unit)
+    if m.max() > 255 or np.any((m < STORABLE_MIN_MANTISSA) & (m * unit != s)):
+        return s
+    return (m * unit).astype(np.float32)
 
 
 def weight_payload_bits(tensor: Tensor, rate: RateFn | None = None) -> float:
@@ -176,21 +191,24 @@ def weight_payload_bits(tensor: Tensor, rate: RateFn | None = None) -> float:
 
 
 def side_bytes(tensor: Tensor) -> int:
-    """Container bytes of a constant tensor besides its payload: directory entry, tensor info,
-    quantization parameters (at their CBOR sizes), encoding parameters and codebook."""
-    side = DIRECTORY_BYTES + TENSOR_INFO_BYTES
+    """Container bytes of a constant tensor besides its payload: its directory entry and its
+    tensor_info exactly as the compact build writes it (shape, dtype, quantization, encoding,
+    codebook). A bias whose scales derive from its op (scale = s_in * s_w) is written without
+    quantization; this counts its scales anyway (the caller cannot tell), an upper bound."""
+    from host.container import cbor  # noqa: PLC0415
+    from host.container.layout import LevelDtype  # noqa: PLC0415
+    from host.container.metadata import Quantization, TensorInfo  # noqa: PLC0415
+    from host.model_format.pack import level_encoding  # noqa: PLC0415
+
     q = tensor.quantization
-    if q is not None:
-        scales = np.asarray(q.scale).reshape(-1)
-        if tensor.dtype.value == "int32":
-            side += 5 + ZERO_POINT_BYTES  # a bias: one scale (s_in * s_w per channel is implied)
-        else:
-            side += sum(cbor_float_bytes(v) for v in scales.tolist()) + ZERO_POINT_BYTES * scales.size
-    if tensor.encoding is not None:
-        side += ENCODING_BYTES
-    if isinstance(tensor.encoding, CodebookLevels):
-        side += sum(1 if -24 <= int(v) <= 23 else 2 for v in tensor.encoding.codebook.tolist())
-    return side
+    dtype = {"int8": LevelDtype.INT8, "int16": LevelDtype.INT16}.get(tensor.dtype.value, LevelDtype.INT32)
+    quantization = None
+    if q is not None and dtype is not LevelDtype.INT32:
+        quantization = Quantization(tuple(float(v) for v in np.asarray(q.scale).reshape(-1)),
+                                    tuple(int(z) for z in np.asarray(q.zero_point).reshape(-1)), int(q.axis))
+    info = TensorInfo("", tuple(int(d) for d in tensor.shape), dtype, quantization,
+                      None if tensor.encoding is None else level_encoding(tensor.encoding))
+    return DIRECTORY_BYTES + len(cbor.encode(info.to_plain()))
 
 
 def tensor_bytes(tensor: Tensor, rate: RateFn | None = None) -> float:

@@ -17,7 +17,7 @@ from host.data import Dataset, prepare_data
 from host.errors import HostError
 from host.graph import DType, Graph, QuantizerKind
 from host.passes.engine import (
-    Evaluator, LayerOption, Progress, ProgressFn, SearchSpace, Sensitivity, _ignore, prepare, search,
+    Evaluator, LayerOption, Progress, ProgressFn, SearchSpace, Sensitivity, _ignore, prepare, search, within_budget,
 )
 from host.passes.execute import run_samples
 from host.passes.fidelity import Fidelity, measure, real_outputs
@@ -103,7 +103,7 @@ def _best_quantization(graph: Graph, data: Dataset, reference, calibration_sampl
 
 
 def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samples: int, floor: float,
-                 progress: ProgressFn) -> Graph:
+                 progress: ProgressFn, min_sqnr_db: float | None = None) -> Graph:
     """Unit pruning (units.py) of the int8 `base` before the search, scored on up to `samples`."""
     from host.passes.units import choose_units  # noqa: PLC0415
 
@@ -111,7 +111,12 @@ def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samp
     if data.size > samples:
         index = np.sort(np.random.default_rng(0).choice(data.size, samples, replace=False))
     evaluator = Evaluator(Dataset(data.x[index], None if data.y is None else data.y[index]), reference[index])
-    pruned, _ = choose_units(base, data.x[index], lambda g: evaluator.fidelity(g).score, floor,
+
+    def score(g: Graph) -> float:  # a pruning below the SQNR budget scores as unacceptable
+        fid = evaluator.fidelity(g)
+        return fid.score if min_sqnr_db is None or fid.sqnr_db >= min_sqnr_db else -float("inf")
+
+    pruned, _ = choose_units(base, data.x[index], score, floor,
                              space.unit_fractions, space.damping,
                              lambda k, n: progress(Progress("units", k, n, "pruning hidden units")))
     return pruned
@@ -121,9 +126,13 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
              quantize_options: QuantizeOptions = QuantizeOptions(), search_samples: int = 1000,
              calibration_samples: int = 1000, probe_bits: tuple[int, ...] = (3,),
              rate: RateFn = default_rate, progress: ProgressFn = _ignore,
-             search_seconds: float | None = 90.0) -> SearchResult:
-    """Compress `graph` (float or int8) under `max_drop` percentage points on `data`.
+             search_seconds: float | None = 90.0, min_sqnr_db: float | None = None,
+             disjoint_verify: bool = False) -> SearchResult:
+    """Compress `graph` (float or int8) under `max_drop` percentage points on `data` (and, with
+    `min_sqnr_db`, an output SQNR against the model as given of at least that many dB).
 
+    `disjoint_verify`: the chosen model is verified on the samples the search did not evaluate
+    candidates on (engine.prepare), and `SearchResult.compressed` is measured on those.
     `search_seconds` bounds the real evaluations of the final search (None: 14 bisection steps
     and up to 60 refinement evaluations, however long they take).
     `data` must have been checked against `graph` (host.data). Raises `BudgetError` (with the
@@ -143,16 +152,24 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
     int8_fid = Evaluator(int8_data, reference).fidelity(base)
     int8_bytes = graph_bytes(base, rate).total
     f32 = float32_bytes(graph)
-    if original.score - int8_fid.score > max_drop:
+    if not within_budget(original.score - int8_fid.score, int8_fid, max_drop, min_sqnr_db):
         best = SearchResult(base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32, (), 1)
+        sqnr = "" if min_sqnr_db is None else f", output SQNR {int8_fid.sqnr_db:.1f} dB (at least {min_sqnr_db:g})"
         raise BudgetError(f"even the int8 model loses {original.score - int8_fid.score:.2f} points "
-                          f"(budget {max_drop:.2f})", best)
+                          f"(budget {max_drop:.2f}){sqnr}", best)
+    int8_base = base
     if space.unit_fractions:
         base = _prune_units(base, int8_data, reference, space, search_samples,
                             int8_fid.score - space.unit_share * (max_drop - (original.score - int8_fid.score)),
-                            progress)
-    problem = prepare(base, int8_data, reference, space, search_samples, probe_bits, rate, progress)
-    within, best_found = search(problem, max_drop, space.bias_correction, progress, seconds=search_seconds)
+                            progress, min_sqnr_db)
+    problem = prepare(base, int8_data, reference, space, search_samples, probe_bits, rate, progress,
+                      disjoint_verify)
+    if disjoint_verify:  # every reported figure on the verification samples
+        verify = problem.full_eval
+        original = measure(verify.reference, verify.reference, verify.data.y)
+        int8_fid = Evaluator(verify.data, verify.reference).fidelity(int8_base)
+    within, best_found = search(problem, max_drop, space.bias_correction, progress, seconds=search_seconds,
+                                min_sqnr_db=min_sqnr_db)
     outcome = within if within is not None else best_found
     result = SearchResult(
         outcome.graph, _tensor_results(outcome.chosen, base), original, int8_fid, outcome.fidelity, max_drop,
@@ -162,7 +179,9 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
         if result.drop > original.score - int8_fid.score:
             result = SearchResult(base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32,
                                   tuple(problem.sensitivities), outcome.evaluations)
-        raise BudgetError(f"no compressed model stays within {max_drop:.2f} points; the best found "
+        sqnr = "" if min_sqnr_db is None else (f" and {min_sqnr_db:g} dB output SQNR (best: "
+                                               f"{result.compressed.sqnr_db:.1f} dB)")
+        raise BudgetError(f"no compressed model stays within {max_drop:.2f} points{sqnr}; the best found "
                           f"loses {result.drop:.2f}", result)
     return result
 

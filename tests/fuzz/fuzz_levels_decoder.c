@@ -4,7 +4,8 @@
  * Input: count (uint32 LE, used modulo 65537), one byte of slice size (low 7 bits + 1; bit 7 =
  * give base levels), then the payload. Every decode must end in DC_OK or a coder status without
  * touching memory out of bounds; a payload that decodes is re-encoded with its own parameters
- * and must decode to the same levels again.
+ * (a fast-syntax payload with the layout the fast encoder chooses) and must decode to the same
+ * levels again.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include "dc_levels.h"
 #include "dc_levels_enc.h"
+#include "dc_levels_fast_enc.h"
 
 #define MAX_COUNT 65536u
 
@@ -60,13 +62,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dc_levels_payload_params(payload, len, &prm, &header_len) != DC_OK) {
         abort();
     }
-    size_t cap = DC_LEVELS_ENC_BOUND(count);
+    size_t cap = DC_LEVELS_ENC_BOUND(count) + DC_LEVELS_FAST_ENC_BOUND(count);
     uint8_t *out = malloc(cap);
     size_t out_len = 0;
     if (out == NULL) {
         return 0;
     }
-    if (dc_levels_encode(levels, count, b, &prm, out, cap, &out_len) != DC_OK ||
+    dc_status_t enc;
+    if (prm.fast) {
+        dc_levels_fast_layout_t layout;
+        enc = dc_levels_fast_choose(levels, count, &layout);
+        if (enc == DC_OK) {
+            enc = dc_levels_fast_encode(levels, count, &layout, out, cap, &out_len);
+        }
+    } else {
+        enc = dc_levels_encode(levels, count, b, &prm, out, cap, &out_len);
+    }
+    if (enc != DC_OK ||
         decode(out, out_len, count, slice, b, again) != DC_OK) {
         abort();
     }

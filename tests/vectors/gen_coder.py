@@ -35,9 +35,18 @@ def _laplacian(seed: int, n: int, scale: int) -> np.ndarray:
     return (mag * sign).astype(np.int32)
 
 
+def _leb128(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, v = v & 0x7F, v >> 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
 def generate(outdir: Path) -> list[str]:
-    from host.coder import (MAX_ABS, CoderParams, PredMode, decode_levels, dq_indices_to_levels,
-                            encode_levels)
+    from host.coder import (MAX_ABS, CoderParams, FastLayout, PredMode, decode_levels, dq_indices_to_levels,
+                            encode_levels, fast_header)
     from host.errors import CodecError
 
     written: list[str] = []
@@ -110,6 +119,41 @@ def generate(outdir: Path) -> list[str]:
     vector("bad_row_len", bytes([0x10, 0x35, 0, 0]) + conv_payload[3:], n, "DC_ERR_PARAMS")
     base_payload = (outdir / "base_delta.payload").read_bytes()
     vector("bad_missing_base", base_payload, base.size, "DC_ERR_BASE")
+
+    # The fast syntax (docs/coder.md section 10).
+    good("fast_empty", np.zeros(0, np.int8), syntax="fast")
+    good("fast_zeros", np.zeros(1000, np.int8), syntax="fast")
+    good("fast_one_value", np.array([-5]), syntax="fast")
+    fast_conv = good("fast_conv", conv, syntax="fast")
+    good("fast_int8_wide", (_lcg(2, 600).astype(np.int64) % 255 - 127).reshape(6, 100), syntax="fast")
+    good("fast_extremes", np.tile(np.array([MAX_ABS, -MAX_ABS, 0, 1, -1]), 40), syntax="fast")
+    good("fast_layout_p4", _laplacian(13, 3000, 20), syntax="fast", layout=FastLayout(4, (0, 0, 0, 1, 2, 3, 4)))
+    good("fast_layout_p9_wide", _laplacian(14, 2000, 400), syntax="fast",
+         layout=FastLayout(9, (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)))
+    fh = fast_header(fast_conv)
+    hl = fh.header_len
+    vector("fast_bad_truncated", fast_conv[:-1], n, "DC_ERR_TRUNCATED")
+    vector("fast_bad_header_cut", fast_conv[:hl - 1], n, "DC_ERR_TRUNCATED")
+    vector("fast_bad_trailing", fast_conv + b"\x00\x00", n, "DC_ERR_TRAILING")
+    vector("fast_bad_reserved", bytes([fast_conv[0] | 0x10]) + fast_conv[1:], n, "DC_ERR_PARAMS")
+    vector("fast_bad_class_reserved", fast_conv[:1] + bytes([fast_conv[1] | 0x20]) + fast_conv[2:], n,
+           "DC_ERR_PARAMS")
+    vector("fast_bad_prec", bytes([0x89]) + fast_conv[1:], n, "DC_ERR_PARAMS")
+    # 3 classes: 0 | 2^15 magnitudes (1..32768: past the level range) | 1
+    vector("fast_bad_coverage", bytes([0x80, 0x02, 0x00, 0x00, 0xF0, 0x00]), 0, "DC_ERR_PARAMS")
+    # 2 classes, precision 1: freq_0 coded in 2 bits = 3 > 2
+    vector("fast_bad_freq", bytes([0x80, 0x01, 0x00, 0x00, 0x0C]), 0, "DC_ERR_PARAMS")
+    vector("fast_bad_padding", bytes([0x80, 0x01, 0x00, 0x00, 0x09]), 0, "DC_ERR_PARAMS")
+    vector("fast_bad_leb", bytes([0x80, 0x00, 0x80, 0x00, 0x00]), 0, "DC_ERR_PARAMS")
+    vector("fast_bad_state", fast_conv[:hl] + b"\xff\xff\x00\x00" + fast_conv[hl + 4:], n, "DC_ERR_CORRUPT")
+    flipped = bytearray(fast_conv)
+    flipped[hl + 5] ^= 0x40
+    vector("fast_bad_stream", bytes(flipped), n, "DC_ERR_CORRUPT")
+    vector("fast_bad_count", fast_conv, n - 1, "DC_ERR_CORRUPT")
+    # one word moved from the rANS stream to the raw stream (same total length)
+    moved = fast_conv[:2] + _leb128(fh.rans_words - 1) + _leb128(fh.raw_words + 1)
+    moved += fast_conv[2 + len(_leb128(fh.rans_words)) + len(_leb128(fh.raw_words)):]
+    vector("fast_bad_words", moved, n, "DC_ERR_CORRUPT")
 
     (outdir / "MANIFEST").write_text("\n".join(manifest) + "\n")
     written.append("MANIFEST")

@@ -69,7 +69,7 @@ def _negative_vectors() -> dict[str, tuple[bytes, str, dict]]:
     unsorted = cbor.encode(meta)
     # Swap to a non-deterministic head: re-encode the top-level map count (5) with a 1-byte argument.
     non_shortest = b"\xb8\x05" + unsorted[1:]
-    meta_shape = dict(meta, tensors=[dict(meta["tensors"][0], shape=[4, 1, 2, 3])] + meta["tensors"][1:])
+    meta_shape = dict(meta, tensors=[dict(meta["tensors"][0], s=[4, 1, 2, 3])] + meta["tensors"][1:])
     delta_base = open_container(u).content_sha256
     delta_payloads = sample_payloads()
     delta_payloads[0] = TensorPayload.raw(SAMPLE_LEVELS[0] * 0, LevelDtype.INT8, delta=True)
@@ -80,7 +80,7 @@ def _negative_vectors() -> dict[str, tuple[bytes, str, dict]]:
     bad_tag[-1] ^= 0x80
     return {
         "neg_magic": (b"\x89DCC" + u[4:], "DC_ERR_MAGIC", {}),
-        "neg_version": (u[:8] + b"\x02" + u[9:], "DC_ERR_VERSION", {}),
+        "neg_version": (u[:8] + b"\x01" + u[9:], "DC_ERR_VERSION", {}),
         "neg_truncated": (u[:-1], "DC_ERR_TRUNCATED", {}),
         "neg_truncated_header": (u[:50], "DC_ERR_TRUNCATED", {}),
         "neg_field_flags": (set_header(u, "flags", 0x2), "DC_ERR_FIELD", {}),

@@ -22,7 +22,7 @@
 
 #define DC_CONTAINER_MAGIC "\x89" "DCB\r\n\x1a\n"
 #define DC_CONTAINER_MAGIC_LENGTH 8u
-#define DC_CONTAINER_VERSION_MAJOR 1u
+#define DC_CONTAINER_VERSION_MAJOR 2u
 #define DC_CONTAINER_VERSION_MINOR 0u
 #define DC_CONTAINER_HEADER_LENGTH 96u
 #define DC_CONTAINER_ENTRY_LENGTH 16u
@@ -104,8 +104,10 @@ typedef struct {
     uint32_t rank;
     uint32_t shape[DC_CONTAINER_MAX_RANK];
     uint32_t axis;
-    uint32_t channel_count;    /* number of scales; 0: `quantization` is null */
-    const uint8_t *scale;      /* channel_count float32, little-endian, unaligned, in the buffer */
+    uint32_t channel_count;    /* number of scales; 0: `quantization` is absent */
+    const uint8_t *scale;      /* channel_count scales in the buffer, as `scale_bytes` says */
+    uint8_t scale_bytes;       /* 4: float32, little-endian, unaligned; 1: mantissa m (1..255), scale = m * 2^scale_exp */
+    int16_t scale_exp;         /* scale_bytes 1: the shared exponent, -126..120 (every scale a normal float32) */
     int32_t zero_point;        /* the first zero point (all of them when zero_point_count == 1) */
     uint32_t zero_point_count; /* 1: one zero point for every channel; else channel_count */
     dc_cbor_reader_t zero_points; /* zero_point_count > 1: positioned at the first of the array's ints */
@@ -120,6 +122,10 @@ typedef struct {
 
 /* Scale `k` (< channel_count) of a parsed tensor_info (float32 read from the packed bytes). */
 float dc_tensor_info_scale(const dc_tensor_info_t *info, uint32_t k);
+
+/* Scale `k` of packed scales `scale` in either form of dc_tensor_info_t (`scale_bytes` 4 or 1 with
+ * `scale_exp`), exact, without floating-point arithmetic. The caller bounds `k`. */
+float dc_container_scale(const uint8_t *scale, uint8_t scale_bytes, int16_t scale_exp, uint32_t k);
 
 /* Validate `len` bytes at `buf` as a container and fill `c`. Returns DC_OK or the first failure. */
 int dc_container_open(dc_container_t *c, const uint8_t *buf, size_t len);

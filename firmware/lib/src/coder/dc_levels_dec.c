@@ -70,18 +70,21 @@ dc_status_t dc_levels_dec_init(dc_levels_dec_t *dec, const uint8_t *payload, siz
         }
         dec->cols = cols;
     }
-    for (unsigned z = 0; z < 32u; z++) { /* indexed by clz(mean_acc | 1) = 31 - log2 */
-        dec->classes[z] = dc_levels_class_entry(31u - z, dec->params.start_base);
-    }
     dec->remaining = count;
+    if (dec->params.fast) {
+        return fail(dec, dc_levels_fast_start(dec, payload, len, header_len));
+    }
+    for (unsigned z = 0; z < 32u; z++) { /* indexed by clz(mean_acc | 1) = 31 - log2 */
+        dec->m.cabac.classes[z] = dc_levels_class_entry(31u - z, dec->params.start_base);
+    }
     if (count == 0u) {
         return fail(dec, len == header_len ? DC_OK : DC_ERR_TRAILING);
     }
     if (len - header_len > UINT32_MAX - 8u) {
         return fail(dec, DC_ERR_ARG);
     }
-    dc_cabac_ctx_init(dec->prob, dec->state, DC_LEVELS_NUM_CTX, dec->params.window);
-    dc_cabac_adapt_table(dec->adapt, dec->params.window);
+    dc_cabac_ctx_init(dec->m.cabac.prob, dec->m.cabac.state, DC_LEVELS_NUM_CTX, dec->params.window);
+    dc_cabac_adapt_table(dec->m.cabac.adapt, dec->params.window);
     st = dc_cabac_dec_init(&dec->ac, payload + header_len, (uint32_t)(len - header_len));
     return fail(dec, st);
 }
@@ -138,10 +141,10 @@ static DC_ALWAYS_INLINE dc_status_t read_slice(dc_levels_dec_t *dec, int32_t *ou
     uint32_t range = dec->ac.range;
     uint32_t code = dec->ac.code;
     /* The models and tables are addressed from `dec` alone: one base register for all. */
-#define prob (dec->prob)
-#define state (dec->state)
-#define adapt (dec->adapt)
-#define classes (dec->classes)
+#define prob (dec->m.cabac.prob)
+#define state (dec->m.cabac.state)
+#define adapt (dec->m.cabac.adapt)
+#define classes (dec->m.cabac.classes)
     uint32_t mean = dec->mean_acc;
     unsigned left = dec->left_sign;
     unsigned dqs = dec->dq_state;
@@ -340,6 +343,14 @@ dc_status_t dc_levels_read(dc_levels_dec_t *dec, int32_t *out, uint32_t n, const
     /* Without prediction and DQ the loop is instantiated for column contexts on/off and sign
      * coding; a build for size (-Os) keeps the general loop only. */
     dc_status_t st;
+    if (prm->fast) {
+        st = dc_levels_fast_read(dec, out, n);
+        if (st != DC_OK) {
+            return fail(dec, st);
+        }
+        dec->remaining -= n;
+        return dec->remaining == 0u ? fail(dec, dc_levels_fast_finish(dec)) : DC_OK;
+    }
 #if !defined(__OPTIMIZE_SIZE__)
     if (prm->pred_mode == DC_PRED_NONE && !prm->dq_flag) {
         unsigned mode = (prm->col_stride ? MODE_COLS : 0u) | (prm->sign_bypass ? 0u : MODE_SIGN) |

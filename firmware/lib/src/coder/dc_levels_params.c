@@ -39,7 +39,11 @@ dc_status_t dc_levels_payload_params(const uint8_t *payload, size_t len, dc_leve
     }
     uint8_t flags = payload[0];
     uint8_t shifts = payload[1];
-    if ((flags & 0x80u) != 0u || ((flags >> 5) & 3u) == 3u) {
+    params->fast = 0u;
+    if ((flags & 0x80u) != 0u) { /* the fast syntax (docs/coder.md section 10) */
+        return dc_levels_fast_header(payload, len, params, header_len, NULL);
+    }
+    if ( ((flags >> 5) & 3u) == 3u) {
         return DC_ERR_PARAMS;
     }
     params->pred_mode = (uint8_t)(flags & 3u);

@@ -106,49 +106,62 @@ static uint32_t load_le32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-float dc_tensor_info_scale(const dc_tensor_info_t *info, uint32_t k)
+float dc_container_scale(const uint8_t *scale, uint8_t scale_bytes, int16_t scale_exp, uint32_t k)
 {
     uint32_t bits;
     float value;
-    if (info == NULL || info->scale == NULL || k >= info->channel_count) {
-        return 0.0f;
+    if (scale_bytes == 1u) {
+        /* m * 2^x as float32 bits: normalise m (1..255) to 1.f * 2^p; x + p lies in -126..127 */
+        uint32_t m = scale[k], p = 7u;
+        while ((m >> p) == 0u) {
+            p--;
+        }
+        bits = ((uint32_t)(scale_exp + (int32_t)p + 127) << 23) | ((m << (23u - p)) & 0x7FFFFFu);
+    } else {
+        bits = load_le32(scale + 4u * (size_t)k);
     }
-    bits = load_le32(info->scale + 4u * (size_t)k);
     memcpy(&value, &bits, sizeof value);
     return value;
 }
 
-/* quantization = {"axis": uint, "scale": bytes (4n: float32 LE, each finite and > 0),
- *                 "zero_point": int / [+ int]} */
+float dc_tensor_info_scale(const dc_tensor_info_t *info, uint32_t k)
+{
+    if (info == NULL || info->scale == NULL || k >= info->channel_count) {
+        return 0.0f;
+    }
+    return dc_container_scale(info->scale, info->scale_bytes, info->scale_exp, k);
+}
+
+/* quantization = {? "a": uint (axis, default 0), "s": bytes, ? "x": int, ? "z": int / [+ int] (default 0)}:
+ * without "x", "s" holds 4n bytes (float32 LE, each finite and > 0); with "x" (-126..120), n
+ * mantissa bytes, each 1..255. */
 static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint64_t *axis, uint64_t *scales,
                               uint64_t *zero_points, int64_t *zp_min, int64_t *zp_max)
 {
-    static const char *const names[] = {"axis", "scale", "zero_point"};
+    static const char *const names[] = {"a", "s", "x", "z"};
     uint64_t count;
     unsigned seen = 0;
+    const uint8_t *bytes = NULL;
+    size_t length = 0;
+    int64_t exponent = 0;
     REQUIRE(dc_cbor_read_map(r, &count));
+    info->zero_point = 0;
+    info->zero_point_count = 1u; /* absent "z": 0 for every channel */
+    *zp_min = 0;
+    *zp_max = 0;
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, 3, &which));
+        REQUIRE(read_key(r, names, 4, &which));
         seen |= 1u << which;
         if (which == 0) {
             REQUIRE(dc_cbor_read_uint(r, axis));
         } else if (which == 1) {
-            const uint8_t *bytes;
-            size_t length;
             REQUIRE(dc_cbor_read_bytes(r, &bytes, &length));
-            if (length == 0 || length % 4u != 0) {
+        } else if (which == 2) {
+            REQUIRE(dc_cbor_read_int(r, &exponent));
+            if (exponent < -126 || exponent > 120) {
                 return META;
             }
-            for (size_t i = 0; i < length; i += 4u) {
-                uint32_t bits = load_le32(bytes + i);
-                /* finite and > 0 without FP arithmetic: sign clear, not zero, exponent not all ones */
-                if ((bits >> 31) != 0 || bits == 0 || ((bits >> 23) & 0xFFu) == 0xFFu) {
-                    return META;
-                }
-            }
-            info->scale = bytes;
-            *scales = length / 4u;
         } else {
             dc_cbor_type_t type;
             int64_t zp;
@@ -156,35 +169,61 @@ static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint6
             if (type == DC_CBOR_ARRAY) {
                 REQUIRE(dc_cbor_read_array(r, zero_points));
                 info->zero_points = *r;
+                info->zero_point_count = 0u; /* set from the array's length by the caller */
                 for (uint64_t i = 0; i < *zero_points; i++) {
                     REQUIRE(dc_cbor_read_int(r, &zp));
                     if (i == 0) {
                         info->zero_point = (int32_t)(zp < INT32_MIN ? INT32_MIN : zp > INT32_MAX ? INT32_MAX : zp);
                     }
-                    *zp_min = zp < *zp_min ? zp : *zp_min;
-                    *zp_max = zp > *zp_max ? zp : *zp_max;
+                    *zp_min = (i == 0 || zp < *zp_min) ? zp : *zp_min;
+                    *zp_max = (i == 0 || zp > *zp_max) ? zp : *zp_max;
                 }
             } else {
                 REQUIRE(dc_cbor_read_int(r, &zp));
-                *zero_points = 0; /* one for every channel: set to the scale count below */
                 info->zero_point = (int32_t)(zp < INT32_MIN ? INT32_MIN : zp > INT32_MAX ? INT32_MAX : zp);
                 *zp_min = zp;
                 *zp_max = zp;
-                info->zero_point_count = 1u;
             }
         }
     }
-    return seen == 7u ? DC_OK : META;
+    if ((seen & 2u) == 0 || length == 0) {
+        return META;
+    }
+    if (seen & 4u) {
+        for (size_t i = 0; i < length; i++) {
+            if (bytes[i] == 0u) {
+                return META;
+            }
+        }
+        info->scale_bytes = 1u;
+        info->scale_exp = (int16_t)exponent;
+        *scales = length;
+    } else {
+        if (length % 4u != 0) {
+            return META;
+        }
+        for (size_t i = 0; i < length; i += 4u) {
+            uint32_t bits = load_le32(bytes + i);
+            /* finite and > 0 without FP arithmetic: sign clear, not zero, exponent not all ones */
+            if ((bits >> 31) != 0 || bits == 0 || ((bits >> 23) & 0xFFu) == 0xFFu) {
+                return META;
+            }
+        }
+        info->scale_bytes = 4u;
+        *scales = length / 4u;
+    }
+    info->scale = bytes;
+    return DC_OK;
 }
 
-/* encoding = {"bits", "rule": "uniform"/"dependent", "step"} / {"bits", "codebook", "rule", "zero_index"} */
+/* encoding = {"b": bits, "k": step, "r": 1 (uniform) / 3 (dependent)} / {"b", "c": codebook, "i": zero_index, "r": 2} */
 static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
 {
-    static const char *const names[] = {"bits", "codebook", "rule", "step", "zero_index"};
-    uint64_t count, bits = 0, step = 0, zero_index = 0;
+    static const char *const names[] = {"b", "c", "i", "k", "r"};
+    uint64_t count, bits = 0, step = 0, zero_index = 0, rule = DC_LEVEL_RULE_NONE;
     const uint8_t *book = NULL;
     size_t book_length = 0;
-    unsigned seen = 0, rule = DC_LEVEL_RULE_NONE;
+    unsigned seen = 0;
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
@@ -192,19 +231,8 @@ static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
         seen |= 1u << which;
         if (which == 1) {
             REQUIRE(dc_cbor_read_bytes(r, &book, &book_length));
-        } else if (which == 2) {
-            const char *text;
-            size_t length;
-            REQUIRE(dc_cbor_read_text(r, &text, &length));
-            rule = dc_cbor_text_equals(text, length, "uniform")     ? DC_LEVEL_RULE_UNIFORM
-                   : dc_cbor_text_equals(text, length, "codebook")  ? DC_LEVEL_RULE_CODEBOOK
-                   : dc_cbor_text_equals(text, length, "dependent") ? DC_LEVEL_RULE_DEPENDENT
-                                                                     : DC_LEVEL_RULE_NONE;
-            if (rule == DC_LEVEL_RULE_NONE) {
-                return META;
-            }
         } else {
-            REQUIRE(dc_cbor_read_uint(r, which == 0 ? &bits : which == 3 ? &step : &zero_index));
+            REQUIRE(dc_cbor_read_uint(r, which == 0 ? &bits : which == 2 ? &zero_index : which == 3 ? &step : &rule));
         }
     }
     if (rule == DC_LEVEL_RULE_CODEBOOK) {
@@ -215,9 +243,9 @@ static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
         info->codebook = (const int8_t *)(const void *)book;
         info->codebook_length = (uint16_t)book_length;
         info->zero_index = (uint8_t)zero_index;
-    } else {
+    } else if (rule == DC_LEVEL_RULE_UNIFORM || rule == DC_LEVEL_RULE_DEPENDENT) {
         uint64_t max_level, reach;
-        if (seen != 0x0Du || bits < 2u || bits > (rule == DC_LEVEL_RULE_DEPENDENT ? 7u : 8u) || step > 127u) {
+        if (seen != 0x19u || bits < 2u || bits > (rule == DC_LEVEL_RULE_DEPENDENT ? 7u : 8u) || step > 127u) {
             return META;
         }
         max_level = (1u << (bits - 1u)) - 1u;
@@ -226,60 +254,46 @@ static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
             return META;
         }
         info->step = (uint8_t)step;
+    } else {
+        return META;
     }
     info->rule = (uint8_t)rule;
     info->bits = (uint8_t)bits;
     return DC_OK;
 }
 
+/* tensor_info = {? "e": encoding, ? "n": text, ? "q": quantization, "s": [* uint] (shape),
+ *                ? "t": 1 (int16) / 2 (int32); absent: int8} */
 int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
 {
-    static const char *const names[] = {"dtype", "encoding", "name", "quantization", "shape"};
+    static const char *const names[] = {"e", "n", "q", "s", "t"};
     static const int64_t low[3] = {-128, -32768, -2147483647 - 1};
     static const int64_t high[3] = {127, 32767, 2147483647};
     uint64_t count, axis = 0, scales = 0, zero_points = 0;
-    int64_t zp_min = INT64_MAX, zp_max = INT64_MIN;
+    int64_t zp_min = 0, zp_max = 0;
     unsigned seen = 0;
     int quantized = 0;
     if (r == NULL || info == NULL) {
         return DC_ERR_ARG;
     }
     memset(info, 0, sizeof *info);
+    info->level_dtype = DC_LEVEL_INT8;
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
         REQUIRE(read_key(r, names, 5, &which));
         seen |= 1u << which;
         if (which == 0) {
-            const char *text;
-            size_t length;
-            REQUIRE(dc_cbor_read_text(r, &text, &length));
-            if (dc_cbor_text_equals(text, length, "int8")) {
-                info->level_dtype = DC_LEVEL_INT8;
-            } else if (dc_cbor_text_equals(text, length, "int16")) {
-                info->level_dtype = DC_LEVEL_INT16;
-            } else if (dc_cbor_text_equals(text, length, "int32")) {
-                info->level_dtype = DC_LEVEL_INT32;
-            } else {
-                return META;
-            }
-        } else if (which == 1) {
             REQUIRE(parse_encoding(r, info));
-        } else if (which == 2) {
+        } else if (which == 1) {
             REQUIRE(dc_cbor_read_text(r, &info->name, &info->name_length));
             if (info->name_length == 0) {
                 return META;
             }
+        } else if (which == 2) {
+            quantized = 1;
+            REQUIRE(parse_quantization(r, info, &axis, &scales, &zero_points, &zp_min, &zp_max));
         } else if (which == 3) {
-            dc_cbor_type_t type;
-            REQUIRE(dc_cbor_peek(r, &type));
-            if (type == DC_CBOR_NULL) {
-                REQUIRE(dc_cbor_skip(r));
-            } else {
-                quantized = 1;
-                REQUIRE(parse_quantization(r, info, &axis, &scales, &zero_points, &zp_min, &zp_max));
-            }
-        } else {
             uint64_t rank, product = 1;
             REQUIRE(dc_cbor_read_array(r, &rank));
             if (rank > DC_CONTAINER_MAX_RANK) {
@@ -298,9 +312,16 @@ int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
                 info->shape[i] = (uint32_t)dim;
             }
             info->rank = (uint32_t)rank;
+        } else {
+            uint64_t code;
+            REQUIRE(dc_cbor_read_uint(r, &code));
+            if (code != DC_LEVEL_INT16 && code != DC_LEVEL_INT32) {
+                return META;
+            }
+            info->level_dtype = (uint8_t)code;
         }
     }
-    if ((seen & 0x19u) != 0x19u) { /* dtype, quantization, shape */
+    if ((seen & 0x08u) == 0) { /* shape */
         return META;
     }
     if (info->rule != DC_LEVEL_RULE_NONE && info->level_dtype != DC_LEVEL_INT8) {
@@ -341,9 +362,10 @@ static uint64_t element_count(const dc_tensor_info_t *info)
     return product;
 }
 
+/* node = {"i": [* operand / -1], "k": uint (op code), "o": [* operand], "p": options} */
 static int check_node(dc_cbor_reader_t *r)
 {
-    static const char *const names[] = {"inputs", "op", "options", "outputs"};
+    static const char *const names[] = {"i", "k", "o", "p"};
     uint64_t count;
     unsigned seen = 0;
     REQUIRE(dc_cbor_read_map(r, &count));
@@ -352,8 +374,8 @@ static int check_node(dc_cbor_reader_t *r)
         REQUIRE(read_key(r, names, 4, &which));
         seen |= 1u << which;
         if (which == 1) {
-            REQUIRE(check_text(r, 1));
-        } else if (which == 2) {
+            REQUIRE(check_uint(r));
+        } else if (which == 3) {
             REQUIRE(check_options(r));
         } else {
             REQUIRE(check_operand_array(r, which == 0));

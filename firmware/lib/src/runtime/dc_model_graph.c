@@ -88,7 +88,9 @@ static dc_status_t fill_tensor(dc_model_tensor_t *t, const dc_tensor_info_t *inf
     t->channel_count = info->channel_count;
     if (info->channel_count > 0) {
         t->scales = info->scale;
-        t->scale = dc_tensor_info_scale(info, 0); /* float32 in the metadata: exact */
+        t->scale_bytes = info->scale_bytes;
+        t->scale_exp = info->scale_exp;
+        t->scale = dc_tensor_info_scale(info, 0); /* exact float32 either way */
         t->zero_point = info->zero_point;
     }
     t->rule = info->rule;
@@ -142,28 +144,23 @@ static dc_status_t read_node(dc_model_t *m, dc_cbor_reader_t *r, dc_model_op_t *
         if (dc_cbor_read_text(r, &key, &length) != DC_OK) {
             return DC_ERR_METADATA;
         }
-        if (dc_cbor_text_equals(key, length, "op")) {
-            const char *name;
-            size_t name_length;
-            if (dc_cbor_read_text(r, &name, &name_length) != DC_OK) {
+        if (dc_cbor_text_equals(key, length, "k")) { /* op code: dc_op_kind_t */
+            uint64_t code;
+            if (dc_cbor_read_uint(r, &code) != DC_OK) {
                 return DC_ERR_METADATA;
             }
-            for (int i = 0; i < DC_OP_COUNT; i++) {
-                if (dc_cbor_text_equals(name, name_length, op_names[i])) {
-                    kind = i;
-                }
-            }
+            kind = code < (uint64_t)DC_OP_COUNT ? (int)code : -1;
             seen |= 1u;
-        } else if (dc_cbor_text_equals(key, length, "inputs")) {
+        } else if (dc_cbor_text_equals(key, length, "i")) {
             status = read_operand_list(r, DC_MODEL_MAX_OP_INPUTS, pool, &n_inputs);
             seen |= 2u;
-        } else if (dc_cbor_text_equals(key, length, "outputs")) {
+        } else if (dc_cbor_text_equals(key, length, "o")) {
             status = read_operand_list(r, 2u, outputs, &n_outputs);
             if (status == DC_ERR_OVERSIZE) {
                 status = DC_ERR_GRAPH; /* every op has exactly one output */
             }
             seen |= 4u;
-        } else if (dc_cbor_text_equals(key, length, "options")) {
+        } else if (dc_cbor_text_equals(key, length, "p")) {
             op->options_position = (uint32_t)r->position;
             status = dc_cbor_skip(r) == DC_OK ? DC_OK : DC_ERR_METADATA;
             seen |= 8u;
@@ -206,7 +203,7 @@ static dc_status_t count_inputs(dc_cbor_reader_t nodes, uint64_t n, uint32_t *to
     for (uint64_t i = 0; i < n; i++) {
         dc_cbor_reader_t r = nodes;
         uint64_t items;
-        if (find_key(&r, "inputs") != DC_OK || dc_cbor_read_array(&r, &items) != DC_OK) {
+        if (find_key(&r, "i") != DC_OK || dc_cbor_read_array(&r, &items) != DC_OK) {
             return DC_ERR_METADATA;
         }
         if (items > DC_MODEL_MAX_OP_INPUTS) {

@@ -33,7 +33,9 @@ typedef struct dc_model_tensor {
     float scale;              /* first scale (per-tensor quantization) */
     int32_t zero_point;
     uint32_t channel_count;   /* scales in the metadata (0: not quantized) */
-    const uint8_t *scales;    /* channel_count float32 LE in the container (unaligned) */
+    const uint8_t *scales;    /* channel_count packed scales in the container (dc_container_scale) */
+    uint8_t scale_bytes;      /* 4: float32 LE; 1: mantissa bytes with scale_exp */
+    int16_t scale_exp;
     const int8_t *codebook;   /* DC_LEVEL_RULE_CODEBOOK: codebook_length entries in the container */
     uint16_t codebook_length;
     uint8_t rule;             /* DC_LEVEL_RULE_*: how decoded levels rebuild the int8 values */

@@ -98,16 +98,10 @@ dc_status_t dc_model_option_bytes(const dc_model_options_t *o, const char *name,
 
 float dc_model_tensor_scale(const dc_model_tensor_t *t, uint32_t k)
 {
-    const uint8_t *p;
-    uint32_t bits;
-    float value;
     if (t->scales == NULL || k >= t->channel_count) {
         return 0.0f;
     }
-    p = t->scales + 4u * (size_t)k;
-    bits = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-    memcpy(&value, &bits, sizeof value);
-    return value;
+    return dc_container_scale(t->scales, t->scale_bytes, t->scale_exp, k);
 }
 
 int dc_model_option_present(const dc_model_options_t *o, const char *name)
