@@ -1,11 +1,13 @@
 """RAM against time for the runtime's three decode modes, the four MLPerf Tiny int8 models on QEMU Cortex-M4.
 
-    python bench/decode_modes_bench.py [--models DIR] [--board qemu-m4] [--channels 16] [--readme] [--json OUT]
+    python bench/decode_modes_bench.py [--models DIR] [--board qemu-m4] [--channels 8] [--sweep 2,4,16]
+                                       [--readme] [--json OUT]
 
 Each model is packed losslessly, delivered over SMP to one board (optimized DSP kernels) and, for each
 mode, reloaded with the console's `decode` command (firmware/app/runtime_adapter.h): AT_LOAD (every weight
 decoded at load), PER_LAYER (each op's weights decoded before it runs), STREAMED (CONV_2D and
-FULLY_CONNECTED weights decoded `--channels` output channels at a time, the kernel run per chunk).
+FULLY_CONNECTED weights decoded `--channels` output channels at a time, the kernel run per chunk; and
+STREAMED again for each chunk size of `--sweep`).
 Per mode: the arena the device needs (its `model` line: persistent tables, decoder, kernel scratch and
 the planned region, exactly what dc_model_load asked for), the host runtime's arena_size (reference
 kernels: no kernel scratch; 64-bit tables), the exact instructions of one dc_model_invoke from the QEMU
@@ -52,6 +54,7 @@ SECTION = "## Decode modes: RAM against time"
 class ModeRun:
     model: str
     mode: str
+    channels: int  # STREAMED chunk (the others ignore it)
     arena_device: int
     scratch_device: int
     arena_host: int
@@ -74,7 +77,7 @@ def _wait_spans(board: QemuBoard, count: int, timeout_s: float = 10.0) -> list[i
         time.sleep(0.02)
 
 
-def measure(models_dir: Path, board_name: str, channels: int) -> list[ModeRun]:
+def measure(models_dir: Path, board_name: str, channels: int, sweep: tuple[int, ...] = ()) -> list[ModeRun]:
     """Every model in every mode on one board. Raises BoardError, DeviceError, TransportError."""
     results = []
     with tempfile.TemporaryDirectory() as state, QemuBoard(board_name, state_dir=state) as board:
@@ -87,8 +90,10 @@ def measure(models_dir: Path, board_name: str, channels: int) -> list[ModeRun]:
             (spec,) = graph.input_tensors()
             x = np.random.default_rng(version).integers(-128, 128, size=(1, *spec.shape), dtype=np.int8)
             (expected,) = reference_run(graph, [x[0]])
-            for name, mode in MODES:
-                console_command(board.port, f"decode {name} {channels}", timeout_s=60.0)
+            runs = [(name, mode, channels) for name, mode in MODES]
+            runs += [("streamed", DecodeMode.STREAMED, c) for c in sweep if c != channels]
+            for name, mode, chunk in runs:
+                console_command(board.port, f"decode {name} {chunk}", timeout_s=60.0)
                 line = _model_line(board.port)
                 assert line["decode"] == name and line["status"] == "DC_OK", line
                 (result,) = infer(board.port, x, timeout_s=120.0)
@@ -97,16 +102,16 @@ def measure(models_dir: Path, board_name: str, channels: int) -> list[ModeRun]:
                 got = np.frombuffer(result.output, dtype=np.int8).reshape(-1)
                 bad = np.flatnonzero(got != expected.reshape(-1))
                 detail = f"element {bad[0]}: {got[bad[0]]} vs {expected.reshape(-1)[bad[0]]}" if bad.size else ""
-                host = arena_size(container, mode, stream_channels=channels if mode is DecodeMode.STREAMED else None)
-                results.append(ModeRun(label, name, int(line["arena"].split("/")[0]), int(line["scratch"]), host,
-                                       spans[seen - 1], not bad.size, detail))
-                print(f"{label} {name}: arena {results[-1].arena_device} instructions {spans[seen - 1]} "
+                host = arena_size(container, mode, stream_channels=chunk if mode is DecodeMode.STREAMED else None)
+                results.append(ModeRun(label, name, chunk, int(line["arena"].split("/")[0]), int(line["scratch"]),
+                                       host, spans[seen - 1], not bad.size, detail))
+                print(f"{label} {name} {chunk}: arena {results[-1].arena_device} instructions {spans[seen - 1]} "
                       f"equal={not bad.size}", file=sys.stderr)
     return results
 
 
 def markdown(results: list[ModeRun], channels: int) -> str:
-    by = {(r.model, r.mode): r for r in results}
+    by = {(r.model, r.mode): r for r in results if r.mode != "streamed" or r.channels == channels}
     lines = [f"`python bench/decode_modes_bench.py --readme` (qemu-m4 = mps2-an386, DSP kernels, STREAMED in chunks "
              f"of {channels} output channels). Arena: the device's `model` line (exactly what dc_model_load "
              "needs on Cortex-M4: tables, decoder state, kernel scratch, planned region) and the host runtime's "
@@ -133,7 +138,22 @@ def markdown(results: list[ModeRun], channels: int) -> str:
         f"{label} {'/'.join(str(by[(label, n)].scratch_device) for n, _ in MODES if (label, n) in by)}"
         for label, _ in MODELS) + " (AT_LOAD / PER_LAYER / STREAMED; STREAMED plans each op's scratch "
         "behind its weights instead, so it shows 0 persistent).")
+    chunks = sorted({r.channels for r in results if r.mode == "streamed"})
+    if len(chunks) > 1:
+        streamed = {(r.model, r.channels): r for r in results if r.mode == "streamed"}
+        lines += ["", "STREAMED by output channels per chunk (device arena / instructions of one inference):", "",
+                  "| model | " + " | ".join(f"{c} channels" for c in chunks) + " |",
+                  "|---|" + "---|" * len(chunks)]
+        for label, _ in MODELS:
+            cells = [f"{streamed[(label, c)].arena_device:,} / {_m(streamed[(label, c)].instructions)}"
+                     + ("" if streamed[(label, c)].equal else " (DIFFERS)") if (label, c) in streamed else "n/a"
+                     for c in chunks]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _m(n: int) -> str:
+    return f"{n / 1e6:.2f} M"
 
 
 def update_readme(text: str) -> None:
@@ -153,10 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     parser.add_argument("--board", default="qemu-m4")
     parser.add_argument("--channels", type=int, default=8, help="STREAMED: output channels per chunk")
+    parser.add_argument("--sweep", default="", help="STREAMED again with these chunk sizes, e.g. 2,4,16")
     parser.add_argument("--readme", action="store_true", help=f"rewrite the '{SECTION}' section of bench/README.md")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    results = measure(args.models, args.board, args.channels)
+    sweep = tuple(int(c) for c in args.sweep.split(",") if c.strip())
+    results = measure(args.models, args.board, args.channels, sweep)
     text = markdown(results, args.channels)
     print(text)
     if args.json:
