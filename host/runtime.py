@@ -32,7 +32,12 @@ class DecodeMode(enum.IntEnum):
     """When weights are decoded (dc_model_mode_t)."""
 
     AT_LOAD = _runtime.MODE_AT_LOAD        # all weights into the arena at load: most RAM, fastest
-    PER_LAYER = _runtime.MODE_PER_LAYER    # each op's weights just before it runs: least RAM
+    PER_LAYER = _runtime.MODE_PER_LAYER    # each op's weights just before it runs: less RAM
+    STREAMED = _runtime.MODE_STREAMED      # conv/FC weights a chunk of output channels at a time: least RAM
+    AUTO = _runtime.MODE_AUTO              # load: the first of the three that fits; arena_size: the least
+
+
+STREAM_CHANNELS = _runtime.STREAM_CHANNELS  # output channels per chunk in STREAMED mode unless told otherwise
 
 
 def _raise(status: str, what: str) -> None:
@@ -41,12 +46,23 @@ def _raise(status: str, what: str) -> None:
     raise RuntimeStatusError(f"{what}: {status}", status=status)
 
 
-def arena_size(container: bytes, mode: DecodeMode = DecodeMode.PER_LAYER) -> int:
-    """Bytes of arena the model in `container` needs in `mode` (dc_model_arena_size).
+def _channels(stream_channels: int | None) -> int:
+    if stream_channels is None:
+        return 0
+    if not 1 <= int(stream_channels) <= 65535:
+        raise ValueError(f"stream_channels must be in [1, 65535], got {stream_channels}")
+    return int(stream_channels)
+
+
+def arena_size(container: bytes, mode: DecodeMode = DecodeMode.PER_LAYER, *,
+               stream_channels: int | None = None) -> int:
+    """Bytes of arena the model in `container` needs in `mode` (dc_model_arena_size_config);
+    `stream_channels`: output channels per chunk in STREAMED mode (default STREAM_CHANNELS).
 
     Raises BitstreamError for a container that does not open, RuntimeStatusError for a graph
-    the runtime cannot build (DC_ERR_GRAPH, DC_ERR_OP, DC_ERR_OPTION, DC_ERR_SHAPE, ...)."""
-    status, size = _runtime.arena_size(bytes(container), int(mode))
+    the runtime cannot build (DC_ERR_GRAPH, DC_ERR_OP, DC_ERR_OPTION, DC_ERR_SHAPE, ...),
+    ValueError for stream_channels outside [1, 65535]."""
+    status, size = _runtime.arena_size(bytes(container), int(mode), _channels(stream_channels))
     if status != "DC_OK":
         _raise(status, "the runtime cannot size this model")
     return int(size)
@@ -64,15 +80,18 @@ class TensorSpec:
 class Runtime:
     """One model loaded by the C runtime into its own arena."""
 
-    def __init__(self, container: bytes, mode: DecodeMode = DecodeMode.PER_LAYER, *, arena: int | None = None):
-        """Load `container` with an arena of `arena` bytes (default: exactly what it needs).
+    def __init__(self, container: bytes, mode: DecodeMode = DecodeMode.PER_LAYER, *, arena: int | None = None,
+                 stream_channels: int | None = None):
+        """Load `container` with an arena of `arena` bytes (default: exactly what it needs; with
+        AUTO the least of the three modes). `mode` is then the mode loaded (AUTO resolved).
+        `stream_channels`: output channels per chunk in STREAMED mode (default STREAM_CHANNELS).
 
         Raises BitstreamError / RuntimeStatusError (DC_ERR_ARENA when `arena` is too small;
-        `needed` on the error tells how much is)."""
+        `needed` on the error tells how much is), ValueError for a bad stream_channels."""
         data = bytes(container)
-        self.mode = DecodeMode(mode)
-        size = arena_size(data, self.mode) if arena is None else int(arena)
-        status, model, needed = _runtime.load(data, int(self.mode), size)
+        channels = _channels(stream_channels)
+        size = arena_size(data, mode, stream_channels=stream_channels) if arena is None else int(arena)
+        status, model, needed = _runtime.load(data, int(DecodeMode(mode)), size, channels)
         if status != "DC_OK":
             try:
                 _raise(status, f"the runtime cannot load this model (arena {size} bytes, needs {needed})")
@@ -81,6 +100,7 @@ class Runtime:
                 raise
         self._model = model
         self.info = model.info()
+        self.mode = DecodeMode(self.info["mode"])
         self.inputs = [TensorSpec(tuple(s), scale, zp) for s, scale, zp in model.inputs()]
         self.outputs = [TensorSpec(tuple(s), scale, zp) for s, scale, zp in model.outputs()]
         self.op_names = model.op_names()

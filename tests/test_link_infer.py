@@ -1,7 +1,7 @@
 """The firmware's model runtime behind SMP on the native board (a real process on a real pty):
 inference equals the host reference interpreter, inputs in pieces, the running model read
-back, decoding per layer when the at-load arena does not fit, a model that never fits refused
-with DC_ERR_ARENA before it runs, and `dcagent infer`."""
+back, decoding per layer when the at-load arena does not fit, streamed when even that does not, a
+model that never fits refused with DC_ERR_ARENA before it runs, and `dcagent infer`."""
 import asyncio
 import hashlib
 
@@ -82,18 +82,36 @@ def test_model_group_runs_the_model(tmp_path):
     assert st.inferences == 3 and all(r.instructions == 0 and r.cycles == 0 for r in results)  # native: no counters
 
 
+def shared_weights_graph(width: int, seed: int):
+    """input [1, width] -> FULLY_CONNECTED -> FULLY_CONNECTED, both with ONE width x width weight tensor:
+    weights read by two ops are decoded whole even in the streamed mode (docs/runtime.md)."""
+    from host.graph import Activation, FullyConnectedOptions, Op, OpKind
+
+    g = chain_graph(2, width, seed=seed)
+    first, second = g.ops
+    g.ops[1] = Op(OpKind.FULLY_CONNECTED, (second.inputs[0], first.inputs[1], first.inputs[2]), second.outputs,
+                  FullyConnectedOptions(Activation.NONE, False))
+    g.tensors[second.inputs[1]].data = None  # now unused: dropped by pack
+    return g
+
+
 def test_per_layer_when_at_load_does_not_fit_and_arena_refusal(tmp_path):
     chain = chain_graph(4, 320, seed=5)    # 409,600 weights: more than the arena decoded at load
-    huge = chain_graph(1, 640, seed=6)     # one 409,600-weight layer: does not fit even per layer
+    huge = chain_graph(1, 640, seed=6)     # one 409,600-weight layer: does not fit per layer, runs streamed
+    shared = shared_weights_graph(640, seed=7)  # the same layer read twice: fits in no mode
     x = samples(chain, 2, seed=2)
+    x_huge = samples(huge, 2, seed=4)
     with board_running("native", tmp_path) as board:
         flash(board.port, tagged_graph(chain, version_code(1), "chain"), confirm=True)
         results = infer(board.port, x)
         line = model_line(board.port)
-        flash(board.port, tagged_graph(huge, version_code(2), "huge"), confirm=True)  # delivered, verified, runs
+        flash(board.port, tagged_graph(huge, version_code(2), "huge"), confirm=True)
+        huge_results = infer(board.port, x_huge)
+        streamed = model_line(board.port)
+        flash(board.port, tagged_graph(shared, version_code(3), "shared"), confirm=True)  # delivered, verified
         refused = model_line(board.port)
         with pytest.raises(DeviceError) as info:
-            infer(board.port, samples(huge, 1, seed=3))
+            infer(board.port, samples(shared, 1, seed=3))
         dut = Dut(board.port)
         try:
             dut.command("db load 640")
@@ -103,6 +121,8 @@ def test_per_layer_when_at_load_does_not_fit_and_arena_refusal(tmp_path):
         finally:
             dut.close()
     check_outputs(chain, x, results, "chain per layer")
+    check_outputs(huge, x_huge, huge_results, "huge streamed")
+    assert streamed["status"] == "DC_OK" and streamed["decode"] == "streamed"
     assert line["status"] == "DC_OK" and line["decode"] == "per_layer"
     needed, capacity = (int(v) for v in line["arena"].split("/"))
     assert needed < capacity == ARENA < int(line["at_load"])

@@ -138,3 +138,46 @@ def test_cli_infer_on_qemu_m4_saves_exact_instructions(tmp_path, capsys):
         assert saved["y"].shape == (3, 1, 10)
     # one 500x10 fully connected layer: at least a few instructions per MAC, the same for every input
     assert len(set(instructions)) == 1 and 5000 < instructions[0] < 200_000, instructions
+
+
+@pytest.mark.slow
+def test_qemu_m4_mlperf_models_in_every_decode_mode(tmp_path):
+    """The four MLPerf Tiny models on the Cortex-M4 (DSP kernels) reloaded in each decode mode with the
+    console's `decode` command: PER_LAYER, STREAMED in chunks of 16 output channels and of 7 (no layer's
+    channel count is a multiple of 7, so every streamed layer ends on a short, mostly odd chunk), and
+    AUTO (decoded at load in this board's 384 KiB arena). Every output equals the host reference
+    interpreter's; the device's arena shrinks from one mode to the next."""
+    import numpy as np
+
+    from dcagent.link import console_command, infer
+    from host.reference import run as reference_run
+    from tests.link_models import MLPERF_MODELS, mlperf_container, mlperf_graph
+
+    def model_line(port):
+        return dict(word.split("=", 1) for word in console_command(port, "model").split()[1:])
+
+    with board_running("qemu-m4", tmp_path) as board:
+        for version, name in enumerate(MLPERF_MODELS, start=1):
+            g = mlperf_graph(name)
+            flash(board.port, mlperf_container(name, version_code(version)), confirm=True)
+            (spec,), (out,) = g.input_tensors(), g.output_tensors()
+            x = np.random.default_rng(version).integers(-128, 128, size=(1, *spec.shape), dtype=np.int8)
+            (expected,) = reference_run(g, [x[0]])
+            arenas = {}
+            for mode, channels in (("per_layer", 16), ("streamed", 16), ("streamed", 7), ("auto", 0)):
+                assert console_command(board.port, f"decode {mode} {channels}" if channels else f"decode {mode}",
+                                       timeout_s=60) == "ok"
+                line = model_line(board.port)
+                assert line["status"] == "DC_OK"
+                assert line["decode"] == ("at_load" if mode == "auto" else mode), line
+                if mode == "streamed":
+                    assert line["chunk"] == str(channels)
+                arenas[(mode, channels)] = int(line["arena"].split("/")[0])
+                (result,) = infer(board.port, x, timeout_s=120)
+                got = np.frombuffer(result.output, dtype=np.int8).reshape(out.shape)
+                bad = np.flatnonzero(got.reshape(-1) != expected.reshape(-1))
+                assert bad.size == 0, f"{name} {mode} {channels}: element {bad[0]}: {got.reshape(-1)[bad[0]]} " \
+                                      f"vs {expected.reshape(-1)[bad[0]]}"
+            assert arenas[("streamed", 16)] < arenas[("per_layer", 16)] < arenas[("auto", 0)], arenas
+        with pytest.raises(DeviceError):
+            console_command(board.port, "decode sideways")

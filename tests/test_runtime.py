@@ -1,8 +1,8 @@
 """The C model runtime (firmware/lib/include/dc_model.h via host.runtime): exactness, arena, graph errors.
 
 The four MLPerf Tiny int8 models, packed: the C runtime's outputs equal host.reference's and
-LiteRT's (BUILTIN_REF) on seeded inputs, in both decode modes, and every op's output equals the
-reference interpreter's. A too-small arena is refused before anything runs; every malformed
+LiteRT's (BUILTIN_REF) on seeded inputs, in every decode mode (streamed also in chunks that do not
+divide the channels), and every op's output equals the reference interpreter's. A too-small arena is refused before anything runs; every malformed
 graph gets its own status (the golden vectors in tests/vectors/model/).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from host.errors import BitstreamError, DataError
 from host.model_format import pack
 from host.reference import run, run_all
-from host.runtime import DecodeMode, Runtime, RuntimeStatusError, arena_size
+from host.runtime import STREAM_CHANNELS, DecodeMode, Runtime, RuntimeStatusError, arena_size
 from host.tflite import read_model, write_model
 from tests.model_samples import broken_containers, tiny_container, tiny_graph, tiny_inputs
 
@@ -23,6 +23,7 @@ MODELS = Path("/work/shared/models/mlperf-tiny")
 VECTORS = Path(__file__).parent / "vectors" / "model"
 INT8_MODELS = ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "ad01_int8"]
 TFLM_ARENA = {"kws_ref_model": 22_820, "pretrainedResnet_quant": 54_996, "vww_96_int8": 100_708, "ad01_int8": 2_580}
+FIXED_MODES = (DecodeMode.AT_LOAD, DecodeMode.PER_LAYER, DecodeMode.STREAMED)
 
 
 def first_mismatch(ours: np.ndarray, theirs: np.ndarray) -> str | None:
@@ -84,13 +85,87 @@ def test_mlperf_arena_plan(packed):
     name, _, graph, container = packed
     naive = sum(t.size for t in graph.tensors if t.data is None)
     largest = max(t.size for t in graph.tensors if t.data is None)
-    at_load, per_layer = (Runtime(container, mode).info for mode in DecodeMode)
+    at_load, per_layer, streamed = (Runtime(container, mode).info for mode in FIXED_MODES)
     assert largest <= at_load["planned_bytes"] < naive
     # decoded weights (raw-coded tensors are read in place, so at most all of them)
     assert 0 < at_load["weight_bytes"] == per_layer["weight_bytes"] <= sum(
         t.data.nbytes for t in graph.tensors if t.data is not None)
-    assert per_layer["arena_needed"] < at_load["arena_needed"]
+    assert streamed["arena_needed"] < per_layer["arena_needed"] < at_load["arena_needed"]
     assert arena_size(container, DecodeMode.PER_LAYER) == per_layer["arena_needed"]
+    assert arena_size(container, DecodeMode.STREAMED) == streamed["arena_needed"]
+    assert arena_size(container, DecodeMode.AUTO) == streamed["arena_needed"]
+    # streamed: the planned region is the activations plus at most one op's chunk of weight rows, and its
+    # multipliers, bias and (depthwise) whole small filter
+    row = max(graph.tensors[op.inputs[1]].data[0].size for op in graph.ops
+              if op.kind.value in ("CONV_2D", "FULLY_CONNECTED"))
+    assert streamed["planned_bytes"] <= at_load["planned_bytes"] + STREAM_CHANNELS * row + 4096
+
+
+def test_mlperf_streamed_chunks_not_dividing_the_channels(packed):
+    """Streamed in chunks of 3 and 7 output channels (no MLPerf layer's channel count is a multiple
+    of 7; KWS's 12 classes and ResNet's 10 are not of 7 or 3 either): every op's output equals the
+    reference interpreter's."""
+    name, _, graph, container = packed
+    inputs = [np.random.default_rng(11).integers(-128, 128, size=t.shape, dtype=np.int8)
+              for t in graph.input_tensors()]
+    values = run_all(graph, inputs)
+    for channels in (3, 7):
+        runtime = Runtime(container, DecodeMode.STREAMED, stream_channels=channels)
+        assert runtime.info["stream_channels"] == channels
+        _, layers = runtime.run(inputs, layers=True)
+        for index, (op, ours) in enumerate(zip(graph.ops, layers)):
+            problem = first_mismatch(ours, values[op.outputs[0]])
+            assert problem is None, f"{name} chunk {channels} {graph.describe_op(index)}: {problem}"
+
+
+def test_model_that_fits_only_streamed_runs():
+    """AD01 in the arena the streamed mode needs: AT_LOAD and PER_LAYER are refused there, AUTO
+    falls through to STREAMED and runs bit-exactly."""
+    name = "ad01_int8"
+    graph = read_model((MODELS / f"{name}.tflite").read_bytes())
+    container = pack(graph, name=name, version=1)
+    arena = arena_size(container, DecodeMode.STREAMED)
+    assert arena < TFLM_ARENA[name] * 10  # far below the 640x128 layer's 81,920 weight bytes
+    for mode in (DecodeMode.AT_LOAD, DecodeMode.PER_LAYER):
+        with pytest.raises(RuntimeStatusError) as err:
+            Runtime(container, mode, arena=arena)
+        assert err.value.status == "DC_ERR_ARENA" and err.value.needed > arena
+    with pytest.raises(RuntimeStatusError) as err:
+        Runtime(container, DecodeMode.AUTO, arena=arena - 1)
+    assert err.value.status == "DC_ERR_ARENA" and err.value.needed == arena
+    runtime = Runtime(container, DecodeMode.AUTO, arena=arena)
+    assert runtime.mode is DecodeMode.STREAMED and runtime.arena_bytes == arena
+    inputs = [np.random.default_rng(3).integers(-128, 128, size=t.shape, dtype=np.int8)
+              for t in graph.input_tensors()]
+    for k, (o, r) in enumerate(zip(runtime.run(inputs), run(graph, inputs))):
+        assert first_mismatch(o, r) is None, f"output {k}: {first_mismatch(o, r)}"
+
+
+def test_auto_mode_takes_the_fastest_mode_that_fits():
+    data = pack(read_model((MODELS / "kws_ref_model.tflite").read_bytes()), name="kws", version=1)
+    sizes = {mode: arena_size(data, mode) for mode in FIXED_MODES}
+    assert sizes[DecodeMode.STREAMED] < sizes[DecodeMode.PER_LAYER] < sizes[DecodeMode.AT_LOAD]
+    for mode in FIXED_MODES:
+        runtime = Runtime(data, DecodeMode.AUTO, arena=sizes[mode])
+        assert runtime.mode is mode and runtime.arena_bytes == sizes[mode]
+    assert Runtime(data, DecodeMode.AUTO, arena=sizes[DecodeMode.AT_LOAD] - 1).mode is DecodeMode.PER_LAYER
+    assert Runtime(data, DecodeMode.AUTO).arena_bytes == sizes[DecodeMode.STREAMED]
+    data = tiny_container()
+    with pytest.raises(ValueError):
+        Runtime(data, DecodeMode.STREAMED, stream_channels=0)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5, 64])
+def test_tiny_model_streamed_in_every_chunk_size(channels):
+    """The tiny model's CONV_2D (4 filters, uniform levels) and per-tensor FULLY_CONNECTED (5 units,
+    dependent levels: the trellis state carries from chunk to chunk) in chunks of 1..5 channels and
+    one chunk larger than any layer: outputs equal the reference's."""
+    graph, data = tiny_graph(), tiny_container()
+    runtime = Runtime(data, DecodeMode.STREAMED, stream_channels=channels)
+    assert runtime.arena_bytes == arena_size(data, DecodeMode.STREAMED, stream_channels=channels)
+    for inputs in tiny_inputs(graph, 3):
+        for k, (o, r) in enumerate(zip(runtime.run(inputs), run(graph, inputs))):
+            assert first_mismatch(o, r) is None, f"chunk {channels} output {k}: {first_mismatch(o, r)}"
 
 
 def test_arena_too_small_is_refused_before_running():
@@ -106,7 +181,7 @@ def test_arena_too_small_is_refused_before_running():
         Runtime(data, mode, arena=needed)
 
 
-def test_tiny_model_in_both_modes_and_larger_arena():
+def test_tiny_model_in_every_mode_and_larger_arena():
     graph, data = tiny_graph(), tiny_container()
     for mode in DecodeMode:
         runtime = Runtime(data, mode, arena=arena_size(data, mode) + 1000)
@@ -277,10 +352,11 @@ def test_levels_outside_their_rule_are_corrupt():
         with pytest.raises(RuntimeStatusError) as err:
             Runtime(bad, DecodeMode.AT_LOAD)
         assert err.value.status == "DC_ERR_CORRUPT", rule
-        runtime = Runtime(bad, DecodeMode.PER_LAYER)
-        with pytest.raises(RuntimeStatusError) as err:
-            runtime.run(tiny_inputs(tiny_graph(), 1)[0])
-        assert err.value.status == "DC_ERR_CORRUPT", rule
+        for mode in (DecodeMode.PER_LAYER, DecodeMode.STREAMED):
+            runtime = Runtime(bad, mode)
+            with pytest.raises(RuntimeStatusError) as err:
+                runtime.run(tiny_inputs(tiny_graph(), 1)[0])
+            assert err.value.status == "DC_ERR_CORRUPT", (rule, mode.name)
         with pytest.raises(BitstreamError) as err:
             unpack(bad)
         assert err.value.status == "DC_ERR_CORRUPT", rule

@@ -51,7 +51,7 @@ class DeviceModel:
     output_bytes: int | None
     arena_bytes: int | None      # what the model needs (in the decode mode used)
     arena_capacity: int | None   # what the device has
-    decode: str | None           # "at_load" | "per_layer"
+    decode: str | None           # "at_load" | "per_layer" | "streamed"
     load_status: int             # 0, or the rc (-dc_status_t) of why the runtime cannot run it
 
 

@@ -390,9 +390,38 @@ static void cmd_provision(args_t *args)
     }
 }
 
+static const char *const g_decode_names[] = {"at_load", "per_layer", "streamed", "auto"};
+
+/* `decode auto|at_load|per_layer|streamed [CHANNELS]`: reload the running model in that mode (streamed:
+ * CHANNELS output channels per chunk, default DC_MODEL_STREAM_CHANNELS). "ok", or "error: STATUS". */
+static void cmd_decode(args_t *args)
+{
+    const char *word;
+    size_t len = next_word(args, &word);
+    uint32_t channels = 0;
+    int mode = -1;
+    args_t probe;
+    for (int k = 0; k < 4; k++) {
+        if (strlen(g_decode_names[k]) == len && memcmp(word, g_decode_names[k], len) == 0) {
+            mode = k;
+        }
+    }
+    probe = *args;
+    if (mode < 0 || (next_word(&probe, &word) != 0 && (next_u32(args, &channels) != 0 || channels < 1u))) {
+        dc_console_line("error: usage: decode auto|at_load|per_layer|streamed [CHANNELS]");
+        return;
+    }
+    int status = dc_app_runtime_set_decode(mode, channels);
+    if (status != DC_OK) {
+        write_status_error((dc_status_t)status);
+        return;
+    }
+    dc_console_line("ok");
+}
+
 /* `model`: what the runtime made of the running model, one line:
- * model slot=S name=N status=DC_OK decode=at_load|per_layer arena=NEEDED/CAPACITY at_load=B
- * scratch=B in=B out=B ops=K   ("model slot=none status=DC_ERR_NO_MODEL" without a model). */
+ * model slot=S name=N status=DC_OK decode=at_load|per_layer|streamed arena=NEEDED/CAPACITY at_load=B
+ * scratch=B in=B out=B ops=K [chunk=C]   ("model slot=none status=DC_ERR_NO_MODEL" without a model). */
 static void cmd_model(args_t *args)
 {
     const dc_app_runtime_info_t *info = dc_app_runtime_info();
@@ -407,7 +436,8 @@ static void cmd_model(args_t *args)
     dc_console_write(info->name[0] != '\0' ? info->name : "-");
     dc_console_write(" status=");
     dc_console_write(dc_status_name(info->status));
-    dc_console_write(info->per_layer ? " decode=per_layer" : " decode=at_load");
+    dc_console_write(" decode=");
+    dc_console_write(info->mode >= 0 && info->mode < 3 ? g_decode_names[info->mode] : "auto");
     dc_console_write(" arena=");
     write_u64(info->arena_needed);
     dc_console_write("/");
@@ -422,6 +452,10 @@ static void cmd_model(args_t *args)
     write_u64(info->output_bytes);
     dc_console_write(" ops=");
     write_u64(info->ops);
+    if (info->status == DC_OK && info->mode == 2) {
+        dc_console_write(" chunk=");
+        write_u64(info->stream_channels);
+    }
     dc_console_line("");
 }
 
@@ -484,6 +518,7 @@ static const command_t g_commands[] = {
     {"slots", cmd_slots, "slots"},
     {"provision", cmd_provision, "provision HEXKEY"},
     {"model", cmd_model, "model"},
+    {"decode", cmd_decode, "decode auto|at_load|per_layer|streamed [CHANNELS]"},
     {"fault", cmd_fault, "fault"},
     {"reset", cmd_reset, "reset"},
     {"exit", cmd_exit, "exit [N]"},

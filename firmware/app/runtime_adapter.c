@@ -22,6 +22,8 @@ static char g_name[64];
 static const uint8_t *g_loaded;
 static size_t g_loaded_len;
 static int g_have_output;
+/* How the model is loaded (the console's `decode` command changes it; boot: AUTO). */
+static dc_model_config_t g_config = {DC_MODEL_DECODE_AUTO, 0u};
 
 static void profile_op(void *context, uint32_t op_index, dc_model_event_t event)
 {
@@ -65,14 +67,15 @@ void dc_app_runtime_bind(const dc_app_model_t *model)
     if (model->image == NULL) {
         return;
     }
-    status = dc_model_load(&g_m, model->image, model->size, (uint8_t *)g_arena, sizeof g_arena,
-                           DC_MODEL_DECODE_AT_LOAD);
-    g_info.arena_at_load = g_m.arena_needed;
-    if (status == DC_ERR_ARENA) { /* keep the weights compressed; decode each op's before it runs */
-        status = dc_model_load(&g_m, model->image, model->size, (uint8_t *)g_arena, sizeof g_arena,
-                               DC_MODEL_DECODE_PER_LAYER);
-        g_info.per_layer = 1;
+    if (dc_model_arena_size(model->image, model->size, DC_MODEL_DECODE_AT_LOAD, (uint8_t *)g_arena, sizeof g_arena,
+                            &g_info.arena_at_load) != DC_OK) {
+        g_info.arena_at_load = 0;
     }
+    /* AUTO: decoded at load when that fits, else per layer, else streamed in chunks of output channels */
+    status = dc_model_load_config(&g_m, model->image, model->size, (uint8_t *)g_arena, sizeof g_arena, &g_config);
+    g_info.mode = status == DC_OK ? (int)g_m.mode : (int)g_config.mode;
+    g_info.per_layer = status == DC_OK && g_m.mode != DC_MODEL_DECODE_AT_LOAD;
+    g_info.stream_channels = g_m.stream_channels;
     g_info.arena_needed = g_m.arena_needed;
     if (status == DC_OK && g_m.input_count != 1u) {
         status = DC_ERR_UNSUPPORTED; /* the protocols carry one input tensor */
@@ -90,6 +93,18 @@ void dc_app_runtime_bind(const dc_app_model_t *model)
         g_info.output_bytes += io.bytes;
     }
     (void)dc_model_set_profiler(&g_m, profile_op, NULL);
+}
+
+int dc_app_runtime_set_decode(int mode, uint32_t stream_channels)
+{
+    dc_app_model_t model = g_model;
+    if (mode < (int)DC_MODEL_DECODE_AT_LOAD || mode > (int)DC_MODEL_DECODE_AUTO || stream_channels > 65535u) {
+        return DC_ERR_ARG;
+    }
+    g_config.mode = (dc_model_mode_t)mode;
+    g_config.stream_channels = stream_channels;
+    dc_app_runtime_bind(&model);
+    return model.image == NULL ? DC_ERR_NO_MODEL : g_info.status;
 }
 
 const dc_app_runtime_info_t *dc_app_runtime_info(void)
@@ -207,7 +222,7 @@ static int smp_describe(void *ctx, int slot, dc_smp_model_desc_t *desc)
     desc->arena_bytes = (uint32_t)g_info.arena_needed;
     desc->arena_capacity = (uint32_t)g_info.arena_capacity;
     desc->load_status = g_info.status;
-    desc->per_layer = (uint8_t)g_info.per_layer;
+    desc->decode = (uint8_t)(g_info.status == DC_OK ? g_info.mode : 0);
     return DC_OK;
 }
 

@@ -4,10 +4,13 @@
  *
  * At boot dc_app_runtime_bind() loads the running slot's model (memory-mapped flash) with
  * dc_model_load into ONE static arena of DC_APP_ARENA_SIZE bytes (a build-time constant per
- * board, firmware/boards/<board>.mk): weights decoded at load (DC_MODEL_DECODE_AT_LOAD) when
- * that fits, else decoded per layer before each op (DC_MODEL_DECODE_PER_LAYER). A model that
- * needs more arena than that even per layer is refused before it runs: every inference answers
- * DC_ERR_ARENA, and `model info` / the console's `model` line say how much it needs.
+ * board, firmware/boards/<board>.mk) in DC_MODEL_DECODE_AUTO: weights decoded at load
+ * (DC_MODEL_DECODE_AT_LOAD) when that fits, else decoded per layer before each op
+ * (DC_MODEL_DECODE_PER_LAYER), else streamed a chunk of output channels at a time
+ * (DC_MODEL_DECODE_STREAMED). A model that needs more arena than that even streamed is refused
+ * before it runs: every inference answers DC_ERR_ARENA, and `model info` / the console's `model`
+ * line say how much it needs. The console's `decode` command reloads it in a given mode
+ * (dc_app_runtime_set_decode; benchmarks and tests compare the modes on one board).
  *
  * Inference: the input tensor's bytes in (exactly the graph input's size, else DC_ERR_SHAPE;
  * the model must have one graph input), the output tensors' bytes out (all graph outputs,
@@ -61,8 +64,10 @@ typedef struct {
 typedef struct {
     int slot;                 /* physical slot, -1 without a model */
     int status;               /* DC_OK when loaded, else why not (DC_ERR_NO_MODEL, DC_ERR_ARENA, ...) */
-    int per_layer;            /* 1: weights decoded per layer (the at-load arena did not fit) */
-    size_t arena_needed;      /* bytes the model needs in the mode used (per layer after DC_ERR_ARENA) */
+    int per_layer;            /* 1: weights decoded per layer or streamed (the at-load arena did not fit) */
+    int mode;                 /* dc_model_mode_t loaded (after a failed load: the mode asked for) */
+    uint32_t stream_channels; /* DECODE_STREAMED: output channels per chunk */
+    size_t arena_needed;      /* bytes the model needs in the mode used (AUTO refused: the least of all) */
     size_t arena_at_load;     /* bytes it needs with every weight decoded at load (0 if unknown) */
     size_t arena_capacity;    /* DC_APP_ARENA_SIZE */
     size_t input_bytes, output_bytes;
@@ -73,6 +78,11 @@ typedef struct {
 
 /* Called once at boot with the running model (image NULL when none): loads it. */
 void dc_app_runtime_bind(const dc_app_model_t *model);
+
+/* Reload the running model in `mode` (a dc_model_mode_t, DECODE_AUTO included) with `stream_channels`
+ * per chunk (0: DC_MODEL_STREAM_CHANNELS); later binds keep it. DC_OK, DC_ERR_ARG (mode or channels out
+ * of range), DC_ERR_NO_MODEL, or the load's status (dc_app_runtime_info() says more). */
+int dc_app_runtime_set_decode(int mode, uint32_t stream_channels);
 
 /* The state of the running model. Never NULL. */
 const dc_app_runtime_info_t *dc_app_runtime_info(void);

@@ -9,6 +9,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <string.h>
+
 #include "dc_fixed_point.h"
 #include "dc_kernels.h"
 
@@ -154,6 +156,10 @@ static int64_t dims_elems(const dc_dims_t *d)
 }
 
 /* A zeroed bytes object for `needed` elements of `itemsize`, or `requested` elements if >= 0. */
+/* Every output buffer starts as this byte: elements a kernel leaves alone (a strided output's other
+ * channels) keep it. */
+#define DC_PY_OUTPUT_FILL 0x5A
+
 static PyObject *new_out(int64_t needed, Py_ssize_t requested, Py_ssize_t itemsize, int32_t *len)
 {
     int64_t n = requested >= 0 ? requested : needed;
@@ -162,7 +168,11 @@ static PyObject *new_out(int64_t needed, Py_ssize_t requested, Py_ssize_t itemsi
         return NULL;
     }
     *len = (int32_t)n;
-    return PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * itemsize));
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * itemsize));
+    if (out != NULL) {
+        memset(PyBytes_AS_STRING(out), DC_PY_OUTPUT_FILL, (size_t)(n * itemsize)); /* what no kernel wrote */
+    }
+    return out;
 }
 
 static PyObject *finish(PyObject *out, dc_status_t st, const char *op)
@@ -180,14 +190,15 @@ static PyObject *conv_common(PyObject *args, PyObject *kw, int depthwise)
 {
     static char *kwlist[] = {"input", "input_shape", "filter", "filter_shape", "bias", "output_shape",
                              "multipliers", "shifts", "input_offset", "output_offset", "stride", "dilation",
-                             "padding", "act_min", "act_max", "depth_multiplier", "rounding", "output_len", NULL};
+                             "padding", "act_min", "act_max", "depth_multiplier", "rounding", "output_len",
+                             "output_stride", NULL};
     PyObject *o_in, *o_ish, *o_f, *o_fsh, *o_b, *o_osh, *o_m, *o_s;
     PyObject *o_stride = NULL, *o_dil = NULL, *o_pad = NULL;
-    int in_off, out_off, act_min = -128, act_max = 127, dm = 1, rounding = DC_ROUNDING_DOUBLE;
+    int in_off, out_off, act_min = -128, act_max = 127, dm = 1, rounding = DC_ROUNDING_DOUBLE, out_stride = 0;
     Py_ssize_t out_len = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOii|OOOiiiin", kwlist, &o_in, &o_ish, &o_f, &o_fsh, &o_b,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOii|OOOiiiini", kwlist, &o_in, &o_ish, &o_f, &o_fsh, &o_b,
                                      &o_osh, &o_m, &o_s, &in_off, &out_off, &o_stride, &o_dil, &o_pad, &act_min,
-                                     &act_max, &dm, &rounding, &out_len)) {
+                                     &act_max, &dm, &rounding, &out_len, &out_stride)) {
         return NULL;
     }
     dc_dims_t ish, fsh, osh;
@@ -211,7 +222,7 @@ static PyObject *conv_common(PyObject *args, PyObject *kw, int depthwise)
     }
     const dc_conv_params_t cp = {in_off,  out_off, stride[0], stride[1], dil[0],  dil[1],
                                  pad[0],  pad[1],  act_min,   act_max,   (dc_rounding_t)rounding,
-                                 NULL,    0};
+                                 NULL,    0,       out_stride};
     const dc_channel_quant_t q = {(const int32_t *)bm.data, (const int32_t *)bs.data, bm.len < bs.len ? bm.len : bs.len};
     dc_status_t st;
     if (depthwise) {
@@ -248,12 +259,15 @@ static PyObject *py_fully_connected_s8(PyObject *self, PyObject *args, PyObject 
 {
     (void)self;
     static char *kwlist[] = {"input", "filter", "bias", "batches", "depth", "units", "multipliers", "shifts",
-                             "input_offset", "filter_offset", "output_offset", "act_min", "act_max", "rounding", "output_len", NULL};
+                             "input_offset", "filter_offset", "output_offset", "act_min", "act_max", "rounding", "output_len",
+                             "output_stride", NULL};
     PyObject *o_in, *o_f, *o_b, *o_m, *o_s;
     int batches, depth, units, in_off, f_off, out_off, act_min = -128, act_max = 127, rounding = DC_ROUNDING_DOUBLE;
+    int out_stride = 0;
     Py_ssize_t out_len = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOiiiOOiii|iiin", kwlist, &o_in, &o_f, &o_b, &batches, &depth, &units,
-                                     &o_m, &o_s, &in_off, &f_off, &out_off, &act_min, &act_max, &rounding, &out_len)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOiiiOOiii|iiini", kwlist, &o_in, &o_f, &o_b, &batches, &depth,
+                                     &units, &o_m, &o_s, &in_off, &f_off, &out_off, &act_min, &act_max, &rounding,
+                                     &out_len, &out_stride)) {
         return NULL;
     }
     in_buf_t bi, bf, bb, bm, bs;
@@ -268,7 +282,8 @@ static PyObject *py_fully_connected_s8(PyObject *self, PyObject *args, PyObject 
     if (out == NULL) {
         goto done;
     }
-    const dc_fully_connected_params_t p = {in_off, f_off, out_off, act_min, act_max, (dc_rounding_t)rounding};
+    const dc_fully_connected_params_t p = {in_off, f_off, out_off, act_min, act_max, (dc_rounding_t)rounding,
+                                           out_stride};
     const dc_channel_quant_t q = {(const int32_t *)bm.data, (const int32_t *)bs.data, bm.len < bs.len ? bm.len : bs.len};
     out = finish(out, dc_fully_connected_s8(&p, &q, batches, depth, units, bi.data, bi.len, bf.data, bf.len, bb.data,
                                             bb.len, (int8_t *)PyBytes_AS_STRING(out), olen),

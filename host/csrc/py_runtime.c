@@ -76,7 +76,9 @@ static PyObject *model_info(ModelObject *self, PyObject *unused)
 {
     (void)unused;
     const dc_model_t *m = &self->model;
-    return Py_BuildValue("{s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:I,s:I}", "arena_size", (Py_ssize_t)m->arena_size,
+    return Py_BuildValue("{s:i,s:I,s:n,s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:I,s:I}", "mode", (int)m->mode,
+                         "stream_channels", m->stream_channels, "scratch_bytes", (Py_ssize_t)m->scratch_bytes,
+                         "arena_size", (Py_ssize_t)m->arena_size,
                          "arena_needed", (Py_ssize_t)m->arena_needed, "persistent_bytes",
                          (Py_ssize_t)m->persistent_bytes, "planned_bytes", (Py_ssize_t)m->planned_bytes,
                          "weight_bytes", (Py_ssize_t)m->weight_bytes, "op_count", m->op_count, "operand_count",
@@ -197,14 +199,15 @@ static PyTypeObject ModelType = {
     .tp_methods = model_methods,
 };
 
-/* load(data, mode, arena_size) -> (status, Model or None, arena_needed) */
+/* load(data, mode, arena_size[, stream_channels]) -> (status, Model or None, arena_needed) */
 static PyObject *py_load(PyObject *self, PyObject *args)
 {
     PyObject *data;
     int mode;
     Py_ssize_t arena_size;
+    unsigned int stream_channels = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "O!in", &PyBytes_Type, &data, &mode, &arena_size)) {
+    if (!PyArg_ParseTuple(args, "O!in|I", &PyBytes_Type, &data, &mode, &arena_size, &stream_channels)) {
         return NULL;
     }
     if (arena_size < 0) {
@@ -224,8 +227,9 @@ static PyObject *py_load(PyObject *self, PyObject *args)
     }
     Py_INCREF(data);
     model->data = data;
-    int status = dc_model_load(&model->model, (const uint8_t *)PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data),
-                               model->arena, (size_t)arena_size, (dc_model_mode_t)mode);
+    const dc_model_config_t config = {(dc_model_mode_t)mode, stream_channels};
+    int status = dc_model_load_config(&model->model, (const uint8_t *)PyBytes_AS_STRING(data),
+                                      (size_t)PyBytes_GET_SIZE(data), model->arena, (size_t)arena_size, &config);
     size_t needed = model->model.arena_needed;
     if (status != DC_OK) {
         Py_DECREF(model);
@@ -234,24 +238,26 @@ static PyObject *py_load(PyObject *self, PyObject *args)
     return Py_BuildValue("(NNn)", status_str(status), (PyObject *)model, (Py_ssize_t)needed);
 }
 
-/* arena_size(data, mode) -> (status, bytes) */
+/* arena_size(data, mode[, stream_channels]) -> (status, bytes) */
 static PyObject *py_arena_size(PyObject *self, PyObject *args)
 {
     Py_buffer data;
     int mode;
+    unsigned int stream_channels = 0;
     size_t size = 0, work_size = 1u << 20;
     int status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*i", &data, &mode)) {
+    if (!PyArg_ParseTuple(args, "y*i|I", &data, &mode, &stream_channels)) {
         return NULL;
     }
+    const dc_model_config_t config = {(dc_model_mode_t)mode, stream_channels};
     for (;;) {
         uint8_t *work = malloc(work_size);
         if (work == NULL) {
             PyBuffer_Release(&data);
             return PyErr_NoMemory();
         }
-        status = dc_model_arena_size(data.buf, (size_t)data.len, (dc_model_mode_t)mode, work, work_size, &size);
+        status = dc_model_arena_size_config(data.buf, (size_t)data.len, &config, work, work_size, &size);
         free(work);
         if (status != DC_ERR_ARENA || work_size >= ((size_t)1 << 30)) {
             break;
@@ -263,8 +269,10 @@ static PyObject *py_arena_size(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
-    {"load", py_load, METH_VARARGS, "load(data: bytes, mode, arena_size) -> (status, Model or None, arena_needed)"},
-    {"arena_size", py_arena_size, METH_VARARGS, "arena_size(data, mode) -> (status, arena bytes needed)"},
+    {"load", py_load, METH_VARARGS,
+     "load(data: bytes, mode, arena_size[, stream_channels]) -> (status, Model or None, arena_needed)"},
+    {"arena_size", py_arena_size, METH_VARARGS,
+     "arena_size(data, mode[, stream_channels]) -> (status, arena bytes needed)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -281,6 +289,9 @@ PyMODINIT_FUNC PyInit__runtime(void)
     }
     if (PyModule_AddIntConstant(m, "MODE_AT_LOAD", DC_MODEL_DECODE_AT_LOAD) != 0 ||
         PyModule_AddIntConstant(m, "MODE_PER_LAYER", DC_MODEL_DECODE_PER_LAYER) != 0 ||
+        PyModule_AddIntConstant(m, "MODE_STREAMED", DC_MODEL_DECODE_STREAMED) != 0 ||
+        PyModule_AddIntConstant(m, "MODE_AUTO", DC_MODEL_DECODE_AUTO) != 0 ||
+        PyModule_AddIntConstant(m, "STREAM_CHANNELS", DC_MODEL_STREAM_CHANNELS) != 0 ||
         PyModule_AddIntConstant(m, "ARENA_ALIGN", DC_MODEL_ARENA_ALIGN) != 0) {
         Py_DECREF(m);
         return NULL;

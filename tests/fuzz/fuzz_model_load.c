@@ -2,7 +2,7 @@
 /* fuzz_model_load.c: libFuzzer target for the model runtime's graph builder, planner and invoke.
  *
  * Each input is loaded as it is, then again with its content_sha256 fixed up (so mutations reach
- * the metadata graph behind the hash), in both decode modes, into an arena of the size the model
+ * the metadata graph behind the hash), in every decode mode (AUTO included), into an arena of the size the model
  * asks for (capped). A model that loads is run once on a zero input, so every planned buffer and
  * decoded weight is touched; AddressSanitizer catches any access outside the arena or container.
  */
@@ -23,7 +23,7 @@ static uint8_t *const arena = (uint8_t *)arena_words;
 
 static void try_model(const uint8_t *data, size_t size)
 {
-    for (int mode = 0; mode < 2; mode++) {
+    for (int mode = 0; mode < 4; mode++) { /* AT_LOAD, PER_LAYER, STREAMED, AUTO */
         dc_model_t m;
         size_t needed = 0;
         if (dc_model_arena_size(data, size, (dc_model_mode_t)mode, arena, ARENA_CAP, &needed) != DC_OK ||

@@ -63,6 +63,11 @@ typedef struct {
     dc_rounding_t rounding;           /* DC_ROUNDING_DOUBLE for TFLite's reference kernels */
     void *scratch;                    /* caller-owned scratch memory, or NULL when scratch_len is 0 */
     int32_t scratch_len;              /* bytes at scratch, >= dc_conv_s8_get_buffer_size() */
+    int32_t output_stride;            /* CONV_2D: elements from one output pixel to the next; 0 means Cout
+                                       * (a dense output). A stride > Cout writes this call's Cout channels
+                                       * into a channel sub-range of a wider tensor: pass output + first
+                                       * channel (the runtime's streamed mode, docs/runtime.md).
+                                       * DEPTHWISE_CONV_2D: 0 or Cout. Smaller: DC_ERR_ARG. */
 } dc_conv_params_t;
 
 /* Bytes of scratch memory dc_conv_s8 (this build's variant) needs for these shapes: >= 0, or
@@ -71,7 +76,7 @@ int32_t dc_conv_s8_get_buffer_size(const dc_conv_params_t *params, const dc_dims
                                    const dc_dims_t *filter_dims, const dc_dims_t *output_dims);
 
 /* input [N,H,W,Cin], filter [Cout,KH,KW,Cin/groups] (groups = Cin / filter.c), bias [Cout] or NULL,
- * output [N,OH,OW,Cout] with OH = (H + pads - dilated KH) / stride + 1 as TFLite computes it:
+ * output [N,OH,OW,Cout] (pixels output_stride apart: output_len >= (N*OH*OW - 1) * stride + Cout) with OH = (H + pads - dilated KH) / stride + 1 as TFLite computes it:
  * the output dims must equal what the input, filter, stride, dilation and padding give for some
  * bottom/right padding in [pad, pad + 1] (TFLite SAME puts the odd pixel at the bottom/right). */
 dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t *quant,
@@ -105,10 +110,14 @@ typedef struct {
     int32_t output_offset;  /* output_zero_point, in [-255, 255] */
     int32_t act_min, act_max;
     dc_rounding_t rounding;   /* LiteRT's reference FULLY_CONNECTED rounds DC_ROUNDING_SINGLE */
+    int32_t output_stride;    /* elements from one output row (batch) to the next; 0 means units. A stride >
+                               * units writes this call's units into a sub-range of wider rows: pass
+                               * output + first unit (the runtime's streamed mode). Smaller: DC_ERR_ARG. */
 } dc_fully_connected_params_t;
 
 /* input [batches * depth] (any shape whose size is a multiple of depth), filter [units, depth],
- * bias [units] or NULL, output [batches, units]. quant->count is 1 (per-tensor) or units. */
+ * bias [units] or NULL, output [batches, units] (rows output_stride apart: output_len >=
+ * (batches - 1) * stride + units). quant->count is 1 (per-tensor) or units. */
 dc_status_t dc_fully_connected_s8(const dc_fully_connected_params_t *params, const dc_channel_quant_t *quant,
                                   int32_t batches, int32_t depth, int32_t units,
                                   const int8_t *input, int32_t input_len,

@@ -6,16 +6,21 @@
  *
  *   arena: [ persistent: graph tables, per-channel multipliers, logistic look-up tables, the
  *            kernels' scratch buffer (optimized conv kernels only: the largest
- *            dc_conv_s8_get_buffer_size() of the model's layers, shared by all of them),
- *            (DECODE_AT_LOAD) every decoded weight, (DECODE_PER_LAYER) the decoder state ]
- *          [ planned: activations, (DECODE_PER_LAYER) each op's weights, placed by a greedy
- *            planner over tensor lifetimes so that buffers never live at the same time overlap ]
+ *            dc_conv_s8_get_buffer_size() of the model's layers, shared by all of them; in
+ *            DECODE_STREAMED each op's scratch is planned behind its weights instead),
+ *            (DECODE_AT_LOAD) every decoded weight, (PER_LAYER, STREAMED) the decoder state ]
+ *          [ planned: activations, (DECODE_PER_LAYER) each op's weights, (DECODE_STREAMED) each
+ *            op's weight chunk, placed by a greedy planner over tensor lifetimes so that buffers
+ *            never live at the same time overlap ]
  *
- * Two modes (dc_model_mode_t): DECODE_AT_LOAD decodes every weight into the arena at load (most
+ * Three modes (dc_model_mode_t): DECODE_AT_LOAD decodes every weight into the arena at load (most
  * RAM, fastest inference); DECODE_PER_LAYER keeps weights compressed in the container and decodes
  * an op's weights just before the op runs into planned buffers that live only during that op
- * (least RAM; each inference pays the decoding). Raw-coded (`CODEC_RAW`) tensors are read in
- * place from the container in both modes when their alignment allows.
+ * (less RAM; each inference pays the decoding); DECODE_STREAMED decodes CONV_2D and FULLY_CONNECTED
+ * weights a chunk of output channels at a time and runs the kernel per chunk (least RAM: the
+ * largest layer's weights are never whole in RAM; same decoding cost as PER_LAYER). Raw-coded
+ * (`CODEC_RAW`) tensors are read in place from the container in every mode when their alignment
+ * allows.
  *
  * Ownership: the caller owns the dc_model_t, the container bytes and the arena; all must stay
  * valid and unchanged (the container) for as long as the model is used. No allocation.
@@ -58,10 +63,26 @@
 #define DC_MODEL_MAX_RANK 4u      /* tensors the kernels take (NHWC) */
 #define DC_MODEL_ARENA_ALIGN 8u   /* the arena's required alignment */
 
+/* Output channels per chunk in DECODE_STREAMED (dc_model_config_t.stream_channels 0 takes this). */
+#ifndef DC_MODEL_STREAM_CHANNELS
+#define DC_MODEL_STREAM_CHANNELS 8u
+#endif
+
 typedef enum {
     DC_MODEL_DECODE_AT_LOAD = 0,   /* every weight decoded into the arena by dc_model_load */
     DC_MODEL_DECODE_PER_LAYER = 1, /* weights decoded from the container just before their op */
+    DC_MODEL_DECODE_STREAMED = 2,  /* as PER_LAYER, but CONV_2D (one group) and FULLY_CONNECTED weights are
+                                    * decoded a chunk of output channels at a time into a small buffer and the
+                                    * kernel runs on each chunk (docs/runtime.md) */
+    DC_MODEL_DECODE_AUTO = 3,      /* dc_model_load: AT_LOAD if the arena holds it, else PER_LAYER, else
+                                    * STREAMED (m->mode says which); dc_model_arena_size: the least of the three */
 } dc_model_mode_t;
+
+/* Load options beyond the mode (dc_model_load_config). */
+typedef struct {
+    dc_model_mode_t mode;
+    uint32_t stream_channels;  /* DECODE_STREAMED: output channels per chunk, 0: DC_MODEL_STREAM_CHANNELS */
+} dc_model_config_t;
 
 /* Profiling hook: called with DC_MODEL_EVENT_BEGIN before op `op_index` (before its weights are
  * decoded) and DC_MODEL_EVENT_END after it. A port wires it to dc_port_profile_mark(); the
@@ -85,14 +106,16 @@ struct dc_model_op;
 /* The runtime state of one model (small; the tables live in the arena). */
 typedef struct {
     dc_container_t container;
-    dc_model_mode_t mode;
+    dc_model_mode_t mode;     /* the mode loaded (never DECODE_AUTO) */
+    uint32_t stream_channels; /* DECODE_STREAMED: output channels per chunk */
     uint8_t *arena;
     size_t arena_size;
     size_t arena_needed;      /* bytes the model needs in `mode` (set by dc_model_load, also on DC_ERR_ARENA) */
     size_t persistent_bytes;  /* of which: persistent part */
     size_t planned_bytes;     /* of which: planned part */
     size_t weight_bytes;      /* decoded weight bytes (DECODE_AT_LOAD: persistent; PER_LAYER: planned) */
-    size_t scratch_bytes;     /* kernel scratch (persistent; 0 with the reference kernels, docs/kernels.md) */
+    size_t scratch_bytes;     /* kernel scratch (persistent; 0 with the reference kernels, docs/kernels.md;
+                               * STREAMED: only what ops without planned weights share) */
     uint32_t op_count;
     uint32_t operand_count;   /* coded tensors + values */
     uint32_t coded_count;
@@ -116,6 +139,15 @@ typedef struct {
  * use dc_model_arena_size). Any other failure leaves the model unloaded. */
 dc_status_t dc_model_load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
                           dc_model_mode_t mode);
+
+/* dc_model_load with options: config->mode and the streamed chunk size (stream_channels >= 1, or 0 for
+ * DC_MODEL_STREAM_CHANNELS). NULL config: DC_ERR_ARG. */
+dc_status_t dc_model_load_config(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena,
+                                 size_t arena_size, const dc_model_config_t *config);
+
+/* dc_model_arena_size with options (as dc_model_load_config). */
+dc_status_t dc_model_arena_size_config(const uint8_t *container, size_t len, const dc_model_config_t *config,
+                                       uint8_t *work, size_t work_size, size_t *size);
 
 /* The exact arena bytes the model in `container` needs in `mode`, computed by loading it into
  * `work` (work_size bytes, 8-byte aligned; the model's persistent tables must fit, a few KiB, and

@@ -84,7 +84,7 @@ typedef struct {
     uint32_t input_bytes, output_bytes, arena_bytes; /* arena_bytes: what the model needs */
     uint32_t arena_capacity; /* the arena the device has; 0: not reported (nor the two below) */
     int32_t load_status;     /* DC_OK, or why the runtime cannot run the model (DC_ERR_ARENA, ...) */
-    uint8_t per_layer;       /* 1: weights decoded per layer, 0: at load */
+    uint8_t decode;          /* weights decoded 0: at load, 1: per layer, 2: streamed (dc_model_mode_t) */
 } dc_smp_model_desc_t;
 
 /* Callbacks of the port and the runtime; each may be NULL (the matching command then answers

@@ -1049,7 +1049,7 @@ static inline int band_pair_fast(const band_layout_t *l, int32_t p)
 
 /* Output row of the band path: pixel pairs (a last odd pixel computed as a pair with itself). */
 static void band_row(const band_layout_t *l, const geometry_t *g, const dc_dsp_out_t *o, int8_t *out_row,
-                     int32_t out_w, int32_t out_c, int full)
+                     int32_t out_w, int32_t out_stride, int full)
 {
     const int32_t step = g->stride_w * g->kh * g->in_c, n_pairs = l->slots / 2, n_dead = l->n_dead;
     const int32_t words = BAND_RECORD_WORDS(l->k4);
@@ -1061,7 +1061,7 @@ static void band_row(const band_layout_t *l, const geometry_t *g, const dc_dsp_o
     for (int32_t ox = 0; ox < out_w; ox += 2) {
         const int32_t two = out_w - ox >= 2;
         const int16_t *c0 = l->band + (int64_t)ox * step, *c1 = two ? c0 + step : c0;
-        int8_t *out0 = out_row + (int64_t)ox * out_c, *out1 = two ? out0 + out_c : out0;
+        int8_t *out0 = out_row + (int64_t)ox * out_stride, *out1 = two ? out0 + out_stride : out0;
         run.c0 = c0;
         run.c1 = c1;
         run.c0_end = c0 + l->k4;
@@ -1094,7 +1094,8 @@ static void band_row(const band_layout_t *l, const geometry_t *g, const dc_dsp_o
 
 static void band_conv(uint8_t *base, const dc_conv_params_t *p, const dc_channel_quant_t *quant, geometry_t *g,
                       const dc_dims_t *input_dims, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                      const dc_dims_t *output_dims, int8_t *output, int32_t out_c, const dc_dsp_out_t *o)
+                      const dc_dims_t *output_dims, int8_t *output, int32_t out_c, int32_t out_stride,
+                      const dc_dsp_out_t *o)
 {
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
     const int32_t w_b = (out_w - 1) * g->stride_w + g->kw;
@@ -1104,12 +1105,12 @@ static void band_conv(uint8_t *base, const dc_conv_params_t *p, const dc_channel
     const int full = p->act_min == -128 && p->act_max == 127;
     for (int32_t b = 0; b < input_dims->n; ++b) {
         g->input = input + (int64_t)b * g->in_h * g->in_w * g->in_c;
-        int8_t *out_b = output + (int64_t)b * out_h * out_w * out_c;
+        int8_t *out_b = output + (int64_t)b * out_h * out_w * out_stride;
         for (int32_t oy = 0; oy < out_h; ++oy) {
             if (l.slots > 0) { /* else every filter is zero: no input needed */
                 band_fill(&l, g, oy, w_b);
             }
-            band_row(&l, g, o, out_b + (int64_t)oy * out_w * out_c, out_w, out_c, full);
+            band_row(&l, g, o, out_b + (int64_t)oy * out_w * out_stride, out_w, out_stride, full);
         }
     }
 }
@@ -1126,7 +1127,7 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
         return st;
     }
     const dc_conv_params_t *p = params;
-    const int32_t out_c = filter_dims->n;
+    const int32_t out_c = filter_dims->n, out_stride = p->output_stride > 0 ? p->output_stride : out_c;
     const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c; /* <= filter_len: fits */
     const int64_t band = band_bytes(p, input_dims, filter_dims, output_dims);
     if (p->scratch == NULL ||
@@ -1157,7 +1158,7 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     g.input_offset = p->input_offset;
     g.stage = (int8_t *)(cols + 2 * (size_t)k);
     if (band >= 0) {
-        band_conv(base, p, quant, &g, input_dims, input, filter, bias, output_dims, output, out_c, &o);
+        band_conv(base, p, quant, &g, input_dims, input, filter, bias, output_dims, output, out_c, out_stride, &o);
         return DC_OK;
     }
     for (int32_t oc = 0; oc < out_c; ++oc) {
@@ -1191,7 +1192,7 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
             fw_unpack(fw_buf, filter, bias, rq, k, oc0, n_pairs);
             for (int32_t b = 0; b < input_dims->n; ++b) {
                 g.input = input + (int64_t)b * g.in_h * g.in_w * g.in_c;
-                int8_t *out_b = output + (int64_t)b * pixels * out_c;
+                int8_t *out_b = output + (int64_t)b * pixels * out_stride;
                 if (direct && n_pairs > 0) {
                     /* 1x1, stride 1, output pixel = input pixel, every channel fast: the shortest loop */
                     const int8_t *src = g.input;
@@ -1199,26 +1200,26 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
                     run.cols = (const uint32_t *)(const void *)cols;
                     run.cols_end = run.cols + k;
                     for (; px + 1 < pixels; px += 2, src += 2 * k) {
-                        int8_t *out0 = out_b + (int64_t)px * out_c;
+                        int8_t *out0 = out_b + (int64_t)px * out_stride;
                         build_columns_1x1(cols, src, src + k, k, g.input_offset);
                         run.out0 = out0 + oc0;
-                        run.out1 = out0 + out_c + oc0;
+                        run.out1 = out0 + out_stride + oc0;
                         run.end = fw_buf + (int64_t)n_pairs * FW_RECORD_WORDS(k);
                         run_fn(&run, fw_buf);
                         if (oc0 + 2 * n_pairs < oc1) {
-                            rest_channels(cols, filter, k, oc0 + 2 * n_pairs, oc1, rq, &o, bias, out0, out0 + out_c, 2);
+                            rest_channels(cols, filter, k, oc0 + 2 * n_pairs, oc1, rq, &o, bias, out0, out0 + out_stride, 2);
                         }
                     }
                     if (px < pixels) {
-                        int8_t *out0 = out_b + (int64_t)px * out_c;
+                        int8_t *out0 = out_b + (int64_t)px * out_stride;
                         build_column(&g, cols, 0, px / out_w, px % out_w, 0);
-                        rest_channels(cols, filter, k, oc0, oc1, rq, &o, bias, out0, out0 + out_c, 1);
+                        rest_channels(cols, filter, k, oc0, oc1, rq, &o, bias, out0, out0 + out_stride, 1);
                     }
                     continue;
                 }
                 for (int32_t px = 0; px < pixels; px += 2) {
                     const int32_t n_px = pixels - px >= 2 ? 2 : 1;
-                    int8_t *out0 = out_b + (int64_t)px * out_c, *out1 = out0 + out_c;
+                    int8_t *out0 = out_b + (int64_t)px * out_stride, *out1 = out0 + out_stride;
                     if (pointwise && n_px == 2) {
                         const int32_t oy0 = px / out_w, ox0 = px - oy0 * out_w;
                         const int32_t oy1 = ox0 + 1 < out_w ? oy0 : oy0 + 1, ox1 = ox0 + 1 < out_w ? ox0 + 1 : 0;
@@ -1244,10 +1245,10 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         g.input = input + (int64_t)b * g.in_h * g.in_w * g.in_c;
-        int8_t *out_b = output + (int64_t)b * pixels * out_c;
+        int8_t *out_b = output + (int64_t)b * pixels * out_stride;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int32_t n_px = pixels - px >= 2 ? 2 : 1;
-            int8_t *out0 = out_b + (int64_t)px * out_c, *out1 = out0 + out_c;
+            int8_t *out0 = out_b + (int64_t)px * out_stride, *out1 = out0 + out_stride;
             for (int32_t grp = 0; grp < groups; ++grp) {
                 for (int32_t s = 0; s < n_px; ++s) {
                     build_column(&g, cols, s, (px + s) / out_w, (px + s) % out_w, grp * g.cin);

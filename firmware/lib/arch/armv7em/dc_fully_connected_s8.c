@@ -72,7 +72,7 @@ dc_status_t dc_fully_connected_s8(const dc_fully_connected_params_t *params, con
     const uint32_t in_off2 = dc_dup16(p->input_offset), f_off2 = dc_dup16(p->filter_offset);
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = input + (int64_t)b * depth;
-        int8_t *out = output + (int64_t)b * units;
+        int8_t *out = output + (int64_t)b * (p->output_stride > 0 ? p->output_stride : units);
         int32_t u = 0;
         for (; u + 1 < units; u += 2) {
             int32_t acc[2] = {bias != NULL ? bias[u] : 0, bias != NULL ? bias[u + 1] : 0};

@@ -30,6 +30,7 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
     const int32_t in_h = input_dims->h, in_w = input_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
     const int32_t filters_per_group = out_c / groups;
+    const int64_t out_stride = p->output_stride > 0 ? p->output_stride : out_c;
     for (int32_t b = 0; b < input_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
             const int32_t in_y0 = oy * p->stride_h - p->pad_h;
@@ -60,7 +61,7 @@ dc_status_t dc_conv_s8(const dc_conv_params_t *params, const dc_channel_quant_t 
                     }
                     int32_t v = dc_requantize_s32((int32_t)acc, quant->multiplier[oc], quant->shift[oc], p->rounding);
                     v = dc_add_sat_s32(v, p->output_offset);
-                    output[(((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)dc_clamp_s32(v, p->act_min, p->act_max);
+                    output[(((int64_t)b * out_h + oy) * out_w + ox) * out_stride + oc] = (int8_t)dc_clamp_s32(v, p->act_min, p->act_max);
                 }
             }
         }

@@ -16,6 +16,7 @@ dc_status_t dc_fully_connected_s8(const dc_fully_connected_params_t *params, con
     }
     const dc_fully_connected_params_t *p = params;
     const int per_channel = quant->count != 1;
+    const int64_t out_stride = p->output_stride > 0 ? p->output_stride : units;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in_row = input + (int64_t)b * depth;
         for (int32_t u = 0; u < units; ++u) {
@@ -30,7 +31,7 @@ dc_status_t dc_fully_connected_s8(const dc_fully_connected_params_t *params, con
             const int32_t q = per_channel ? u : 0;
             int32_t v = dc_requantize_s32((int32_t)acc, quant->multiplier[q], quant->shift[q], p->rounding);
             v = dc_add_sat_s32(v, p->output_offset);
-            output[(int64_t)b * units + u] = (int8_t)dc_clamp_s32(v, p->act_min, p->act_max);
+            output[(int64_t)b * out_stride + u] = (int8_t)dc_clamp_s32(v, p->act_min, p->act_max);
         }
     }
     return DC_OK;

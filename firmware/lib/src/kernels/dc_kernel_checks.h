@@ -75,6 +75,17 @@ static inline dc_status_t dc_check_quant(const dc_channel_quant_t *q, int32_t ch
     return DC_OK;
 }
 
+/* Elements an output of `count` values in rows of `row` needs when rows are `stride` apart (0: dense):
+ * (rows - 1) * stride + row, saturated at INT32_MAX (a buffer never holds more). */
+static inline int32_t dc_strided_count(int32_t count, int32_t row, int32_t stride)
+{
+    if (stride <= row) {
+        return count;
+    }
+    const int64_t need = (int64_t)(count / row - 1) * stride + row;
+    return need > INT32_MAX ? INT32_MAX : (int32_t)need;
+}
+
 /* The output extent TFLite gives for input `in`, dilated kernel `eff_k`, stride and top/left pad,
  * with the bottom/right pad either equal to `pad` or one more (SAME) or the VALID remainder. */
 static inline int dc_window_out_ok(int32_t in, int32_t eff_k, int32_t stride, int32_t pad, int32_t out)
@@ -114,6 +125,9 @@ static inline dc_status_t dc_conv_check(const dc_conv_params_t *p, const dc_chan
         return DC_ERR_ARG;
     }
     const int32_t in_c = input_dims->c, out_c = filter_dims->n, f_in_c = filter_dims->c;
+    if (p->output_stride != 0 && p->output_stride < out_c) {
+        return DC_ERR_ARG;
+    }
     if (in_c % f_in_c != 0 || output_dims->c != out_c || output_dims->n != input_dims->n) {
         return DC_ERR_SHAPE;
     }
@@ -132,7 +146,7 @@ static inline dc_status_t dc_conv_check(const dc_conv_params_t *p, const dc_chan
     }
     if ((st = dc_check_buffer(input, input_len, in_count)) != DC_OK ||
         (st = dc_check_buffer(filter, filter_len, f_count)) != DC_OK ||
-        (st = dc_check_buffer(output, output_len, out_count)) != DC_OK) {
+        (st = dc_check_buffer(output, output_len, dc_strided_count(out_count, out_c, p->output_stride))) != DC_OK) {
         return st;
     }
     if (bias != NULL && bias_len < out_c) {
@@ -166,6 +180,9 @@ static inline dc_status_t dc_depthwise_conv_check(const dc_depthwise_conv_params
         return DC_ERR_ARG;
     }
     const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    if (p->output_stride != 0 && p->output_stride != out_c) {
+        return DC_ERR_ARG;
+    }
     if (filter_dims->n != 1 || filter_dims->c != out_c || (int64_t)in_c * dm != out_c ||
         output_dims->n != input_dims->n) {
         return DC_ERR_SHAPE;
@@ -210,6 +227,9 @@ static inline dc_status_t dc_fully_connected_check(const dc_fully_connected_para
     if (batches < 1 || depth < 1 || units < 1) {
         return DC_ERR_SHAPE;
     }
+    if (p->output_stride != 0 && p->output_stride < units) {
+        return DC_ERR_ARG;
+    }
     if ((int64_t)batches * depth > INT32_MAX || (int64_t)units * depth > INT32_MAX ||
         (int64_t)batches * units > INT32_MAX) {
         return DC_ERR_OVERSIZE;
@@ -219,7 +239,8 @@ static inline dc_status_t dc_fully_connected_check(const dc_fully_connected_para
     }
     if ((st = dc_check_buffer(input, input_len, batches * depth)) != DC_OK ||
         (st = dc_check_buffer(filter, filter_len, units * depth)) != DC_OK ||
-        (st = dc_check_buffer(output, output_len, batches * units)) != DC_OK) {
+        (st = dc_check_buffer(output, output_len, dc_strided_count(batches * units, units, p->output_stride))) !=
+            DC_OK) {
         return st;
     }
     if (bias != NULL && bias_len < units) {

@@ -1,4 +1,5 @@
 /* dc_model.c: load a model (tables, parameters, plan, weights) into one arena; inputs, outputs, invoke. */
+#include <stdint.h>
 #include <string.h>
 
 #include "dc_model_internal.h"
@@ -33,7 +34,7 @@ static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
         const dc_model_tensor_t *x, *w, *y;
         dc_dims_t xd, wd, yd;
         int32_t bytes;
-        if (op->kind != DC_OP_CONV_2D && op->kind != DC_OP_DEPTHWISE_CONV_2D) {
+        if ((op->kind != DC_OP_CONV_2D && op->kind != DC_OP_DEPTHWISE_CONV_2D) || op->planned_scratch) {
             continue;
         }
         x = dc_model_input_tensor(m, op, 0);
@@ -58,7 +59,7 @@ static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
         dc_model_op_t *op = &m->ops[k];
         dc_conv_params_t *p = op->kind == DC_OP_CONV_2D ? &op->p.conv
                             : op->kind == DC_OP_DEPTHWISE_CONV_2D ? &op->p.depthwise.conv : NULL;
-        if (p != NULL) {
+        if (p != NULL && !op->planned_scratch) {
             p->scratch = scratch; /* NULL when the arena is too small: the load then ends in DC_ERR_ARENA */
             p->scratch_len = scratch != NULL ? most : 0;
         }
@@ -66,9 +67,94 @@ static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
     return DC_OK;
 }
 
-static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
-                        dc_model_mode_t mode, int decode)
+/* The kernel scratch a CONV_2D / DEPTHWISE_CONV_2D needs with its filter cut to `channels` output channels
+ * (the streamed chunks), or whole (channels = the op's Cout). */
+static int32_t conv_scratch(const dc_model_t *m, const dc_model_op_t *op, int32_t channels)
 {
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
+    const dc_model_tensor_t *y = &m->tensors[op->output];
+    dc_dims_t xd = {x->dims[0], x->dims[1], x->dims[2], x->dims[3]};
+    dc_dims_t wd = {w->dims[0], w->dims[1], w->dims[2], w->dims[3]};
+    dc_dims_t yd = {y->dims[0], y->dims[1], y->dims[2], y->dims[3]};
+    if (op->kind == DC_OP_DEPTHWISE_CONV_2D) {
+        return dc_depthwise_conv_s8_get_buffer_size(&op->p.depthwise, &xd, &wd, &yd);
+    }
+    wd.n = channels;
+    yd.c = channels;
+    return dc_conv_s8_get_buffer_size(&op->p.conv, &xd, &wd, &yd);
+}
+
+/* DECODE_STREAMED: which weights are decoded in chunks and how large each op's planned weight buffer is.
+ * A CONV_2D with one group or a FULLY_CONNECTED whose int8 weights are decoded into the arena (CONST) and
+ * read by that op only streams them: chunks of stream_channels output channels (their rows are contiguous:
+ * weights are stored output channel first), the chunk's multipliers and the kernel scratch behind it. Other
+ * planned weights of conv ops (depthwise: output channel last) are decoded whole, with their kernel scratch
+ * behind the multipliers too, so the persistent scratch only serves ops whose weights are not planned. */
+static dc_status_t plan_streams(dc_model_t *m)
+{
+    for (uint32_t k = 0; k < m->op_count; k++) {
+        dc_model_op_t *op = &m->ops[k];
+        const dc_model_tensor_t *x;
+        dc_model_tensor_t *w;
+        uint16_t w_index;
+        int32_t out_c, scratch, quant_count;
+        int conv = op->kind == DC_OP_CONV_2D || op->kind == DC_OP_DEPTHWISE_CONV_2D;
+        if (!conv && op->kind != DC_OP_FULLY_CONNECTED) {
+            continue;
+        }
+        w_index = m->operand_pool[op->first_input + 1u];
+        if (w_index == DC_MODEL_NONE || w_index >= m->coded_count) {
+            continue;
+        }
+        w = &m->tensors[w_index];
+        if (w->source == DC_TENSOR_IN_PLACE && conv && w->first == (int16_t)k && w->last == (int16_t)k &&
+            conv_scratch(m, op, op->kind == DC_OP_CONV_2D ? w->dims[0] : 0) > 0) {
+            /* raw int8 weights read in place: copied chunk by chunk instead (a memcpy from the container), so
+             * that the kernel scratch can be planned behind them rather than kept in the persistent part */
+            w->source = DC_TENSOR_CONST;
+        }
+        if (w->source != DC_TENSOR_CONST) {
+            continue;
+        }
+        x = dc_model_input_tensor(m, op, 0);
+        out_c = op->kind == DC_OP_FULLY_CONNECTED ? w->dims[2] : w->dims[0];
+        if (op->kind != DC_OP_DEPTHWISE_CONV_2D && w->dtype == DC_LEVEL_INT8 && w->first == (int16_t)k &&
+            w->last == (int16_t)k && out_c > 0 && (op->kind == DC_OP_FULLY_CONNECTED || w->dims[3] == x->dims[3])) {
+            uint32_t chunk = m->stream_channels < (uint32_t)out_c ? m->stream_channels : (uint32_t)out_c;
+            uint32_t rest = (uint32_t)out_c % chunk;
+            w->stream = (uint16_t)chunk;
+            quant_count = op->channels == 1 ? 1 : (int32_t)chunk;
+            scratch = conv ? conv_scratch(m, op, (int32_t)chunk) : 0;
+            if (conv && rest != 0u) {
+                int32_t last = conv_scratch(m, op, (int32_t)rest);
+                scratch = last > scratch ? last : scratch;
+            }
+            if (scratch < 0) {
+                return DC_ERR_ARG;
+            }
+            /* only this op reads it: [chunk multipliers][scratch, 4-aligned][chunk] replaces the whole layer */
+            w->extra = 2u * sizeof(int32_t) * (uint32_t)quant_count + (((uint32_t)scratch + 3u) & ~3u) +
+                       chunk * (w->count / (uint32_t)out_c);
+            op->planned_scratch = (uint8_t)conv;
+            continue;
+        } else {
+            quant_count = op->channels;
+            scratch = conv ? conv_scratch(m, op, out_c) : 0;
+        }
+        if (scratch < 0) {
+            return DC_ERR_ARG;
+        }
+        uint32_t extra = 2u * sizeof(int32_t) * (uint32_t)quant_count + (uint32_t)scratch;
+        w->extra = extra > w->extra ? extra : w->extra;
+        op->planned_scratch = (uint8_t)conv;
+    }
+    return DC_OK;
+}
+
+static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
+                        const dc_model_config_t *config, int decode)
+{
+    dc_model_mode_t mode = config->mode;
     dc_model_bump_t b = {arena, arena_size, 0};
     dc_status_t status;
     size_t planned = 0, decoder_bytes = 0, region, needed;
@@ -79,7 +165,8 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     memset(m, 0, sizeof *m);
     if (container == NULL || (arena == NULL && arena_size > 0) ||
         ((uintptr_t)arena % DC_MODEL_ARENA_ALIGN) != 0u ||
-        (mode != DC_MODEL_DECODE_AT_LOAD && mode != DC_MODEL_DECODE_PER_LAYER)) {
+        (mode != DC_MODEL_DECODE_AT_LOAD && mode != DC_MODEL_DECODE_PER_LAYER && mode != DC_MODEL_DECODE_STREAMED) ||
+        config->stream_channels > UINT16_MAX) {
         return DC_ERR_ARG;
     }
     status = (dc_status_t)dc_container_open(&m->container, container, len);
@@ -90,6 +177,7 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
         return DC_ERR_UNSUPPORTED; /* apply a delta to its base before loading */
     }
     m->mode = mode;
+    m->stream_channels = config->stream_channels != 0u ? config->stream_channels : DC_MODEL_STREAM_CHANNELS;
     m->arena = arena;
     m->arena_size = arena_size;
     status = dc_model_build_graph(m, &b);
@@ -99,6 +187,9 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     }
     if (status == DC_OK) {
         status = dc_model_prepare_ops(m, &b);
+    }
+    if (status == DC_OK && mode == DC_MODEL_DECODE_STREAMED) {
+        status = plan_streams(m);
     }
     if (status == DC_OK) {
         status = reserve_kernel_scratch(m, &b);
@@ -120,7 +211,7 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
             m->weight_bytes += t->bytes;
         }
     }
-    if (mode == DC_MODEL_DECODE_PER_LAYER && decoder_bytes > 0) {
+    if (mode != DC_MODEL_DECODE_AT_LOAD && decoder_bytes > 0) {
         m->decoder = dc_model_bump(&b, decoder_bytes);
     }
     status = dc_model_plan(m, &planned);
@@ -147,7 +238,7 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
         if (t->planned) {
             t->data = (int8_t *)(m->plan + t->offset);
             if (i < m->coded_count) {
-                m->weight_bytes += t->bytes;
+                m->weight_bytes += t->stream != 0u ? t->extra : t->bytes;
             }
         }
     }
@@ -169,32 +260,92 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     return DC_OK;
 }
 
-dc_status_t dc_model_load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
-                          dc_model_mode_t mode)
+/* DECODE_AUTO: the modes tried in order, from the most RAM (fastest) to the least. */
+static const dc_model_mode_t auto_modes[3] = {DC_MODEL_DECODE_AT_LOAD, DC_MODEL_DECODE_PER_LAYER,
+                                              DC_MODEL_DECODE_STREAMED};
+
+dc_status_t dc_model_load_config(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena,
+                                 size_t arena_size, const dc_model_config_t *config)
 {
-    dc_status_t status = load(m, container, len, arena, arena_size, mode, 1);
+    dc_status_t status = DC_ERR_ARG;
+    dc_model_config_t c;
+    if (config == NULL) {
+        if (m != NULL) {
+            memset(m, 0, sizeof *m);
+        }
+        return DC_ERR_ARG;
+    }
+    size_t least = SIZE_MAX; /* AUTO refused: the least any mode needs */
+    c = *config;
+    for (uint32_t i = 0; i < 3u; i++) {
+        if (config->mode == DC_MODEL_DECODE_AUTO) {
+            c.mode = auto_modes[i];
+        }
+        status = load(m, container, len, arena, arena_size, &c, 1);
+        if (config->mode != DC_MODEL_DECODE_AUTO || status != DC_ERR_ARENA) {
+            break;
+        }
+        least = m->arena_needed < least ? m->arena_needed : least;
+    }
     if (status != DC_OK && m != NULL) {
-        size_t needed = m->arena_needed;
+        size_t needed = status == DC_ERR_ARENA && config->mode == DC_MODEL_DECODE_AUTO ? least : m->arena_needed;
         memset(m, 0, sizeof *m);
         m->arena_needed = needed;
     }
     return status;
 }
 
-dc_status_t dc_model_arena_size(const uint8_t *container, size_t len, dc_model_mode_t mode, uint8_t *work,
-                                size_t work_size, size_t *size)
+dc_status_t dc_model_load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
+                          dc_model_mode_t mode)
+{
+    const dc_model_config_t config = {mode, 0u};
+    return dc_model_load_config(m, container, len, arena, arena_size, &config);
+}
+
+static dc_status_t arena_size_one(const uint8_t *container, size_t len, const dc_model_config_t *config,
+                                  uint8_t *work, size_t work_size, size_t *size)
 {
     dc_model_t m;
-    dc_status_t status;
-    if (size == NULL) {
-        return DC_ERR_ARG;
-    }
-    status = load(&m, container, len, work, work_size, mode, 0);
+    dc_status_t status = load(&m, container, len, work, work_size, config, 0);
     *size = m.arena_needed;
     if (status == DC_ERR_ARENA && m.tensors != NULL && m.arena_needed > 0 && m.persistent_bytes > 0) {
         return DC_OK; /* the tables fit: the number is exact */
     }
     return status;
+}
+
+dc_status_t dc_model_arena_size_config(const uint8_t *container, size_t len, const dc_model_config_t *config,
+                                       uint8_t *work, size_t work_size, size_t *size)
+{
+    dc_model_config_t c;
+    dc_status_t status;
+    size_t least = 0;
+    if (size == NULL || config == NULL) {
+        return DC_ERR_ARG;
+    }
+    if (config->mode != DC_MODEL_DECODE_AUTO) {
+        return arena_size_one(container, len, config, work, work_size, size);
+    }
+    c = *config;
+    for (uint32_t i = 0; i < 3u; i++) {
+        size_t one = 0;
+        c.mode = auto_modes[i];
+        status = arena_size_one(container, len, &c, work, work_size, &one);
+        if (status != DC_OK) {
+            *size = one;
+            return status;
+        }
+        least = i == 0u || one < least ? one : least;
+    }
+    *size = least;
+    return DC_OK;
+}
+
+dc_status_t dc_model_arena_size(const uint8_t *container, size_t len, dc_model_mode_t mode, uint8_t *work,
+                                size_t work_size, size_t *size)
+{
+    const dc_model_config_t config = {mode, 0u};
+    return dc_model_arena_size_config(container, len, &config, work, work_size, size);
 }
 
 dc_status_t dc_model_set_profiler(dc_model_t *m, dc_model_profile_fn fn, void *context)

@@ -42,8 +42,11 @@ typedef struct dc_model_tensor {
     uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 */
     uint8_t step;             /* uniform/dependent step */
     uint8_t zero_index;       /* codebook: index of the 0 entry */
+    uint16_t stream;          /* STREAMED weights: output channels per chunk (0: decoded whole) */
     uint32_t offset;          /* planned buffers: offset in the planned region */
-    uint32_t extra;           /* PER_LAYER weights: bytes after the weights for their op's multipliers */
+    uint32_t extra;           /* PER_LAYER/STREAMED weights: bytes after the weights for their op's multipliers
+                               * (STREAMED: and the op's kernel scratch); streamed weights: the whole buffer,
+                               * [chunk multipliers, shifts][kernel scratch][one chunk of weights] */
     int16_t first, last;      /* lifetime: op indices (-1: before the first op) */
     uint16_t alias;           /* DC_MODEL_NONE, or the operand whose buffer this one shares */
     uint8_t planned;          /* has a planned buffer */
@@ -77,6 +80,7 @@ typedef struct dc_model_op {
     uint8_t input_count;
     uint16_t first_input;     /* index into m->operand_pool */
     uint16_t output;
+    uint8_t planned_scratch;  /* STREAMED conv: the kernel scratch is in the weights' planned buffer */
     uint32_t options_position;  /* metadata offset of the node's options map */
     int32_t *multiplier;      /* conv / depthwise / fully connected: per-channel, persistent, or NULL: */
     int32_t *shift;           /* computed before each run after the decoded weights (PER_LAYER) */
@@ -121,13 +125,32 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes);
 /* dc_model_prepare.c: the per-channel multipliers of a conv/depthwise/FC op into the two arrays. */
 dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
                                          int32_t *shift);
-/* Where a PER_LAYER weight tensor's op multipliers go: after its decoded levels. */
+/* The range [first, first + count) of the per-channel multipliers (first + count <= op->channels). */
+dc_status_t dc_model_channel_multipliers_range(const dc_model_t *m, const dc_model_op_t *op, int32_t first,
+                                               int32_t count, int32_t *multiplier, int32_t *shift);
+/* Bytes of a planned weight buffer before its op's multipliers: the weights, 4-aligned (streamed: none). */
+static inline uint32_t dc_model_weight_buffer_bytes(const struct dc_model_tensor *w)
+{
+    return w->stream != 0u ? 0u : (w->bytes + 3u) & ~3u;
+}
+/* Where a PER_LAYER/STREAMED weight tensor's op multipliers go: after its decoded levels (streamed: first). */
 static inline int32_t *dc_model_scratch_multipliers(const struct dc_model_tensor *w)
 {
-    return (int32_t *)(void *)(w->data + ((w->bytes + 3u) & ~3u));
+    return (int32_t *)(void *)(w->data + dc_model_weight_buffer_bytes(w));
 }
 /* dc_model_weights.c: decode coded tensor `index` into `out` (its `bytes`). */
 dc_status_t dc_model_decode_tensor(dc_model_t *m, uint32_t index, int8_t *out);
+/* A coded tensor decoded a piece at a time (STREAMED): begin, then read its levels in order. One stream at a
+ * time (the decoder state is shared). */
+typedef struct {
+    const dc_model_tensor_t *tensor;
+    dc_tensor_entry_t entry;
+    uint32_t done;   /* levels read so far */
+    uint8_t state;   /* dependent quantization's trellis state */
+} dc_model_stream_t;
+dc_status_t dc_model_stream_begin(dc_model_t *m, uint32_t index, dc_model_stream_t *s);
+/* The next `count` levels (<= what is left) rebuilt into out[0 .. count) (elements of the tensor's type). */
+dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *out, uint32_t count);
 size_t dc_model_decoder_bytes(uint32_t columns);
 dc_status_t dc_model_max_columns(const dc_model_t *m, uint32_t *columns);
 /* dc_model_invoke.c */

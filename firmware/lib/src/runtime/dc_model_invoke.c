@@ -14,7 +14,8 @@ static int32_t len(const dc_model_tensor_t *t)
     return (int32_t)t->count;
 }
 
-/* DECODE_PER_LAYER: decode every constant this op reads whose buffer is not filled yet. */
+/* DECODE_PER_LAYER / STREAMED: decode every constant this op reads whose buffer is not filled yet (streamed
+ * weights are decoded chunk by chunk as the op runs). */
 static dc_status_t decode_inputs(dc_model_t *m, const dc_model_op_t *op)
 {
     for (uint32_t i = 0; i < op->input_count; i++) {
@@ -24,7 +25,7 @@ static dc_status_t decode_inputs(dc_model_t *m, const dc_model_op_t *op)
             continue;
         }
         t = &m->tensors[index];
-        if (t->source == DC_TENSOR_CONST && !t->decoded) {
+        if (t->source == DC_TENSOR_CONST && !t->decoded && t->stream == 0u) {
             dc_status_t status = dc_model_decode_tensor(m, index, t->data);
             if (status != DC_OK) {
                 return status;
@@ -50,6 +51,68 @@ static dc_status_t op_quant(dc_model_t *m, const dc_model_op_t *op, dc_channel_q
     return dc_model_channel_multipliers(m, op, scratch, scratch + op->channels);
 }
 
+/* STREAMED, weights decoded whole: the kernel scratch planned behind the op's multipliers (quant_count of each)
+ * in its weights' buffer. */
+static void planned_scratch(const dc_model_tensor_t *w, int32_t quant_count, dc_conv_params_t *p)
+{
+    uint32_t quant_bytes = 2u * sizeof(int32_t) * (uint32_t)quant_count;
+    p->scratch = (uint8_t *)dc_model_scratch_multipliers(w) + quant_bytes;
+    p->scratch_len = (int32_t)(w->extra - quant_bytes);
+}
+
+/* STREAMED CONV_2D / FULLY_CONNECTED: decode the weights `stream` output channels at a time into the op's
+ * buffer, each chunk's multipliers behind them, and run the kernel on the chunk into its channels of y. */
+static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
+{
+    const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
+    const dc_model_tensor_t *b = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
+    dc_model_tensor_t *y = &m->tensors[op->output];
+    const int fc = op->kind == DC_OP_FULLY_CONNECTED;
+    const int32_t out_c = fc ? w->dims[2] : w->dims[0], chunk = (int32_t)w->stream;
+    const int32_t row = (int32_t)(w->count / (uint32_t)out_c), per_tensor = op->channels == 1;
+    const int32_t quant_count = per_tensor ? 1 : chunk;
+    int32_t *multiplier = dc_model_scratch_multipliers(w), *shift = multiplier + quant_count;
+    int8_t *buffer = w->data + w->extra - (uint32_t)(chunk * row); /* the chunk ends the buffer */
+    const int32_t *bias = b != NULL ? (const int32_t *)(const void *)b->data : NULL;
+    dc_dims_t xd = dims_of(x), wd = dims_of(w), yd = dims_of(y);
+    dc_conv_params_t conv = op->p.conv;
+    dc_fully_connected_params_t fcp = op->p.fc;
+    dc_model_stream_t s;
+    dc_status_t status = dc_model_stream_begin(m, m->operand_pool[op->first_input + 1u], &s);
+    if (status == DC_OK && per_tensor) {
+        status = dc_model_channel_multipliers_range(m, op, 0, 1, multiplier, shift);
+    }
+    if (fc) {
+        fcp.output_stride = out_c;
+    } else {
+        conv.output_stride = out_c;
+        conv.scratch = shift + quant_count;
+        conv.scratch_len = (int32_t)(buffer - (int8_t *)conv.scratch);
+    }
+    for (int32_t c0 = 0; status == DC_OK && c0 < out_c; c0 += chunk) {
+        const int32_t n = out_c - c0 < chunk ? out_c - c0 : chunk;
+        dc_channel_quant_t q = {multiplier, shift, per_tensor ? 1 : n};
+        status = dc_model_stream_read(m, &s, buffer, (uint32_t)(n * row));
+        if (status == DC_OK && !per_tensor) {
+            status = dc_model_channel_multipliers_range(m, op, c0, n, multiplier, shift);
+        }
+        if (status != DC_OK) {
+            break;
+        }
+        if (fc) {
+            status = dc_fully_connected_s8(&fcp, &q, len(x) / row, row, n, x->data, len(x), buffer, n * row,
+                                           bias != NULL ? bias + c0 : NULL, bias != NULL ? n : 0, y->data + c0,
+                                           len(y) - c0);
+        } else {
+            wd.n = n;
+            yd.c = n;
+            status = dc_conv_s8(&conv, &q, &xd, x->data, len(x), &wd, buffer, n * row, bias != NULL ? bias + c0 : NULL,
+                                bias != NULL ? n : 0, &yd, y->data + c0, len(y) - c0);
+        }
+    }
+    return status;
+}
+
 static dc_status_t run_conv(dc_model_t *m, dc_model_op_t *op)
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
@@ -64,11 +127,18 @@ static dc_status_t run_conv(dc_model_t *m, dc_model_op_t *op)
     const int32_t *bias = b != NULL ? (const int32_t *)(const void *)b->data : NULL;
     int32_t bias_len = b != NULL ? len(b) : 0;
     if (op->kind == DC_OP_CONV_2D) {
-        return dc_conv_s8(&op->p.conv, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len, &yd, y->data,
-                          len(y));
+        dc_conv_params_t p = op->p.conv;
+        if (op->planned_scratch) {
+            planned_scratch(w, op->channels, &p);
+        }
+        return dc_conv_s8(&p, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len, &yd, y->data, len(y));
     }
-    return dc_depthwise_conv_s8(&op->p.depthwise, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len,
-                                &yd, y->data, len(y));
+    dc_depthwise_conv_params_t p = op->p.depthwise;
+    if (op->planned_scratch) {
+        planned_scratch(w, op->channels, &p.conv);
+    }
+    return dc_depthwise_conv_s8(&p, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len, &yd, y->data,
+                                len(y));
 }
 
 static dc_status_t run_fc(dc_model_t *m, dc_model_op_t *op)
@@ -137,10 +207,14 @@ dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index)
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0);
     dc_model_tensor_t *y = &m->tensors[op->output];
     dc_status_t status = DC_OK;
-    if (m->mode == DC_MODEL_DECODE_PER_LAYER) {
+    if (m->mode != DC_MODEL_DECODE_AT_LOAD) {
         status = decode_inputs(m, op);
         if (status != DC_OK) {
             return status;
+        }
+        if ((op->kind == DC_OP_CONV_2D || op->kind == DC_OP_FULLY_CONNECTED) &&
+            dc_model_input_tensor(m, op, 1)->stream != 0u) {
+            return run_streamed(m, op);
         }
     }
     switch (op->kind) {

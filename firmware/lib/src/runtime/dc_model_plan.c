@@ -12,9 +12,22 @@ static int needs_buffer(const dc_model_t *m, const dc_model_tensor_t *t, uint32_
         return 0; /* shares another buffer, or never used */
     }
     if (index < m->coded_count) {
-        return m->mode == DC_MODEL_DECODE_PER_LAYER && t->source == DC_TENSOR_CONST;
+        return m->mode != DC_MODEL_DECODE_AT_LOAD && t->source == DC_TENSOR_CONST;
     }
     return 1;
+}
+
+/* Bytes of a planned buffer: the tensor, then its op's multipliers and scratch (streamed weights: `extra`
+ * holds the chunk too). */
+static size_t buffer_bytes(const dc_model_tensor_t *t)
+{
+    return (t->stream != 0u ? 0u : aligned(t->bytes)) + t->extra;
+}
+
+/* The greedy order's key (unaligned, as TFLite Micro sorts by requested size). */
+static size_t order_key(const dc_model_tensor_t *t)
+{
+    return (size_t)(t->stream != 0u ? 0u : t->bytes) + t->extra;
 }
 
 static int overlap_in_time(const dc_model_tensor_t *a, const dc_model_tensor_t *b)
@@ -45,14 +58,14 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
         dc_model_tensor_t *next = NULL;
         for (uint32_t i = 0; i < m->operand_count; i++) {
             dc_model_tensor_t *t = &m->tensors[i];
-            if (t->planned && !t->placed && (next == NULL || t->bytes + t->extra > next->bytes + next->extra)) {
+            if (t->planned && !t->placed && (next == NULL || order_key(t) > order_key(next))) {
                 next = t;
             }
         }
         if (next == NULL) {
             break;
         }
-        size_t size = aligned(next->bytes) + next->extra, offset = 0;
+        size_t size = buffer_bytes(next), offset = 0;
         int moved = 1;
         while (moved) {
             moved = 0;
@@ -61,7 +74,7 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
                 if (!p->placed || !overlap_in_time(p, next)) {
                     continue;
                 }
-                size_t p_end = (size_t)p->offset + aligned(p->bytes) + p->extra;
+                size_t p_end = (size_t)p->offset + buffer_bytes(p);
                 if (offset < p_end && p->offset < offset + size) {
                     offset = p_end;
                     moved = 1;

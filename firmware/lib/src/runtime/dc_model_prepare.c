@@ -96,16 +96,16 @@ static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32
 }
 
 /* multiplier/shift NULL: only check that every channel's multiplier can be formed. */
-dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
-                                         int32_t *shift)
+dc_status_t dc_model_channel_multipliers_range(const dc_model_t *m, const dc_model_op_t *op, int32_t first,
+                                               int32_t count, int32_t *multiplier, int32_t *shift)
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
     const dc_model_tensor_t *y = &m->tensors[op->output];
-    if ((uint32_t)op->channels > w->channel_count) {
+    if ((uint32_t)op->channels > w->channel_count || first < 0 || count < 0 || first > op->channels - count) {
         return DC_ERR_INTERNAL;
     }
-    for (int32_t k = 0; k < op->channels; k++) {
-        float s = dc_model_tensor_scale(w, (uint32_t)k);
+    for (int32_t k = 0; k < count; k++) {
+        float s = dc_model_tensor_scale(w, (uint32_t)(first + k));
         int32_t mk, sk;
         TRY(quantize((double)x->scale * (double)s / (double)y->scale, &mk, &sk));
         if (multiplier != NULL) {
@@ -114,6 +114,12 @@ dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_
         }
     }
     return DC_OK;
+}
+
+dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
+                                         int32_t *shift)
+{
+    return dc_model_channel_multipliers_range(m, op, 0, op->channels, multiplier, shift);
 }
 
 /* Per-channel multipliers double(s_in) * double(s_w[k]) / double(s_out), k < channels: persistent,
@@ -130,7 +136,7 @@ static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_mod
         return DC_ERR_SHAPE;
     }
     op->channels = (int32_t)count;
-    if (m->mode == DC_MODEL_DECODE_PER_LAYER && w_index < m->coded_count && w->source == DC_TENSOR_CONST) {
+    if (m->mode != DC_MODEL_DECODE_AT_LOAD && w_index < m->coded_count && w->source == DC_TENSOR_CONST) {
         dc_model_tensor_t *weights = &m->tensors[w_index];
         uint32_t extra = 2u * sizeof(int32_t) * count;
         weights->extra = extra > weights->extra ? extra : weights->extra;
@@ -182,6 +188,7 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     p->output_offset = y->zero_point;
     p->act_min = op->act_min;
     p->act_max = op->act_max;
+    p->output_stride = 0; /* dense; the streamed mode passes its own per chunk */
     if (depthwise) {
         TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &op->p.depthwise.depth_multiplier));
     }
@@ -203,6 +210,7 @@ static dc_status_t prepare_fc(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *
     op->p.fc.output_offset = y->zero_point;
     op->p.fc.act_min = op->act_min;
     op->p.fc.act_max = op->act_max;
+    op->p.fc.output_stride = 0;
     if (w->dims[3] < 1 || x->count % (uint32_t)w->dims[3] != 0u ||
         (uint64_t)(x->count / (uint32_t)w->dims[3]) * (uint32_t)w->dims[2] != y->count) {
         return DC_ERR_SHAPE;

@@ -108,45 +108,72 @@ static dc_status_t put(const dc_model_tensor_t *t, int8_t *out, uint32_t at, con
     return t->rule == DC_LEVEL_RULE_NONE ? store(out, t->dtype, at, levels, n) : rebuild(t, out, at, levels, n, state);
 }
 
-dc_status_t dc_model_decode_tensor(dc_model_t *m, uint32_t index, int8_t *out)
+static int32_t *slice_buffer(const dc_model_t *m)
 {
-    const dc_model_tensor_t *t = &m->tensors[index];
-    dc_tensor_entry_t entry;
-    uint8_t state = 0;
-    if (dc_container_tensor(&m->container, index, &entry) != DC_OK) {
+    return (int32_t *)(void *)((uint8_t *)m->decoder + align8(sizeof(dc_levels_dec_t)) +
+                               align8(sizeof(dc_levels_col_t) * m->decoder_columns));
+}
+
+dc_status_t dc_model_stream_begin(dc_model_t *m, uint32_t index, dc_model_stream_t *s)
+{
+    uint8_t *scratch = m->decoder;
+    s->tensor = &m->tensors[index];
+    s->done = 0;
+    s->state = 0;
+    if (dc_container_tensor(&m->container, index, &s->entry) != DC_OK) {
         return DC_ERR_INTERNAL;
     }
-    uint8_t *scratch = m->decoder;
-    dc_levels_dec_t *dec = (dc_levels_dec_t *)(void *)scratch;
-    dc_levels_col_t *cols = (dc_levels_col_t *)(void *)(scratch + align8(sizeof(dc_levels_dec_t)));
-    int32_t *slice = (int32_t *)(void *)(scratch + align8(sizeof(dc_levels_dec_t)) +
-                                         align8(sizeof(dc_levels_col_t) * m->decoder_columns));
-    if (entry.codec == DC_CODEC_RAW) {
-        if (t->rule == DC_LEVEL_RULE_NONE) {
-            /* little-endian payload; every supported target is little-endian */
-            memcpy(out, entry.payload, t->bytes);
-            return DC_OK;
-        }
-        /* int8 levels (the parser allows a rule on int8 tensors only), rebuilt in slices */
-        dc_status_t status = DC_OK;
-        for (uint32_t done = 0; status == DC_OK && done < entry.level_count; done += DC_MODEL_SLICE) {
-            uint32_t n = entry.level_count - done < DC_MODEL_SLICE ? entry.level_count - done : DC_MODEL_SLICE;
-            for (uint32_t i = 0; i < n; i++) {
-                slice[i] = (int8_t)entry.payload[done + i];
-            }
-            status = rebuild(t, out, done, slice, n, &state);
-        }
-        return status;
+    if (s->entry.codec == DC_CODEC_RAW) {
+        return DC_OK;
     }
-    dc_status_t status = dc_levels_dec_init(dec, entry.payload, entry.payload_length, entry.level_count,
-                                            m->decoder_columns > 0 ? cols : NULL, m->decoder_columns);
-    for (uint32_t done = 0; status == DC_OK && done < entry.level_count;) {
-        uint32_t n = entry.level_count - done < DC_MODEL_SLICE ? entry.level_count - done : DC_MODEL_SLICE;
-        status = dc_levels_read(dec, slice, n, NULL);
-        if (status == DC_OK) {
-            status = put(t, out, done, slice, n, &state);
+    return dc_levels_dec_init((dc_levels_dec_t *)(void *)scratch, s->entry.payload, s->entry.payload_length,
+                              s->entry.level_count,
+                              m->decoder_columns > 0
+                                  ? (dc_levels_col_t *)(void *)(scratch + align8(sizeof(dc_levels_dec_t)))
+                                  : NULL,
+                              m->decoder_columns);
+}
+
+dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *out, uint32_t count)
+{
+    const dc_model_tensor_t *t = s->tensor;
+    dc_status_t status = DC_OK;
+    if (count > s->entry.level_count - s->done) {
+        return DC_ERR_INTERNAL;
+    }
+    if (s->entry.codec == DC_CODEC_RAW && t->rule == DC_LEVEL_RULE_NONE) {
+        /* little-endian payload; every supported target is little-endian */
+        uint32_t width = t->count > 0u ? t->bytes / t->count : 1u;
+        memcpy(out, s->entry.payload + (size_t)s->done * width, (size_t)count * width);
+        s->done += count;
+        return DC_OK;
+    }
+    int32_t *slice = slice_buffer(m);
+    for (uint32_t at = 0; status == DC_OK && at < count;) {
+        uint32_t n = count - at < DC_MODEL_SLICE ? count - at : DC_MODEL_SLICE;
+        if (s->entry.codec == DC_CODEC_RAW) {
+            /* int8 levels (the parser allows a rule on int8 tensors only) */
+            for (uint32_t i = 0; i < n; i++) {
+                slice[i] = (int8_t)s->entry.payload[s->done + at + i];
+            }
+        } else {
+            status = dc_levels_read((dc_levels_dec_t *)m->decoder, slice, n, NULL);
         }
-        done += n;
+        if (status == DC_OK) {
+            status = put(t, out, at, slice, n, &s->state);
+        }
+        at += n;
+    }
+    s->done += count;
+    return status;
+}
+
+dc_status_t dc_model_decode_tensor(dc_model_t *m, uint32_t index, int8_t *out)
+{
+    dc_model_stream_t s;
+    dc_status_t status = dc_model_stream_begin(m, index, &s);
+    if (status == DC_OK) {
+        status = dc_model_stream_read(m, &s, out, s.entry.level_count);
     }
     return status;
 }

@@ -60,7 +60,7 @@ static void info(dc_smp_server_t *srv, dc_smp_req_t *q)
             dc_smp_cbor_put_text(&q->w, "arena_capacity");
             dc_smp_cbor_put_uint(&q->w, d.arena_capacity);
             dc_smp_cbor_put_text(&q->w, "decode");
-            dc_smp_cbor_put_text(&q->w, d.per_layer ? "per_layer" : "at_load");
+            dc_smp_cbor_put_text(&q->w, d.decode == 2u ? "streamed" : d.decode == 1u ? "per_layer" : "at_load");
             dc_smp_cbor_put_text(&q->w, "load_rc");
             dc_smp_cbor_put_uint(&q->w, (uint64_t)(d.load_status < 0 ? -(int64_t)d.load_status : 0));
         }
