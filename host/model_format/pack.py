@@ -201,8 +201,8 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     Every constant tensor's values are stored exactly (see encode_tensor); the metadata holds
     the graph and every parameter the device needs (host.model_format.options). `target`
     names the architecture; `target.min_flash` is the container length and `target.min_ram`
-    the arena the C runtime needs in its per-layer decode mode (0 when host._runtime is not
-    built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
+    the smallest arena the C runtime can run it in (its AUTO decode mode: at load, per layer or
+    streamed, whichever needs least; 0 when host._runtime is not built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
     `keep_names=False` is the compact device build: no tensor names, shape signatures or
     description (unpack names tensors `t<index>`).
     `progress(done, total)` is called after each coded tensor. `coder` picks the level syntax
@@ -254,5 +254,5 @@ def _arena_bytes(data: bytes) -> int:
         from host import _runtime
     except ImportError:  # pragma: no cover - the extension is part of every build
         return 0
-    status, size = _runtime.arena_size(data, _runtime.MODE_PER_LAYER)
+    status, size = _runtime.arena_size(data, _runtime.MODE_AUTO)
     return int(size) if status == "DC_OK" else 0
