@@ -40,10 +40,8 @@ from host.reference import run as reference_run  # noqa: E402
 from host.runtime import DecodeMode, arena_size  # noqa: E402
 from host.tflite import read_model  # noqa: E402
 
-DEFAULT_MODELS = ROOT.parent / "shared" / "models" / "mlperf-tiny"
-MODELS = [("KWS", "kws_ref_model"), ("ResNet-8", "pretrainedResnet_quant"), ("VWW", "vww_96_int8"),
-          ("AD", "ad01_int8")]
-TFLM_ARENA = {"KWS": 22_820, "ResNet-8": 54_996, "VWW": 100_708, "AD": 2_580}
+# The same four models and TFLite Micro arenas as the inference bench (one list for both).
+from bench.inference_bench import DEFAULT_MODELS, MODELS, TFLM_ARENA  # noqa: E402,F401
 MODES = [("at_load", DecodeMode.AT_LOAD), ("per_layer", DecodeMode.PER_LAYER), ("streamed", DecodeMode.STREAMED)]
 KEY = hashlib.sha256(b"dcagent decode modes bench device key").digest()
 README = ROOT / "bench" / "README.md"
