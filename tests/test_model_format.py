@@ -185,3 +185,19 @@ def test_bad_operand_and_unknown_op_in_metadata():
         unpack(rebuilt(inputs=(999,)))
     with pytest.raises(ModelError, match="op#99"):
         unpack(rebuilt(op="op#99"))
+
+
+@pytest.mark.parametrize("coder", ["cabac", "fast", "auto"])
+def test_report_says_how_each_tensor_is_coded(mlperf, coder):
+    name, original, graph = mlperf
+    container = open_container(pack(graph, name=name, version=1, coder=coder))
+    report = compression_report(graph, container, original_bytes=len(original))
+    first_bytes = [container.payload(k)[:1] for k in range(len(container.entries))]
+    expected = ["raw" if e.codec is Codec.RAW else ("fast" if b and b[0] & 0x80 else "cabac")
+                for e, b in zip(container.entries, first_bytes)]
+    assert [t["syntax"] for t in report["tensors"]] == expected
+    assert report["level_syntax"] == {k: expected.count(k) for k in ("cabac", "fast", "raw")}
+    if coder == "cabac":
+        assert report["level_syntax"]["fast"] == 0
+    if coder == "fast":
+        assert report["level_syntax"]["fast"] > 0 and report["level_syntax"]["cabac"] == 0

@@ -201,6 +201,8 @@ def _size_rows(report: dict) -> list[list[object]]:
         [".dcb container", report["compressed_bytes"], f"{report['ratio_vs_float32']:.2f}x"],
         ["  payload / metadata", f"{report['payload_bytes']} / {report['metadata_bytes']}", ""],
         ["  bits per parameter", f"{report['bits_per_param']:.3f}", ""],
+        ["  tensors coded cabac / fast / raw", " / ".join(str(report["level_syntax"][k]) for k in ("cabac", "fast", "raw")),
+         ""],
     ]
 
 

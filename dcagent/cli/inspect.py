@@ -9,7 +9,7 @@ import numpy as np
 
 from dcagent.cli.console import Console
 from host.container.reader import Container, read_container
-from host.container.report import container_report
+from host.container.report import container_report, level_syntax
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,13 +35,14 @@ def _operand_label(container: Container, operand: int) -> str:
 
 
 def _tensor_details(container: Container) -> list[dict]:
-    """Per coded tensor: rule, level bits, zero-level fraction (pruned weights), payload bytes."""
+    """Per coded tensor: rule, level bits, zero-level fraction (pruned weights), level syntax
+    (raw, cabac or fast), codebook or step."""
     rows = []
     for index, (entry, info) in enumerate(zip(container.entries, container.metadata.tensors)):
         encoding = info.encoding
         row = {"rule": "exact" if encoding is None else encoding.rule,
                "bits": encoding.bits if encoding is not None else 8 * info.dtype.width,
-               "sparsity": None}
+               "sparsity": None, "syntax": level_syntax(container, index)}
         if not entry.delta:
             levels = container.levels(index)
             row["sparsity"] = round(float(np.mean(levels == 0)), 4) if levels.size else 0.0
@@ -92,8 +93,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
              ", ".join(_operand_label(container, i) for i in n.outputs)] for k, n in enumerate(meta.graph.nodes)])
     rows = [[f"#{k}" + (f" {t['name']}" if t["name"] else ""), "x".join(str(d) for d in t["shape"]) or "scalar",
              t["dtype"], t["rule"], t["bits"], "-" if t["sparsity"] is None else f"{100 * t['sparsity']:.1f}%",
-             t["codec"] + (" delta" if t["delta"] else ""), t["level_count"], t["payload_length"],
+             t["syntax"] + (" delta" if t["delta"] else ""), t["level_count"], t["payload_length"],
              f"{t['bits_per_level']:.3f}"] for k, t in enumerate(report["tensors"])]
-    console.table("tensors", ["tensor", "shape", "dtype", "rule", "bits", "sparsity", "codec", "levels", "bytes",
+    console.table("tensors", ["tensor", "shape", "dtype", "rule", "bits", "sparsity", "coding", "levels", "bytes",
                               "bits/level"], rows)
     return 0

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from host.coder import payload_syntax
+from host.container.layout import Codec
 from host.container.reader import Container
 
 
 def bits_per_level(payload_length: int, level_count: int) -> float:
     """Payload bits per level (0.0 for an empty tensor)."""
     return 8.0 * payload_length / level_count if level_count else 0.0
+
+
+def level_syntax(container: Container, index: int) -> str:
+    """How tensor `index`'s levels are coded: "raw", or the level syntax of a coded payload,
+    "cabac" or "fast" (docs/coder.md section 10). An empty coded payload reports "cabac"."""
+    entry = container.entries[index]
+    if entry.codec == Codec.RAW:
+        return "raw"
+    payload = container.payload(index)
+    return payload_syntax(payload) if payload else "cabac"
 
 
 def container_report(container: Container, *, levels: bool = False) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from host.container.reader import Container
+from host.container.report import level_syntax
 from host.graph import Graph
 from host.model_format.pack import split_operands
 
@@ -16,7 +17,8 @@ def tensor_rows(graph: Graph, container: Container) -> list[dict[str, Any]]:
     """Per coded tensor of `container` (packed from `graph`, names from `graph`): `name`,
     `params` (elements), `dtype`, `rule` (the reconstruction rule, or "exact" for stored values),
     `bits` (bit width of its levels), `coded_bits` (payload bits per element), `sparsity`
-    (fraction of zero values), `bytes` (payload bytes), `codec`."""
+    (fraction of zero values), `bytes` (payload bytes), `codec`, `syntax` (how the levels are
+    coded: "raw", "cabac" or "fast"; `--coder auto` chooses per tensor)."""
     rows = []
     for k, ir_index in enumerate(split_operands(graph).coded):
         tensor = graph.tensors[ir_index]
@@ -34,6 +36,7 @@ def tensor_rows(graph: Graph, container: Container) -> list[dict[str, Any]]:
             "sparsity": round(zeros / count, 4) if count else 0.0,
             "bytes": entry.payload_length,
             "codec": entry.codec.name.lower(),
+            "syntax": level_syntax(container, k),
         })
     return rows
 
@@ -46,7 +49,8 @@ def compression_report(graph: Graph, container: Container, *, original_bytes: in
     operands are not parameters); `float32_bytes` is the float model's parameter bytes: given
     (the float model a compressed graph came from), else `4 * params`. `metadata_bytes` is the
     CBOR metadata, `overhead_bytes` everything that is not payload (header, directory,
-    metadata, padding, trailer). Per tensor: see `tensor_rows`.
+    metadata, padding, trailer). `level_syntax` counts the tensors per syntax. Per tensor: see
+    `tensor_rows`.
     """
     tensors = tensor_rows(graph, container)
     params = sum(row["params"] for row, k in zip(tensors, split_operands(graph).coded)
@@ -69,5 +73,6 @@ def compression_report(graph: Graph, container: Container, *, original_bytes: in
         "bits_per_param": round(8.0 * payload / params, 4) if params else 0.0,
         "signed": container.signed,
         "min_ram": container.metadata.target.min_ram,
+        "level_syntax": {name: sum(1 for t in tensors if t["syntax"] == name) for name in ("cabac", "fast", "raw")},
         "tensors": tensors,
     }
