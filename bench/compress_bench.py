@@ -1,10 +1,12 @@
 """Post-training compression side by side: float32, TFLite int8, TFLM 4-bit LUT, NNCodec, ours.
 
-For every example under examples/ it compresses the float32 model with `host.passes.search.
-compress` on the example's eval.npz (the data a user would hand to `dcagent compress`) under a
-budget of `--max-drop` accuracy points against the float32 model; for the MLPerf Tiny models
-(no labels here) it compresses the int8 model under the same budget of top-1 agreement with
-it, on stand-in inputs (bench/mlperf_inputs.py). Per model it reports:
+For every example under examples/ it compresses the float32 model as `dcagent compress --calib
+calib.npz --data eval.npz` does: `host.passes.search.compress` searches on half of the example's
+calib.npz and verifies on the other half under a budget of `--max-drop` accuracy points against
+the float32 model, and every column is scored on the held-out eval.npz (NNCodec's step is
+searched on calib.npz too). For the MLPerf Tiny models (no labels here) it compresses the int8
+model under the same budget of top-1 agreement with it, on stand-in inputs
+(bench/mlperf_inputs.py), searched and scored on the same inputs. Per model it reports:
 - float32 and TFLite int8 file sizes;
 - ours: real entropy-coded payloads + counted side information (rate.graph_bytes;
   docs/compression.md "Sizes") and the whole unsigned .dcb container (host.model_format.pack);
@@ -88,6 +90,9 @@ class Row:
     nnc_score: float
     nnc_sqnr: float
     choices: list[str] = field(default_factory=list)
+    calib_samples: int = 0
+    search_floor: float = 0.0  # the lowest score the searches may reach on their own data
+    nnc_search_score: float = 0.0  # NNCodec's score on the data its step was searched on
     holdout_samples: int = 0
     holdout_float32_acc: float | None = None
     holdout_ours_acc: float | None = None
@@ -99,6 +104,11 @@ class Row:
 
 def _outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
     return real_outputs(graph, run_samples(graph, x, keep=set()).values[graph.outputs[0]])
+
+
+def _scored(graph: Graph, raw_x: np.ndarray, y: np.ndarray | None, reference: np.ndarray):
+    """The fidelity of `graph` (float or int8) on raw inputs against the original's outputs."""
+    return measure(reference, _outputs(graph, prepare_data(raw_x, y, graph).x), y)
 
 
 def _accuracy(graph: Graph, x: np.ndarray, y: np.ndarray) -> float:
@@ -117,18 +127,32 @@ def _holdout(name: str, count: int) -> tuple[np.ndarray, np.ndarray] | None:
     return x[500:500 + count], y[500:500 + count]
 
 
-def _sources(name: str, mlperf: Path, samples: int) -> tuple[Path, Path, Graph, np.ndarray, np.ndarray | None, dict]:
-    """(float32 file, int8 file, the graph ours compresses, raw x, y or None, meta)."""
+@dataclass
+class Sources:
+    """What one model is measured with: its files, the graph ours compresses, the scored data
+    (raw `x`, labels `y` or None) and, for the examples, the calibration data the searches use."""
+
+    float32_path: Path
+    int8_path: Path
+    graph: Graph
+    x: np.ndarray
+    y: np.ndarray | None
+    meta: dict
+    calib_x: np.ndarray | None = None
+    calib_y: np.ndarray | None = None
+
+
+def _sources(name: str, mlperf: Path, samples: int) -> Sources:
     if name in EXAMPLES:
         folder = ROOT / "examples" / name
         meta = json.loads((folder / "meta.json").read_text())
-        with np.load(folder / "eval.npz") as data:
-            x, y = data["x"], data["y"]
-        return folder / "model_float32.tflite", folder / "model_int8.tflite", read_model(
-            folder / "model_float32.tflite"), x, y, meta
+        with np.load(folder / "eval.npz") as data, np.load(folder / "calib.npz") as calib:
+            x, y, cx, cy = data["x"], data["y"], calib["x"], calib["y"] if "y" in calib else None
+        return Sources(folder / "model_float32.tflite", folder / "model_int8.tflite",
+                       read_model(folder / "model_float32.tflite"), x, y, meta, cx, cy)
     f32_name, i8_name = mlperf_inputs.MODELS[name]
     graph = read_model(mlperf / i8_name)
-    return mlperf / f32_name, mlperf / i8_name, graph, mlperf_inputs.inputs(name, graph, samples), None, {}
+    return Sources(mlperf / f32_name, mlperf / i8_name, graph, mlperf_inputs.inputs(name, graph, samples), None, {})
 
 
 def _dcb_bytes(graph: Graph, name: str) -> int:
@@ -141,17 +165,22 @@ def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT
 
     Raises DcagentError when its files cannot be read, PeerError when a peer is missing.
     """
-    f32_path, i8_path, graph, raw_x, y, meta = _sources(name, mlperf, samples)
+    src = _sources(name, mlperf, samples)
+    f32_path, i8_path, graph, raw_x, y, meta = src.float32_path, src.int8_path, src.graph, src.x, src.y, src.meta
     data = prepare_data(raw_x, y, graph)
     reference = _outputs(graph, data.x)
+    held_out = src.calib_x is not None  # the examples: search on calib.npz, score on eval.npz
+    search_data = prepare_data(src.calib_x, src.calib_y, graph) if held_out else data
     start = time.perf_counter()
     met = True
     try:
-        result = compress(graph, data, max_drop)
+        result = compress(graph, search_data, max_drop, disjoint_verify=held_out,
+                          search_samples=min(1000, search_data.size // 2) if held_out else 1000)
     except BudgetError as exc:
         result, met = exc.best, False
     seconds = time.perf_counter() - start
-    floor = result.original.score - max_drop
+    original = measure(reference, reference, y)
+    ours = _scored(result.graph, raw_x, y, reference)
 
     int8_graph = read_model(i8_path)
     lut = compress_lut(i8_path.read_bytes())
@@ -159,22 +188,27 @@ def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT
     lut_raw = run_tflm(lut.tflite, i8_data.x)
     lut_fid = measure(reference, real_outputs(int8_graph, lut_raw), y)
 
+    search_reference = _outputs(graph, search_data.x)
+    floor = measure(search_reference, search_reference, search_data.y).score - max_drop
+
     def score(candidate: Graph) -> float:
-        return measure(reference, _outputs(candidate, data.x), y).score
+        return measure(search_reference, _outputs(candidate, search_data.x), search_data.y).score
 
     nnc, _, _ = search_qp(graph, score, floor)
+    nnc_search_score = score(nnc.graph)
     nnc_fid = measure(reference, _outputs(nnc.graph, data.x), y)
     params = meta.get("params") or int(sum(t.data.size for t in graph.tensors if t.data is not None))
     row = Row(
         model=name, metric="accuracy" if y is not None else "agreement", samples=data.size, params=params,
         float32_file=f32_path.stat().st_size, int8_file=i8_path.stat().st_size,
-        original_score=result.original.score,
+        original_score=original.score,
         int8_score=100.0 * meta["accuracy"]["int8"]["accuracy"] if meta else result.int8.score,
         ours_bytes=int(round(graph_bytes(result.graph).total)), ours_dcb=_dcb_bytes(result.graph, name),
-        ours_score=result.compressed.score, ours_sqnr=result.compressed.sqnr_db, met_budget=met, seconds=seconds,
+        ours_score=ours.score, ours_sqnr=ours.sqnr_db, met_budget=met, seconds=seconds,
         lut_file=len(lut.tflite), lut_data=lut.buffer_bytes, lut_score=lut_fid.score, lut_sqnr=lut_fid.sqnr_db,
         lut_tensors=lut.tensors, nnc_bytes=nnc.total_bytes, nnc_qp=nnc.qp, nnc_score=nnc_fid.score,
         nnc_sqnr=nnc_fid.sqnr_db,
+        calib_samples=search_data.size if held_out else 0, search_floor=floor, nnc_search_score=nnc_search_score,
         choices=[f"{t.name.rsplit('/', 2)[-2] if t.name.count('/') >= 2 else t.name}: {t.choice}"
                  for t in result.tensors])
     held = _holdout(name, holdout)
@@ -193,8 +227,8 @@ def _score(value: float, metric: str) -> str:
 def markdown(rows: list[Row], max_drop: float) -> str:
     """The results as the markdown tables of bench/README.md."""
     lines = [
-        f"Budget: {max_drop:g} point(s) of top-1 accuracy (examples, vs float32) or top-1 agreement "
-        "(MLPerf, `agr`, vs the int8 model).",
+        f"Budget: {max_drop:g} point(s) of top-1 accuracy (examples: vs float32, searched on calib.npz, "
+        "every column scored on the held-out eval.npz) or top-1 agreement (MLPerf, `agr`, vs the int8 model).",
         "",
         "| model | float32 .tflite | TFLite int8 .tflite | TFLM LUT 4b .tflite | TFLM LUT data | NNCodec same acc "
         "| ours (counted) | ours .dcb | ours vs float32 | LUT data / ours | NNCodec / ours "
@@ -210,12 +244,12 @@ def markdown(rows: list[Row], max_drop: float) -> str:
             f"{r.lut_data / r.ours_bytes:.2f} | {r.nnc_bytes / r.ours_bytes:.2f} | {_score(r.original_score, m)} | "
             f"{_score(r.int8_score, m)} | {_score(r.lut_score, m)} | {_score(r.nnc_score, m)} | "
             f"{_score(r.ours_score, m)} |")
-    lines += ["", "| model | samples | search | held-out float32 / ours | SQNR dB: TFLM LUT / NNCodec / ours |",
-              "|---|---:|---:|---|---|"]
+    lines += ["", "| model | scored samples | calib samples | search | more held-out images: float32 / ours "
+              "| SQNR dB: TFLM LUT / NNCodec / ours |", "|---|---:|---:|---:|---|---|"]
     for r in rows:
         held = (f"{r.holdout_float32_acc:.1f} / {r.holdout_ours_acc:.1f} ({r.holdout_samples})"
                 if r.holdout_samples else "-")
-        lines.append(f"| {r.model} | {r.samples} | {r.seconds:.0f} s | {held} | "
+        lines.append(f"| {r.model} | {r.samples} | {r.calib_samples or '-'} | {r.seconds:.0f} s | {held} | "
                      f"{r.lut_sqnr:.1f} / {r.nnc_sqnr:.1f} / {r.ours_sqnr:.1f} |")
     lines += ["", "Per-layer choices (ours):", ""]
     for r in rows:
