@@ -122,6 +122,7 @@ class FastHeader:
     rans_words: int
     raw_words: int
     header_len: int
+    row_len: int = 0  # row skipping: a row_zero bit per row of row_len levels (0: none)
 
 
 def _as_int32(levels: np.ndarray, what: str) -> np.ndarray:
@@ -140,8 +141,8 @@ def encode_levels(levels: np.ndarray, *, base: np.ndarray | None = None, dq: boo
     """Encode integer levels (any integer dtype and shape, C order) into a tensor payload.
 
     `syntax` "cabac" (default) codes with the context-adaptive coder below; "fast" with the
-    static rANS syntax (no base, DQ or params; `layout` fixes its class layout, else the
-    encoder chooses); "auto" codes both (when neither base, dq nor params is given) and keeps
+    static rANS syntax (no base, DQ or params; row skipping per output channel where it pays;
+    `layout` fixes its class layout, else the encoder chooses); "auto" codes both (when neither base, dq nor params is given) and keeps
     the fast payload when it is at most AUTO_FAST_SLACK (2 %) larger (choose_syntax).
 
     Without `params` the encoder tries settings (column period from the shape, Rice split,
@@ -163,9 +164,9 @@ def encode_levels(levels: np.ndarray, *, base: np.ndarray | None = None, dq: boo
         if not plain or syntax != "fast":
             raise CodecError("the fast syntax takes no base, dq or params (and layout needs syntax='fast')",
                              status="DC_ERR_ARG")
-        return _coder.encode_fast(flat, None if layout is None else layout._as_tuple())
+        return _encode_fast(arr, flat, layout)
     if syntax == "auto" and plain:
-        return choose_syntax(_coder.encode_fast(flat, None), encode_levels(arr, effort=effort))
+        return choose_syntax(_encode_fast(arr, flat, None), encode_levels(arr, effort=effort))
     base_flat = None
     if base is not None:
         b = np.asarray(base)
@@ -184,6 +185,20 @@ def encode_levels(levels: np.ndarray, *, base: np.ndarray | None = None, dq: boo
         if params.pred_mode == PredMode.BASE and base_flat is None:
             raise CodecError("pred_mode BASE needs base levels", status="DC_ERR_ARG")
     return _coder.encode(flat, base_flat, params._as_tuple())
+
+
+def _encode_fast(arr: np.ndarray, flat: np.ndarray, layout: FastLayout | None) -> bytes:
+    """The fast payload of `arr` (flattened to `flat`): with row skipping (rows of prod(shape[1:])
+    levels, one per output channel) when some row is all zero and that is smaller, else without."""
+    plain = _coder.encode_fast(flat, None if layout is None else layout._as_tuple(), 0)
+    row_len = int(np.prod(arr.shape[1:])) if arr.ndim >= 2 else 0
+    if not 0 < row_len <= 65535 or flat.size < row_len:
+        return plain
+    rows = flat[:flat.size - flat.size % row_len].reshape(-1, row_len)
+    if rows.size == 0 or not (~rows.any(axis=1)).any():
+        return plain
+    skipping = _coder.encode_fast(flat, None if layout is None else layout._as_tuple(), row_len)
+    return skipping if len(skipping) < len(plain) else plain
 
 
 def decode_levels(payload: bytes, count: int, *, base: np.ndarray | None = None,

@@ -110,3 +110,49 @@ def test_auto_keeps_fast_within_the_slack():
     sparse = np.where(rng.random((64, 64)) < 0.9, 0, 1).astype(np.int32)
     sparse[:40] = 0  # CABAC's row skipping wins by far
     assert payload_syntax(encode_levels(sparse, syntax="auto")) == "cabac"
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 40), row_len=st.integers(1, 50), dead=st.floats(0.0, 1.0), seed=st.integers(0, 2**16),
+       slice_=st.integers(1, 70))
+def test_row_skipping_round_trips_in_any_slices(rows, row_len, dead, seed, slice_):
+    rng = np.random.default_rng(seed)
+    levels = np.round(rng.laplace(0, 5, (rows, row_len))).astype(np.int32)
+    levels[rng.random(rows) < dead] = 0  # whole output channels pruned
+    payload = encode_levels(levels, syntax="fast")
+    assert np.array_equal(decode_levels(payload, levels.size), levels.reshape(-1))
+    assert np.array_equal(decode_levels(payload, levels.size, slices=[slice_, 1, 3]), levels.reshape(-1))
+
+
+def test_row_skipping_is_used_where_it_pays_and_recovers_dead_channels():
+    rng = np.random.default_rng(11)
+    levels = np.round(rng.laplace(0, 6, (64, 72))).astype(np.int32)
+    levels[rng.random(64) < 0.7] = 0  # VWW-like: most output channels all zero
+    skipping = encode_levels(levels, syntax="fast")
+    assert fast_header(skipping).row_len == 72
+    plain = encode_levels(levels.reshape(-1), syntax="fast")  # 1-D: no rows, no row skipping
+    assert fast_header(plain).row_len == 0
+    assert len(skipping) < 0.9 * len(plain)
+    dense = np.round(rng.laplace(0, 6, (64, 72))).astype(np.int32) | 1  # no zero row: nothing to skip
+    assert fast_header(encode_levels(dense, syntax="fast")).row_len == 0
+
+
+def _leb128_length(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def test_row_length_outside_its_range_is_a_params_error():
+    levels = np.zeros((4, 8), np.int32)
+    levels[1] = 3
+    payload = encode_levels(levels, syntax="fast")
+    h = fast_header(payload)
+    assert h.row_len == 8 and payload[0] & 0x40
+    at = 2 + _leb128_length(h.rans_words) + _leb128_length(h.raw_words)  # the row_len field
+    assert payload[at] == 8
+    for bad in (b"\x00", b"\x80\x80\x04"):  # 0 and 65536
+        with pytest.raises(CodecError) as err:
+            decode_levels(payload[:at] + bad + payload[at + 1:], levels.size)
+        assert err.value.status == "DC_ERR_PARAMS"
+    with pytest.raises(CodecError) as err:  # the row_len field cut off
+        decode_levels(payload[:at], levels.size)
+    assert err.value.status == "DC_ERR_TRUNCATED"

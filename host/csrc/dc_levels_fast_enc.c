@@ -130,11 +130,41 @@ static void put_bits(bit_writer_t *bw, uint32_t v, unsigned n)
     }
 }
 
+/* Move the complete 16-bit words of the raw-bit accumulator (nb bits, LSB first) to out. */
+static void put_words(uint8_t *out, size_t *pos, uint64_t *bits, unsigned *nb)
+{
+    while (*nb >= 16u) {
+        out[(*pos)++] = (uint8_t)*bits;
+        out[(*pos)++] = (uint8_t)(*bits >> 8);
+        *bits >>= 16;
+        *nb -= 16u;
+    }
+}
+
+/* 1 when levels[row * row_len ..] (the last row may be shorter) are all zero. */
+static int row_is_zero(const int32_t *levels, uint32_t count, uint32_t row_len, uint32_t row)
+{
+    uint32_t end = (row + 1u) * row_len < count ? (row + 1u) * row_len : count;
+    for (uint32_t i = row * row_len; i < end; i++) {
+        if (levels[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 1 when level i is coded: always without row skipping, else when its row is not all zero
+ * (zero_row[r] caches row_is_zero). */
+static int is_coded(const uint8_t *zero_row, uint32_t row_len, uint32_t i)
+{
+    return zero_row == NULL || !zero_row[i / row_len];
+}
+
 dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const dc_levels_fast_layout_t *layout,
-                                  uint8_t *out, size_t cap, size_t *out_len)
+                                  uint32_t row_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     if ((levels == NULL && count > 0u) || layout == NULL || out == NULL || out_len == NULL ||
-        count > (1u << 28)) {
+        count > (1u << 28) || row_len > 65535u) {
         return DC_ERR_ARG;
     }
     *out_len = 0u;
@@ -156,14 +186,33 @@ dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const d
         if (a >= base[n]) {
             return DC_ERR_ARG;
         }
-        cnt[class_of(base, n, a)]++;
+    }
+    const uint32_t rows = row_len ? (count + row_len - 1u) / row_len : 0u;
+    uint8_t *zero_row = NULL;
+    if (row_len && count) {
+        zero_row = malloc(rows);
+        if (zero_row == NULL) {
+            return DC_ERR_INTERNAL;
+        }
+        for (uint32_t r = 0; r < rows; r++) {
+            zero_row[r] = (uint8_t)row_is_zero(levels, count, row_len, r);
+        }
+    }
+    uint64_t coded = 0u;
+    for (uint32_t i = 0; i < count; i++) {
+        if (is_coded(zero_row, row_len, i)) {
+            int32_t v = levels[i];
+            cnt[class_of(base, n, (uint32_t)(v < 0 ? -v : v))]++;
+            coded++;
+        }
     }
     uint32_t freq[DC_LEVELS_FAST_MAX_CLASSES], start[DC_LEVELS_FAST_MAX_CLASSES];
-    if (count == 0u) {
+    if (coded == 0u) {
         for (unsigned c = 0; c < n; c++) {
             freq[c] = c == 0u ? 1u << prec : 0u;
         }
-    } else if (!quantise(cnt, n, count, prec, freq)) {
+    } else if (!quantise(cnt, n, coded, prec, freq)) {
+        free(zero_row);
         return DC_ERR_PARAMS;
     }
     uint32_t acc = 0u;
@@ -174,12 +223,16 @@ dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const d
     /* rANS, levels in reverse; words collected in reverse order */
     uint16_t *words = malloc(((size_t)count + 1u) * sizeof(uint16_t));
     if (words == NULL) {
+        free(zero_row);
         return DC_ERR_INTERNAL;
     }
     size_t nw = 0;
     uint32_t x = DC_LEVELS_FAST_LOW;
-    uint64_t raw_bits = 0;
+    uint64_t raw_bits = rows; /* one row_zero bit per row (none without row skipping) */
     for (uint32_t i = count; i-- > 0;) {
+        if (!is_coded(zero_row, row_len, i)) {
+            continue;
+        }
         int32_t v = levels[i];
         uint32_t a = (uint32_t)(v < 0 ? -v : v);
         unsigned c = class_of(base, n, a);
@@ -197,10 +250,13 @@ dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const d
     /* header */
     uint8_t hdr[DC_LEVELS_FAST_MAX_HEADER];
     size_t h = 0;
-    hdr[h++] = (uint8_t)(0x80u | (prec - 1u));
+    hdr[h++] = (uint8_t)(0x80u | (row_len ? 0x40u : 0u) | (prec - 1u));
     hdr[h++] = (uint8_t)(n - 1u);
     h += put_leb(hdr + h, (uint32_t)nw);
     h += put_leb(hdr + h, raw_words);
+    if (row_len) {
+        h += put_leb(hdr + h, row_len);
+    }
     bit_writer_t bw = {hdr + h, 0u, 8u};
     for (unsigned c = 1; c < n; c++) {
         put_bits(&bw, layout->nbits[c], 4u);
@@ -214,6 +270,7 @@ dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const d
     size_t total = h + (count ? 4u + 2u * (nw + (size_t)raw_words) : 0u);
     if (total > cap) {
         free(words);
+        free(zero_row);
         return DC_ERR_BUFFER;
     }
     memcpy(out, hdr, h);
@@ -227,11 +284,19 @@ dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const d
             out[pos++] = (uint8_t)words[j];
             out[pos++] = (uint8_t)(words[j] >> 8);
         }
-        /* raw stream: per level (scan order) its nbits + 1 bits, remainder above the sign,
-         * LSB first in 16-bit little-endian words */
-        uint32_t bits = 0u;
+        /* raw stream: per row (row skipping) its row_zero bit, per coded level (scan order) its
+         * nbits + 1 bits, remainder above the sign, LSB first in 16-bit little-endian words */
+        uint64_t bits = 0u;
         unsigned nb = 0u;
         for (uint32_t i = 0; i < count; i++) {
+            if (zero_row != NULL && i % row_len == 0u) {
+                bits |= (uint64_t)zero_row[i / row_len] << nb;
+                nb += 1u;
+                put_words(out, &pos, &bits, &nb);
+            }
+            if (!is_coded(zero_row, row_len, i)) {
+                continue;
+            }
             int32_t v = levels[i];
             uint32_t a = (uint32_t)(v < 0 ? -v : v);
             unsigned c = class_of(base, n, a);
@@ -239,15 +304,10 @@ dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const d
                 continue;
             }
             unsigned k = layout->nbits[c] + 1u;
-            uint32_t r = ((a - base[c]) << 1) | (v < 0 ? 1u : 0u);
+            uint64_t r = ((uint64_t)(a - base[c]) << 1) | (v < 0 ? 1u : 0u);
             bits |= r << nb;
             nb += k;
-            while (nb >= 16u) {
-                out[pos++] = (uint8_t)bits;
-                out[pos++] = (uint8_t)(bits >> 8);
-                bits >>= 16;
-                nb -= 16u;
-            }
+            put_words(out, &pos, &bits, &nb);
         }
         if (nb) {
             out[pos++] = (uint8_t)bits;
@@ -255,6 +315,7 @@ dc_status_t dc_levels_fast_encode(const int32_t *levels, uint32_t count, const d
         }
     }
     free(words);
+    free(zero_row);
     if (pos != total) {
         return DC_ERR_INTERNAL;
     }
@@ -268,9 +329,10 @@ static double nlogn(uint64_t n)
     return n ? (double)n * log2((double)n) : 0.0;
 }
 
-dc_status_t dc_levels_fast_choose(const int32_t *levels, uint32_t count, dc_levels_fast_layout_t *layout)
+dc_status_t dc_levels_fast_choose(const int32_t *levels, uint32_t count, uint32_t row_len,
+                                  dc_levels_fast_layout_t *layout)
 {
-    if ((levels == NULL && count > 0u) || layout == NULL) {
+    if ((levels == NULL && count > 0u) || layout == NULL || row_len > 65535u) {
         return DC_ERR_ARG;
     }
     uint32_t maxa = 0u;
@@ -304,9 +366,15 @@ dc_status_t dc_levels_fast_choose(const int32_t *levels, uint32_t count, dc_leve
         free(from);
         return DC_ERR_INTERNAL;
     }
-    for (uint32_t i = 0; i < count; i++) {
-        int32_t v = levels[i];
-        cum[(uint32_t)(v < 0 ? -v : v) + 1u]++;
+    const uint32_t step = row_len ? row_len : (count ? count : 1u);
+    for (uint32_t r0 = 0; r0 < count; r0 += step) { /* the coded levels only (rows, or all) */
+        if (row_len && row_is_zero(levels, count, row_len, r0 / row_len)) {
+            continue;
+        }
+        for (uint32_t i = r0; i < count && i < r0 + step; i++) {
+            int32_t v = levels[i];
+            cum[(uint32_t)(v < 0 ? -v : v) + 1u]++;
+        }
     }
     for (uint32_t m = 1; m <= top; m++) {
         cum[m] += cum[m - 1u];
@@ -373,7 +441,7 @@ dc_status_t dc_levels_fast_choose(const int32_t *levels, uint32_t count, dc_leve
         dc_levels_fast_layout_t t = *layout;
         t.prec = (uint8_t)p;
         size_t len = 0;
-        dc_status_t st = dc_levels_fast_encode(levels, count, &t, out, cap, &len);
+        dc_status_t st = dc_levels_fast_encode(levels, count, &t, row_len, out, cap, &len);
         if (st == DC_ERR_PARAMS) {
             break; /* more classes used than slots */
         }

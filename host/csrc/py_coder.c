@@ -307,13 +307,18 @@ static PyObject *layout_tuple(const dc_levels_fast_layout_t *l)
     return Py_BuildValue("(iiN)", l->prec, l->n_classes, nb);
 }
 
-/* encode_fast(levels_i32, layout|None) -> payload bytes (layout chosen when None) */
+/* encode_fast(levels_i32, layout|None, row_len) -> payload bytes (layout chosen when None;
+ * row_len 0: no row skipping) */
 static PyObject *py_encode_fast(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *levels_obj, *layout_obj;
-    if (!PyArg_ParseTuple(args, "OO", &levels_obj, &layout_obj)) {
+    unsigned long row_len = 0;
+    if (!PyArg_ParseTuple(args, "OO|k", &levels_obj, &layout_obj, &row_len)) {
         return NULL;
+    }
+    if (row_len > 65535ul) {
+        return raise_status(DC_ERR_ARG, "row_len must be 0..65535");
     }
     Py_buffer lv;
     if (get_levels(levels_obj, &lv, "levels") != 0) {
@@ -326,7 +331,7 @@ static PyObject *py_encode_fast(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     if (layout_obj == Py_None) {
         Py_BEGIN_ALLOW_THREADS
-        st = dc_levels_fast_choose(levels, count, &layout);
+        st = dc_levels_fast_choose(levels, count, (uint32_t)row_len, &layout);
         Py_END_ALLOW_THREADS
     } else if (parse_layout(layout_obj, &layout) != 0) {
         PyBuffer_Release(&lv);
@@ -341,7 +346,7 @@ static PyObject *py_encode_fast(PyObject *self, PyObject *args)
     size_t out_len = 0;
     if (st == DC_OK) {
         Py_BEGIN_ALLOW_THREADS
-        st = dc_levels_fast_encode(levels, count, &layout, out, cap, &out_len);
+        st = dc_levels_fast_encode(levels, count, &layout, (uint32_t)row_len, out, cap, &out_len);
         Py_END_ALLOW_THREADS
     }
     if (st == DC_OK) {
@@ -365,7 +370,7 @@ static PyObject *py_fast_layout(PyObject *self, PyObject *arg)
     dc_levels_fast_layout_t layout;
     dc_status_t st;
     Py_BEGIN_ALLOW_THREADS
-    st = dc_levels_fast_choose(lv.buf, (uint32_t)(lv.len / 4), &layout);
+    st = dc_levels_fast_choose(lv.buf, (uint32_t)(lv.len / 4), 0u, &layout);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&lv);
     if (st != DC_OK) {
@@ -374,7 +379,8 @@ static PyObject *py_fast_layout(PyObject *self, PyObject *arg)
     return layout_tuple(&layout);
 }
 
-/* fast_header(payload) -> None for a CABAC payload, else (prec, n_classes, rans_words, raw_words, header_len) */
+/* fast_header(payload) -> None for a CABAC payload, else (prec, n_classes, rans_words, raw_words, header_len,
+ * row_len) (row_len 0: no row skipping) */
 static PyObject *py_fast_header(PyObject *self, PyObject *arg)
 {
     (void)self;
@@ -396,8 +402,8 @@ static PyObject *py_fast_header(PyObject *self, PyObject *arg)
     if (!prm.fast) {
         Py_RETURN_NONE;
     }
-    return Py_BuildValue("(iikkn)", tab.prec, tab.n_classes, (unsigned long)tab.rans_words,
-                         (unsigned long)tab.raw_words, (Py_ssize_t)header_len);
+    return Py_BuildValue("(iikknk)", tab.prec, tab.n_classes, (unsigned long)tab.rans_words,
+                         (unsigned long)tab.raw_words, (Py_ssize_t)header_len, (unsigned long)tab.row_len);
 }
 
 static PyObject *py_params(PyObject *self, PyObject *arg)
@@ -529,10 +535,11 @@ static PyMethodDef methods[] = {
     {"cost", py_cost, METH_VARARGS,
      "cost(levels_i32, base_i32|None, params) -> (estimated bits, context bins + bypass groups)"},
     {"params", py_params, METH_O, "params(payload) -> params tuple"},
-    {"encode_fast", py_encode_fast, METH_VARARGS, "encode_fast(levels_i32, layout|None) -> fast-syntax payload"},
+    {"encode_fast", py_encode_fast, METH_VARARGS,
+     "encode_fast(levels_i32, layout|None, row_len=0) -> fast-syntax payload (row_len > 0: row skipping)"},
     {"fast_layout", py_fast_layout, METH_O, "fast_layout(levels_i32) -> (prec, n_classes, nbits)"},
     {"fast_header", py_fast_header, METH_O,
-     "fast_header(payload) -> None (CABAC) or (prec, n_classes, rans_words, raw_words, header_len)"},
+     "fast_header(payload) -> None (CABAC) or (prec, n_classes, rans_words, raw_words, header_len, row_len)"},
     {"decode", py_decode, METH_VARARGS, "decode(payload, count, base_i32|None, slices|None) -> bytearray"},
     {NULL, NULL, 0, NULL},
 };

@@ -71,9 +71,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dc_status_t enc;
     if (prm.fast) {
         dc_levels_fast_layout_t layout;
-        enc = dc_levels_fast_choose(levels, count, &layout);
+        uint32_t row_len = prm.row_skip ? prm.row_len : 0u;
+        enc = dc_levels_fast_choose(levels, count, row_len, &layout);
         if (enc == DC_OK) {
-            enc = dc_levels_fast_encode(levels, count, &layout, out, cap, &out_len);
+            enc = dc_levels_fast_encode(levels, count, &layout, row_len, out, cap, &out_len);
         }
     } else {
         enc = dc_levels_encode(levels, count, b, &prm, out, cap, &out_len);

@@ -154,6 +154,14 @@ def generate(outdir: Path) -> list[str]:
     moved = fast_conv[:2] + _leb128(fh.rans_words - 1) + _leb128(fh.raw_words + 1)
     moved += fast_conv[2 + len(_leb128(fh.rans_words)) + len(_leb128(fh.raw_words)):]
     vector("fast_bad_words", moved, n, "DC_ERR_CORRUPT")
+    # Row skipping in the fast syntax: 25 of 40 rows all zero, one row_zero bit per row.
+    fast_rows = good("fast_rows", zero_rows, syntax="fast")
+    rh = fast_header(fast_rows)
+    assert rh.row_len == 24, rh
+    at = 2 + len(_leb128(rh.rans_words)) + len(_leb128(rh.raw_words))  # the row_len field
+    vector("fast_bad_row_len", fast_rows[:at] + b"\x00" + fast_rows[at + 1:], zero_rows.size, "DC_ERR_PARAMS")
+    vector("fast_bad_row_len_cut", fast_rows[:at], zero_rows.size, "DC_ERR_TRUNCATED")
+    vector("fast_bad_rows_count", fast_rows, zero_rows.size + 24, "DC_ERR_CORRUPT")  # one row more than coded
 
     (outdir / "MANIFEST").write_text("\n".join(manifest) + "\n")
     written.append("MANIFEST")

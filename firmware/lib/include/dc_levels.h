@@ -53,8 +53,9 @@ typedef struct {
 #define DC_LEVELS_FAST_MAX_PREC 9u      /* largest table precision: 2^9 = 512 slots */
 #define DC_LEVELS_FAST_MAX_CLASSES 32u  /* magnitude classes at most */
 #define DC_LEVELS_FAST_LOW (1u << 16)   /* rANS state interval [2^16, 2^32); initial/final state */
-/* fast header bytes at most: 2 + 2 LEB128 (<= 5 each) + table (31 x 4 + 31 x 10 bits) */
-#define DC_LEVELS_FAST_MAX_HEADER (12u + (31u * 4u + 31u * 10u + 7u) / 8u)
+/* fast header bytes at most: 2 + 2 LEB128 (<= 5 each) + row_len LEB128 (<= 3) + table
+ * (31 x 4 + 31 x 10 bits) */
+#define DC_LEVELS_FAST_MAX_HEADER (15u + (31u * 4u + 31u * 10u + 7u) / 8u)
 
 /* Decoding tables and stream cursors of the fast syntax (overlays the CABAC contexts; the
  * payload body is at dec->ac.buf, words are little-endian u16). */
@@ -66,6 +67,10 @@ typedef struct {
     uint32_t raw;                                /* offset of the next raw-bit word from ac.buf */
     uint8_t prec;                                /* table precision: frequencies sum to 2^prec (1..9) */
     uint8_t n_classes;                           /* magnitude classes 1..32 */
+    uint8_t row_skip;                            /* 1: a raw row_zero bit starts every row of row_len levels */
+    uint8_t row_zero;                            /* the current row's row_zero bit */
+    uint32_t row_len;                            /* levels per row (row_skip == 1), 1..65535 */
+    uint32_t row_left;                           /* levels left in the current row (0: a row starts next) */
     uint32_t rans_words;                         /* rANS words in the payload (header) */
     uint32_t raw_words;                          /* raw-bit words in the payload (header) */
     uint32_t rans_left;                          /* rANS words not yet read */

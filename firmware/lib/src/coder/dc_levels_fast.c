@@ -4,12 +4,13 @@
  * Speed: one table lookup per level (slot -> class), one multiply, at most one 16-bit read from
  * each of the two streams; no division. The slice loop is instantiated twice: without bounds
  * tests when both streams hold at least one word per level of the slice, with them otherwise
- * (the tail of a tensor). */
+ * (the tail of a tensor). With row skipping, a raw bit before each row says whether the row is
+ * all zero (then nothing else is read for it); the slice loop runs on the coded rows' levels. */
 #include "dc_levels.h"
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
 #define DC_FAST_INLINE inline __attribute__((always_inline))
-#else
+#else /* -Os: one copy of the slice loop, shared */
 #define DC_FAST_INLINE inline
 #endif
 
@@ -82,7 +83,7 @@ dc_status_t dc_levels_fast_header(const uint8_t *payload, size_t len, dc_levels_
     }
     uint8_t b0 = payload[0];
     uint8_t b1 = payload[1];
-    if ((b0 & 0x70u) != 0u || (b0 & 0x0Fu) >= DC_LEVELS_FAST_MAX_PREC || (b1 & 0xE0u) != 0u) {
+    if ((b0 & 0x30u) != 0u || (b0 & 0x0Fu) >= DC_LEVELS_FAST_MAX_PREC || (b1 & 0xE0u) != 0u) {
         return DC_ERR_PARAMS;
     }
     params->pred_mode = DC_PRED_NONE;
@@ -103,9 +104,18 @@ dc_status_t dc_levels_fast_header(const uint8_t *payload, size_t len, dc_levels_
     if (st == DC_OK) {
         st = read_leb32(payload, len, &pos, &raw_words);
     }
+    uint32_t row_len = 0u;
+    if (st == DC_OK && (b0 & 0x40u) != 0u) { /* row_skip: the row length follows */
+        st = read_leb32(payload, len, &pos, &row_len);
+        if (st == DC_OK && (row_len == 0u || row_len > 65535u)) {
+            st = DC_ERR_PARAMS;
+        }
+    }
     if (st != DC_OK) {
         return st;
     }
+    params->row_skip = row_len != 0u ? 1u : 0u;
+    params->row_len = (uint16_t)row_len;
     const unsigned n = (b1 & 0x1Fu) + 1u;
     const uint32_t total = 1u << prec;
     bit_reader_t br = {payload, len, pos, 8u};
@@ -158,6 +168,10 @@ dc_status_t dc_levels_fast_header(const uint8_t *payload, size_t len, dc_levels_
         tab->n_classes = (uint8_t)n;
         tab->rans_words = rans_words;
         tab->raw_words = raw_words;
+        tab->row_skip = row_len != 0u ? 1u : 0u;
+        tab->row_zero = 0u;
+        tab->row_len = row_len;
+        tab->row_left = 0u;
     }
     *header_len = br.pos;
     return DC_OK;
@@ -268,14 +282,82 @@ static DC_FAST_INLINE dc_status_t fast_slice(dc_levels_fast_t *f, const uint8_t 
     return DC_OK;
 }
 
+/* n zero levels (an all-zero row). GCC would turn the loop into a memset call (also where it is
+ * inlined), which a bare firmware has no C library for. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
+#endif
+static void zero_levels(int32_t *out, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        out[i] = 0;
+    }
+}
+
+/* Decode n levels without row starts among them (the slice loop, instantiated twice). */
+static DC_FAST_INLINE dc_status_t fast_levels(dc_levels_fast_t *f, const uint8_t *buf, int32_t *out, uint32_t n)
+{
+    unsigned prec = f->prec;
+    if (f->rans_left >= n && f->raw_left >= n) {
+        return fast_slice(f, buf, out, n, prec, 0u);
+    }
+    return fast_slice(f, buf, out, n, prec, 1u);
+}
+
+/* Decode n levels with row skipping: a row_zero bit from the raw stream before each row. Kept
+ * out of line so that the loop without rows compiles exactly as before. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static dc_status_t fast_rows(dc_levels_fast_t *f, const uint8_t *buf, int32_t *out, uint32_t n)
+{
+    while (n > 0u) {
+        if (f->row_left == 0u) { /* a row starts: its row_zero bit */
+            if (f->nbits == 0u) {
+                if (f->raw_left == 0u) {
+                    return DC_ERR_CORRUPT;
+                }
+                f->bits = load16(buf + f->raw);
+                f->raw += 2u;
+                f->raw_left--;
+                f->nbits = 16u;
+            }
+            f->row_zero = (uint8_t)(f->bits & 1u);
+            f->bits >>= 1;
+            f->nbits--;
+            f->row_left = f->row_len;
+        }
+        uint32_t m = n < f->row_left ? n : f->row_left;
+        if (f->row_zero) {
+            zero_levels(out, m);
+        } else {
+            dc_status_t st = fast_levels(f, buf, out, m);
+            if (st != DC_OK) {
+                return st;
+            }
+        }
+        out += m;
+        n -= m;
+        f->row_left -= m;
+    }
+    return DC_OK;
+}
+
 dc_status_t dc_levels_fast_read(dc_levels_dec_t *dec, int32_t *out, uint32_t n)
 {
     dc_levels_fast_t *f = &dec->m.fast;
+    if (f->row_skip) {
+        return fast_rows(f, dec->ac.buf, out, n);
+    }
+#if defined(__OPTIMIZE_SIZE__)
+    return fast_levels(f, dec->ac.buf, out, n);
+#else
     unsigned prec = f->prec;
     if (f->rans_left >= n && f->raw_left >= n) {
         return fast_slice(f, dec->ac.buf, out, n, prec, 0u);
     }
     return fast_slice(f, dec->ac.buf, out, n, prec, 1u);
+#endif
 }
 
 dc_status_t dc_levels_fast_finish(const dc_levels_dec_t *dec)
