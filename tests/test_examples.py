@@ -190,9 +190,14 @@ def test_calibration_set_fits_and_is_disjoint_from_eval(name: str) -> None:
 
 
 def test_fashion_calibration_images_come_from_the_train_split() -> None:
-    from examples.calibration import FASHION_SIZE, fashion_indices
+    from examples.calibration import FASHION_CNN_SIZE, FASHION_SIZE, fashion_cnn_indices, fashion_indices
 
-    index = fashion_indices()
+    index, cnn_index = fashion_indices(), fashion_cnn_indices()
     assert index.size == FASHION_SIZE == np.unique(index).size and index.max() < 60000
+    assert cnn_index.size == FASHION_CNN_SIZE == np.unique(cnn_index).size and cnn_index.max() < 60000
+    assert np.all(np.diff(cnn_index) > 0) and np.isin(index, cnn_index).all()
     cnn, lenet = load_eval(EXAMPLES / "fashion_cnn" / "calib.npz"), load_eval(EXAMPLES / "lenet300" / "calib.npz")
-    assert np.array_equal(cnn.x.reshape(len(cnn.y), 784), lenet.x) and np.array_equal(cnn.y, lenet.y)
+    assert len(cnn.y) == FASHION_CNN_SIZE and len(lenet.y) == FASHION_SIZE
+    # lenet300's images are fashion_cnn's at the positions of fashion_indices() within fashion_cnn_indices()
+    at = np.searchsorted(cnn_index, index)
+    assert np.array_equal(cnn.x[at].reshape(FASHION_SIZE, 784), lenet.x) and np.array_equal(cnn.y[at], lenet.y)

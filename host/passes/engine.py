@@ -498,38 +498,76 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
         else:
             lo = t
     t = best_t if best_t is not None else 8.0
-    refined = _refine(problem, select(problem, norm * 10 ** t), measure_choice, sub_ref, max_drop,
-                      refine_evaluations, progress, min_sqnr_db) if best_t is not None else None
+    path = _refine(problem, select(problem, norm * 10 ** t), measure_choice, sub_ref, max_drop,
+                   refine_evaluations, progress, min_sqnr_db) if best_t is not None else []
     best_found: Outcome | None = None
-    raises = 0
-    while True:
-        if refined is not None:
-            chosen, refined = refined, None
-            g, _ = measure_choice(chosen)
-        else:
-            chosen, g, _ = evaluate(norm * 10 ** t)
-        fid = problem.full_eval.fidelity(g)
-        outcome = Outcome(g, chosen, fid, problem.reference_score, problem.sensitivities,
-                          problem.search_eval.count + problem.full_eval.count)
+
+    def verify(chosen: list[LayerOption]) -> Outcome:
+        nonlocal best_found
+        g, _ = measure_choice(chosen)
+        outcome = Outcome(g, chosen, problem.full_eval.fidelity(g), problem.reference_score,
+                          problem.sensitivities, problem.search_eval.count + problem.full_eval.count)
         progress(Progress("verify", 1, 1, f"{total_bytes(chosen):.0f} B, drop {outcome.drop:.2f} pt"))
         if best_found is None or outcome.drop < best_found.drop:
             best_found = outcome
-        if within_budget(outcome.drop, outcome.fidelity, max_drop, min_sqnr_db):
+        return outcome
+
+    def passes(outcome: Outcome) -> bool:
+        return within_budget(outcome.drop, outcome.fidelity, max_drop, min_sqnr_db)
+
+    raises = 0
+    if path:
+        found = backoff_along(path, verify, passes)
+        if found is not None:
+            return found, best_found
+        raises, t = 1, min(8.0, t + 0.15)  # the bisection's choice (path[0]) failed verification
+    while True:
+        outcome = verify(evaluate(norm * 10 ** t)[0])
+        if passes(outcome):
             return outcome, best_found
         if t >= 8.0:
             return None, best_found
-        if best_t is not None and outcome.chosen is not select(problem, norm * 10 ** t):
-            best_t = None  # the refinement failed verification: retry the bisection's choice first
-            continue
         raises += 1  # fine steps first (x1.41 in mu), so a failed verification costs little size
         t = min(8.0, t + (0.15 if raises <= 20 else 0.5))
 
 
+def backoff_along(path: list[list[LayerOption]], verify: Callable[[list[LayerOption]], Outcome],
+                  passes: Callable[[Outcome], bool]) -> Outcome | None:
+    """The verified outcome of the latest (smallest) choice on the refinement `path` that passes.
+
+    `path[0]` is the bisection's choice and every later entry one more accepted refinement
+    move, so the sizes fall along it. The last entry is verified first; when it fails, a
+    bisection over the path (each step one verification) finds a passing entry between the
+    bisection's choice and the failed one, instead of falling all the way back. Returns None
+    when even `path[0]` fails verification.
+    """
+    last = verify(path[-1])
+    if passes(last):
+        return last
+    if len(path) == 1:
+        return None
+    first = verify(path[0])
+    if not passes(first):
+        return None
+    good, bad, best = 0, len(path) - 1, first
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        outcome = verify(path[mid])
+        if passes(outcome):
+            good, best = mid, outcome
+        else:
+            bad = mid
+    return best
+
+
 def _refine(problem: Problem, chosen: list[LayerOption], measure_choice, sub_ref: float, max_drop: float,
-            budget: int, progress: ProgressFn, min_sqnr_db: float | None = None) -> list[LayerOption]:
-    """Greedy single-layer moves down each layer's hull while the measured drop stays within budget."""
+            budget: int, progress: ProgressFn, min_sqnr_db: float | None = None) -> list[list[LayerOption]]:
+    """Greedy single-layer moves down each layer's hull while the measured drop stays within budget.
+
+    Returns the path: `chosen`, then the choice after each accepted move (the last is the result)."""
     hulls = {i: lower_hull(opts, problem.gains[i]) for i, opts in problem.options.items()}
     current = list(chosen)
+    path = [current]
     blocked: set[int] = set()
     spent = 0
     while spent < budget:
@@ -554,9 +592,10 @@ def _refine(problem: Problem, chosen: list[LayerOption], measure_choice, sub_ref
         if best is None:
             break
         current = best[1]
+        path.append(current)
         progress(Progress("refine", spent, budget,
                           f"{total_bytes(current):.0f} B, drop {sub_ref - best[2].score:.2f} pt"))
-    return current
+    return path
 
 
 @dataclass(frozen=True)

@@ -90,15 +90,18 @@ def _tensor_results(chosen: list[LayerOption], graph: Graph) -> tuple[TensorResu
 def _best_quantization(graph: Graph, data: Dataset, reference, calibration_samples: int,
                        options: QuantizeOptions) -> tuple[Graph, Dataset]:
     """PTQ with each activation-range method (the given one first); the int8 model with the best
-    score on `data` wins, ties going to the higher output SQNR (then to the given method)."""
+    score on `data` wins. Scores within one sample of the best are a tie (on kws's 600
+    calibration clips a one-clip lead picked a range that lost 1.7 points on held-out voices),
+    and a tie goes to the higher output SQNR, then to the given method."""
     methods = [options.activation_range] + [m for m in RangeMethod if m is not options.activation_range]
-    best = None
+    results = []
     for method in methods:
         g, _ = quantize(graph, data.subset(calibration_samples).x, dataclasses.replace(options, activation_range=method))
         d = prepare_data(data.x, data.y, g)
-        fid = Evaluator(d, reference).fidelity(g)
-        if best is None or (fid.score, fid.sqnr_db) > best[0]:
-            best = ((fid.score, fid.sqnr_db), g, d)
+        results.append((Evaluator(d, reference).fidelity(g), g, d))
+    top = max(fid.score for fid, _, _ in results)
+    tied = [r for r in results if r[0].score >= top - 100.0 / max(data.size, 1) - 1e-9]
+    best = max(tied, key=lambda r: r[0].sqnr_db)  # max keeps the first of equals: the given method
     return best[1], best[2]
 
 
