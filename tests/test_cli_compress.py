@@ -10,7 +10,7 @@ import pytest
 
 from dcagent.cli import main
 from host.container.reader import read_container
-from host.data import load_data
+from host.data import load_data, prepare_data
 from host.model_format import unpack
 from host.runtime import DecodeMode, Runtime
 from host.tflite import read_model
@@ -388,3 +388,25 @@ def test_factorized_layers_are_two_ops_and_run_bit_exactly():
         assert used == set(range(len(g.tensors))), "every stored tensor is used by an op"
         result = check_container(pack(g, name="factorized", version=1), g, samples)
         assert not result.problems, result.problems
+
+
+def test_a_held_out_loss_beyond_the_budget_exits_1_with_the_dcb_and_report_written(tmp_path, capsys):
+    """The search meets its budget on calib.npz; held-out data it does not represent (weak sensor
+    noise, labelled with the float model's own answers) loses more: exit 1, everything written, and why."""
+    graph = read_model(HAR / "model_float32.tflite")
+    noise = np.random.default_rng(5).normal(0.0, 0.5, (200,) + tuple(np.load(HAR / "eval.npz")["x"].shape[1:]))
+    from host.evaluation import model_outputs
+
+    labels = model_outputs(graph, prepare_data(noise.astype(np.float32), None, graph)).argmax(axis=1)
+    held_out = tmp_path / "noise.npz"
+    np.savez(held_out, x=noise.astype(np.float32), y=labels)
+    out, report = tmp_path / "h.dcb", tmp_path / "h.json"
+    code = main(["compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--calib", str(HAR / "calib.npz"),
+                 "--data", str(held_out), "--max-drop", "1", "--report", str(report), "--unsigned", "--check", "4"])
+    err = capsys.readouterr().err
+    assert code == 1
+    data = json.loads(report.read_text())
+    assert out.exists() and data["goal_met"] is True  # the search's own budget was met ...
+    assert data["held_out_within_budget"] is False and data["accuracy"]["drop"] > 1.0  # ... the held-out one not
+    assert data["accuracy"]["original"] == 100.0
+    assert "held-out data (noise.npz) loses" in err and "--calib" in err
