@@ -30,6 +30,8 @@ def progress_bar(console: Console, description: str) -> Iterator[Callable[[int, 
 STAGE_TITLES = {
     "reference": "running the model as given",
     "quantize": "quantizing to int8",
+    "units": "pruning hidden units",
+    "lowrank": "factorizing layers (low rank)",
     "statistics": "collecting layer statistics",
     "options": "building per-layer options",
     "sensitivity": "measuring layer sensitivity",

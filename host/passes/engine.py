@@ -82,6 +82,13 @@ class SearchSpace:
     # producer's channels tried (largest first), allowed `unit_share` of the remaining budget.
     unit_fractions: tuple[float, ...] = (0.25, 0.4, 0.5, 0.6, 0.7)
     unit_share: float = 0.3
+    # Data-aware low-rank factorization (lowrank.py) of fully-connected layers of at least
+    # `lowrank_min_weights` weights, after unit pruning: the smallest rank (fractions of
+    # min(out, in)) whose int8 model keeps its score within `lowrank_share` more of the budget.
+    # Off by default (empty): on lenet300 it did not pay (docs/compression.md, "Low rank").
+    lowrank_fractions: tuple[float, ...] = ()
+    lowrank_share: float = 0.2
+    lowrank_min_weights: int = 20000
     # Layers with GPTQ options and more weights than this get plain options without pruning only.
     plain_max_weights: int = 20000
 

@@ -105,9 +105,14 @@ def _best_quantization(graph: Graph, data: Dataset, reference, calibration_sampl
     return best[1], best[2]
 
 
-def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samples: int, floor: float,
-                 progress: ProgressFn, min_sqnr_db: float | None = None) -> Graph:
-    """Unit pruning (units.py) of the int8 `base` before the search, scored on up to `samples`."""
+def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samples: int, int8_score: float,
+                 remaining: float, progress: ProgressFn, min_sqnr_db: float | None = None) -> Graph:
+    """The structural passes on the int8 `base` before the search, scored on up to `samples`:
+    unit pruning (units.py) within `space.unit_share` of the `remaining` budget (points left
+    after PTQ), removal of the dead units (shrink.py), then low-rank factorization (lowrank.py)
+    within `space.lowrank_share` more."""
+    from host.passes.lowrank import choose_ranks  # noqa: PLC0415
+    from host.passes.shrink import shrink  # noqa: PLC0415
     from host.passes.units import choose_units  # noqa: PLC0415
 
     index = np.arange(data.size)
@@ -119,9 +124,20 @@ def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samp
         fid = evaluator.fidelity(g)
         return fid.score if min_sqnr_db is None or fid.sqnr_db >= min_sqnr_db else -float("inf")
 
-    pruned, _ = choose_units(base, data.x[index], score, floor,
-                             space.unit_fractions, space.damping,
-                             lambda k, n: progress(Progress("units", k, n, "pruning hidden units")))
+    # The floors are relative to the int8 model's score on the same samples (`int8_score`, on
+    # all the data, can lie above it: then nothing would ever fit).
+    int8_score = min(int8_score, score(base))
+    pruned = base
+    if space.unit_fractions:
+        pruned, _ = choose_units(base, data.x[index], score, int8_score - space.unit_share * remaining,
+                                 space.unit_fractions, space.damping,
+                                 lambda k, n: progress(Progress("units", k, n, "pruning hidden units")))
+        pruned, _ = shrink(pruned)
+    if space.lowrank_fractions:
+        floor = int8_score - (space.unit_share + space.lowrank_share) * remaining
+        pruned, _ = choose_ranks(pruned, data.x[index], score, floor, space.lowrank_fractions,
+                                 space.lowrank_min_weights,
+                                 lambda k, n: progress(Progress("lowrank", k, n, "factorizing layers")))
     return pruned
 
 
@@ -161,10 +177,9 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
         raise BudgetError(f"even the int8 model loses {original.score - int8_fid.score:.2f} points "
                           f"(budget {max_drop:.2f}){sqnr}", best)
     int8_base = base
-    if space.unit_fractions:
-        base = _prune_units(base, int8_data, reference, space, search_samples,
-                            int8_fid.score - space.unit_share * (max_drop - (original.score - int8_fid.score)),
-                            progress, min_sqnr_db)
+    if space.unit_fractions or space.lowrank_fractions:
+        base = _prune_units(base, int8_data, reference, space, search_samples, int8_fid.score,
+                            max_drop - (original.score - int8_fid.score), progress, min_sqnr_db)
     problem = prepare(base, int8_data, reference, space, search_samples, probe_bits, rate, progress,
                       disjoint_verify)
     if disjoint_verify:  # every reported figure on the verification samples
