@@ -84,12 +84,151 @@ static int32_t conv_scratch(const dc_model_t *m, const dc_model_op_t *op, int32_
     return dc_conv_s8_get_buffer_size(&op->p.conv, &xd, &wd, &yd);
 }
 
+/* DECODE_STREAMED, before dc_model_prepare_ops: raw int8 weights read in place by one CONV_2D /
+ * DEPTHWISE_CONV_2D, or by one FULLY_CONNECTED with per-channel scales, are copied into a planned buffer
+ * instead (a chunk at a time where the op streams; a memcpy from the container), so that the op's
+ * multipliers and kernel scratch are planned behind them, live during that op only, rather than kept in
+ * the persistent part. */
+static void copy_in_place_weights(dc_model_t *m)
+{
+    for (uint32_t k = 0; k < m->op_count; k++) {
+        const dc_model_op_t *op = &m->ops[k];
+        uint16_t w_index;
+        dc_model_tensor_t *w;
+        if (op->kind != DC_OP_CONV_2D && op->kind != DC_OP_DEPTHWISE_CONV_2D && op->kind != DC_OP_FULLY_CONNECTED) {
+            continue;
+        }
+        w_index = m->operand_pool[op->first_input + 1u];
+        if (w_index == DC_MODEL_NONE || w_index >= m->coded_count) {
+            continue;
+        }
+        w = &m->tensors[w_index];
+        if (w->source == DC_TENSOR_IN_PLACE && w->dtype == DC_LEVEL_INT8 && w->first == (int16_t)k &&
+            w->last == (int16_t)k && (op->kind != DC_OP_FULLY_CONNECTED || w->channel_count > 1u)) {
+            w->source = DC_TENSOR_CONST;
+        }
+    }
+}
+
+/* The planned buffer of a streamed CONV_2D / FULLY_CONNECTED whose weights `w` (out_c output channels) are
+ * read `chunk` channels at a time: [chunk multipliers, shifts][kernel scratch for a chunk and for the short
+ * last one, 4-aligned][one chunk of weights]. */
+static dc_status_t stream_buffer_bytes(const dc_model_t *m, const dc_model_op_t *op, const dc_model_tensor_t *w,
+                                       int32_t out_c, uint32_t chunk, uint32_t *bytes)
+{
+    const int conv = op->kind == DC_OP_CONV_2D;
+    const uint32_t rest = (uint32_t)out_c % chunk;
+    int32_t scratch = conv ? conv_scratch(m, op, (int32_t)chunk) : 0;
+    int32_t quant_count = op->channels == 1 ? 1 : (int32_t)chunk;
+    if (conv && rest != 0u) {
+        int32_t last = conv_scratch(m, op, (int32_t)rest);
+        scratch = last > scratch ? last : scratch;
+    }
+    if (scratch < 0) {
+        return DC_ERR_ARG;
+    }
+    *bytes = 2u * sizeof(int32_t) * (uint32_t)quant_count + (((uint32_t)scratch + 3u) & ~3u) +
+             chunk * (w->count / (uint32_t)out_c);
+    return DC_OK;
+}
+
+/* The weights op `k` streams (NULL if none) and their output channel count. */
+static dc_model_tensor_t *streamed_weights(dc_model_t *m, uint32_t k, int32_t *out_c)
+{
+    const dc_model_op_t *op = &m->ops[k];
+    dc_model_tensor_t *w;
+    if (op->kind != DC_OP_CONV_2D && op->kind != DC_OP_FULLY_CONNECTED) {
+        return NULL;
+    }
+    w = dc_model_input_tensor(m, op, 1);
+    *out_c = op->kind == DC_OP_FULLY_CONNECTED ? w->dims[2] : w->dims[0];
+    return w->stream != 0u ? w : NULL;
+}
+
+/* Bytes of the planned buffers live while op `k` runs, its streamed weights' buffer (`skip`) left out: a
+ * lower bound on the planned region while it runs (dc_model_plan_lifetimes has set lifetimes and flags). */
+static size_t live_bytes(const dc_model_t *m, uint32_t k, const dc_model_tensor_t *skip)
+{
+    size_t sum = 0;
+    for (uint32_t i = 0; i < m->operand_count; i++) {
+        const dc_model_tensor_t *t = &m->tensors[i];
+        if (t->planned && t != skip && t->first <= (int16_t)k && (int16_t)k <= t->last) {
+            sum += dc_model_plan_buffer_bytes(t);
+        }
+    }
+    return sum;
+}
+
+/* Each streamed op's chunk: the most output channels (at most stream_channels; even, the DSP conv kernel's
+ * unit, unless the whole layer or 1) whose buffer keeps the bytes live while the op runs within `target`,
+ * or 1 channel when none does. */
+static dc_status_t set_chunks(dc_model_t *m, size_t target)
+{
+    for (uint32_t k = 0; k < m->op_count; k++) {
+        int32_t out_c = 0;
+        dc_model_tensor_t *w = streamed_weights(m, k, &out_c);
+        uint32_t most;
+        size_t live;
+        if (w == NULL) {
+            continue;
+        }
+        most = m->stream_channels < (uint32_t)out_c ? m->stream_channels : (uint32_t)out_c;
+        live = live_bytes(m, k, w);
+        for (uint32_t chunk = most; chunk >= 1u; chunk--) {
+            uint32_t bytes = 0;
+            dc_status_t status;
+            if (chunk != 1u && chunk != (uint32_t)out_c && (chunk & 1u) != 0u) {
+                continue;
+            }
+            status = stream_buffer_bytes(m, &m->ops[k], w, out_c, chunk, &bytes);
+            if (status != DC_OK) {
+                return status;
+            }
+            if (chunk == 1u || live + bytes <= target) {
+                w->stream = (uint16_t)chunk;
+                w->extra = bytes;
+                break;
+            }
+        }
+    }
+    return DC_OK;
+}
+
+/* STREAMED: the planned region is at its least when every streamed op reads one output channel at a time;
+ * each op then takes the largest chunk (set_chunks) that keeps the plan at that least, so only the ops
+ * whose buffers set the arena's peak read fewer channels (more kernel calls) than stream_channels. The
+ * bound for the live bytes starts at that least and is lowered by what the greedy planner's placement
+ * adds, a few times at most; then, as a last resort, one channel everywhere. */
+static dc_status_t fit_chunks(dc_model_t *m)
+{
+    size_t least = 0, target, planned = 0;
+    dc_status_t status;
+    dc_model_plan_lifetimes(m);
+    status = set_chunks(m, 0);
+    if (status == DC_OK) {
+        status = dc_model_plan(m, &least);
+    }
+    target = least;
+    for (uint32_t tries = 0; status == DC_OK && tries < 4u; tries++) {
+        status = set_chunks(m, target);
+        if (status == DC_OK) {
+            status = dc_model_plan(m, &planned);
+        }
+        if (status != DC_OK || planned <= least) {
+            return status;
+        }
+        target -= planned - least < target ? planned - least : target;
+    }
+    return status == DC_OK ? set_chunks(m, 0) : status;
+}
+
 /* DECODE_STREAMED: which weights are decoded in chunks and how large each op's planned weight buffer is.
  * A CONV_2D with one group or a FULLY_CONNECTED whose int8 weights are decoded into the arena (CONST) and
- * read by that op only streams them: chunks of stream_channels output channels (their rows are contiguous:
- * weights are stored output channel first), the chunk's multipliers and the kernel scratch behind it. Other
- * planned weights of conv ops (depthwise: output channel last) are decoded whole, with their kernel scratch
- * behind the multipliers too, so the persistent scratch only serves ops whose weights are not planned. */
+ * read by that op only streams them: chunks of up to stream_channels output channels (their rows are
+ * contiguous: weights are stored output channel first; fit_chunks picks each op's chunk), the chunk's
+ * multipliers and the kernel scratch behind it. Other planned weights of conv ops (depthwise: output channel
+ * last) are decoded whole, with their kernel scratch behind the multipliers too, so the persistent scratch
+ * only serves ops whose weights are not planned. */
 static dc_status_t plan_streams(dc_model_t *m)
 {
     for (uint32_t k = 0; k < m->op_count; k++) {
@@ -107,12 +246,6 @@ static dc_status_t plan_streams(dc_model_t *m)
             continue;
         }
         w = &m->tensors[w_index];
-        if (w->source == DC_TENSOR_IN_PLACE && conv && w->first == (int16_t)k && w->last == (int16_t)k &&
-            conv_scratch(m, op, op->kind == DC_OP_CONV_2D ? w->dims[0] : 0) > 0) {
-            /* raw int8 weights read in place: copied chunk by chunk instead (a memcpy from the container), so
-             * that the kernel scratch can be planned behind them rather than kept in the persistent part */
-            w->source = DC_TENSOR_CONST;
-        }
         if (w->source != DC_TENSOR_CONST) {
             continue;
         }
@@ -121,26 +254,19 @@ static dc_status_t plan_streams(dc_model_t *m)
         if (op->kind != DC_OP_DEPTHWISE_CONV_2D && w->dtype == DC_LEVEL_INT8 && w->first == (int16_t)k &&
             w->last == (int16_t)k && out_c > 0 && (op->kind == DC_OP_FULLY_CONNECTED || w->dims[3] == x->dims[3])) {
             uint32_t chunk = m->stream_channels < (uint32_t)out_c ? m->stream_channels : (uint32_t)out_c;
-            uint32_t rest = (uint32_t)out_c % chunk;
+            uint32_t bytes = 0;
+            dc_status_t status = stream_buffer_bytes(m, op, w, out_c, chunk, &bytes);
+            if (status != DC_OK) {
+                return status;
+            }
+            /* only this op reads it: the buffer replaces the whole layer */
             w->stream = (uint16_t)chunk;
-            quant_count = op->channels == 1 ? 1 : (int32_t)chunk;
-            scratch = conv ? conv_scratch(m, op, (int32_t)chunk) : 0;
-            if (conv && rest != 0u) {
-                int32_t last = conv_scratch(m, op, (int32_t)rest);
-                scratch = last > scratch ? last : scratch;
-            }
-            if (scratch < 0) {
-                return DC_ERR_ARG;
-            }
-            /* only this op reads it: [chunk multipliers][scratch, 4-aligned][chunk] replaces the whole layer */
-            w->extra = 2u * sizeof(int32_t) * (uint32_t)quant_count + (((uint32_t)scratch + 3u) & ~3u) +
-                       chunk * (w->count / (uint32_t)out_c);
+            w->extra = bytes;
             op->planned_scratch = (uint8_t)conv;
             continue;
-        } else {
-            quant_count = op->channels;
-            scratch = conv ? conv_scratch(m, op, out_c) : 0;
         }
+        quant_count = op->channels;
+        scratch = conv ? conv_scratch(m, op, out_c) : 0;
         if (scratch < 0) {
             return DC_ERR_ARG;
         }
@@ -148,7 +274,7 @@ static dc_status_t plan_streams(dc_model_t *m)
         w->extra = extra > w->extra ? extra : w->extra;
         op->planned_scratch = (uint8_t)conv;
     }
-    return DC_OK;
+    return fit_chunks(m);
 }
 
 static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
@@ -185,6 +311,9 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
         m->arena_needed = b.used; /* a lower bound: the tables alone */
         return status;
     }
+    if (status == DC_OK && mode == DC_MODEL_DECODE_STREAMED) {
+        copy_in_place_weights(m);
+    }
     if (status == DC_OK) {
         status = dc_model_prepare_ops(m, &b);
     }
@@ -202,7 +331,7 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     }
     m->decoder_columns = columns;
     if (needs_decoder(m)) {
-        decoder_bytes = dc_model_decoder_bytes(columns);
+        decoder_bytes = dc_model_decoder_bytes(columns, dc_model_slice_levels(mode));
     }
     for (uint32_t i = 0; mode == DC_MODEL_DECODE_AT_LOAD && i < m->coded_count; i++) {
         dc_model_tensor_t *t = &m->tensors[i];

@@ -11,6 +11,7 @@
 
 #define DC_MODEL_NONE 0xFFFFu   /* an absent operand */
 #define DC_MODEL_SLICE 64u      /* levels decoded per dc_levels_read call */
+#define DC_MODEL_STREAM_SLICE 16u /* DECODE_STREAMED: fewer per call, a smaller persistent slice buffer */
 #define DC_MODEL_PLAN_ALIGN 4u  /* planned buffers: int32 biases need 4 */
 
 /* Where an operand's data comes from. */
@@ -122,6 +123,11 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b);
 dc_status_t dc_model_prepare_ops(dc_model_t *m, dc_model_bump_t *b);
 /* dc_model_plan.c: lifetimes and offsets of every planned buffer; returns the region size. */
 dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes);
+/* dc_model_plan.c: which operands get a planned buffer (`planned`) and their lifetimes (a shared buffer's
+ * root lives as long as every tensor on it); idempotent. */
+void dc_model_plan_lifetimes(dc_model_t *m);
+/* Bytes of a planned buffer: the tensor, then its op's multipliers and scratch (streamed: `extra` only). */
+size_t dc_model_plan_buffer_bytes(const dc_model_tensor_t *t);
 /* dc_model_prepare.c: the per-channel multipliers of a conv/depthwise/FC op into the two arrays. */
 dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_t *op, int32_t *multiplier,
                                          int32_t *shift);
@@ -151,7 +157,13 @@ typedef struct {
 dc_status_t dc_model_stream_begin(dc_model_t *m, uint32_t index, dc_model_stream_t *s);
 /* The next `count` levels (<= what is left) rebuilt into out[0 .. count) (elements of the tensor's type). */
 dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *out, uint32_t count);
-size_t dc_model_decoder_bytes(uint32_t columns);
+/* Levels per dc_levels_read call in mode `mode` (the slice buffer holds that many int32). */
+static inline uint32_t dc_model_slice_levels(dc_model_mode_t mode)
+{
+    return mode == DC_MODEL_DECODE_STREAMED ? DC_MODEL_STREAM_SLICE : DC_MODEL_SLICE;
+}
+/* Bytes of the decoder scratch: the level decoder, `columns` column records, a slice of `slice` levels. */
+size_t dc_model_decoder_bytes(uint32_t columns, uint32_t slice);
 dc_status_t dc_model_max_columns(const dc_model_t *m, uint32_t *columns);
 /* dc_model_invoke.c */
 dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index);

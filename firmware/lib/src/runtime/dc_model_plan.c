@@ -19,7 +19,7 @@ static int needs_buffer(const dc_model_t *m, const dc_model_tensor_t *t, uint32_
 
 /* Bytes of a planned buffer: the tensor, then its op's multipliers and scratch (streamed weights: `extra`
  * holds the chunk too). */
-static size_t buffer_bytes(const dc_model_tensor_t *t)
+size_t dc_model_plan_buffer_bytes(const dc_model_tensor_t *t)
 {
     return (t->stream != 0u ? 0u : aligned(t->bytes)) + t->extra;
 }
@@ -35,9 +35,8 @@ static int overlap_in_time(const dc_model_tensor_t *a, const dc_model_tensor_t *
     return a->first <= b->last && b->first <= a->last;
 }
 
-dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
+void dc_model_plan_lifetimes(dc_model_t *m)
 {
-    size_t total = 0;
     /* a shared buffer lives as long as every tensor on it */
     for (uint32_t i = 0; i < m->operand_count; i++) {
         dc_model_tensor_t *t = &m->tensors[i];
@@ -52,6 +51,12 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
     for (uint32_t i = 0; i < m->operand_count; i++) {
         m->tensors[i].planned = (uint8_t)needs_buffer(m, &m->tensors[i], i);
     }
+}
+
+dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
+{
+    size_t total = 0;
+    dc_model_plan_lifetimes(m);
     /* Place the largest unplaced buffer at the lowest offset free during its lifetime.
      * O(n^2) selection and O(n^2) placement per buffer, n <= DC_MODEL_MAX_OPERANDS; no scratch memory. */
     for (;;) {
@@ -65,7 +70,7 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
         if (next == NULL) {
             break;
         }
-        size_t size = buffer_bytes(next), offset = 0;
+        size_t size = dc_model_plan_buffer_bytes(next), offset = 0;
         int moved = 1;
         while (moved) {
             moved = 0;
@@ -74,7 +79,7 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
                 if (!p->placed || !overlap_in_time(p, next)) {
                     continue;
                 }
-                size_t p_end = (size_t)p->offset + buffer_bytes(p);
+                size_t p_end = (size_t)p->offset + dc_model_plan_buffer_bytes(p);
                 if (offset < p_end && p->offset < offset + size) {
                     offset = p_end;
                     moved = 1;

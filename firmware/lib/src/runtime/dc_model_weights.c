@@ -9,10 +9,9 @@ static size_t align8(size_t bytes)
     return (bytes + 7u) & ~(size_t)7u;
 }
 
-size_t dc_model_decoder_bytes(uint32_t columns)
+size_t dc_model_decoder_bytes(uint32_t columns, uint32_t slice)
 {
-    return align8(sizeof(dc_levels_dec_t)) + align8(sizeof(dc_levels_col_t) * columns) +
-           sizeof(int32_t) * DC_MODEL_SLICE;
+    return align8(sizeof(dc_levels_dec_t)) + align8(sizeof(dc_levels_col_t) * columns) + sizeof(int32_t) * slice;
 }
 
 dc_status_t dc_model_max_columns(const dc_model_t *m, uint32_t *columns)
@@ -149,8 +148,9 @@ dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *ou
         return DC_OK;
     }
     int32_t *slice = slice_buffer(m);
+    const uint32_t most = dc_model_slice_levels(m->mode);
     for (uint32_t at = 0; status == DC_OK && at < count;) {
-        uint32_t n = count - at < DC_MODEL_SLICE ? count - at : DC_MODEL_SLICE;
+        uint32_t n = count - at < most ? count - at : most;
         if (s->entry.codec == DC_CODEC_RAW) {
             /* int8 levels (the parser allows a rule on int8 tensors only) */
             for (uint32_t i = 0; i < n; i++) {
