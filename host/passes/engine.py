@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -386,7 +387,19 @@ def prepare(base: Graph, data: Dataset, reference_outputs: np.ndarray, space: Se
                 ratios.append(mse / probe.distortion)
         gains[layer.op_index] = float(np.exp(np.mean(np.log(np.maximum(ratios, 1e-300))))) if ratios else 0.0
     progress(Progress("sensitivity", len(layers_list), len(layers_list)))
+    _floor_unmeasured_gains(gains)
     return Problem(base, layers, options, gains, search_eval, full_eval, reference_score, trace, sensitivities)
+
+
+def _floor_unmeasured_gains(gains: dict[int, float]) -> None:
+    """A probe that leaves the model's outputs unchanged (a saturated softmax on confident
+    samples) measures no sensitivity, and a gain of 0 would make every compression of that layer
+    look free: such layers get the least gain measured on any other layer (1.0 if none)."""
+    measured = [g for g in gains.values() if g > 1e-200]
+    floor = min(measured) if measured else 1.0
+    for op_index, g in gains.items():
+        if g <= 1e-200:
+            gains[op_index] = floor
 
 
 def select(problem: Problem, mu: float) -> list[LayerOption]:
@@ -450,9 +463,21 @@ def within_budget(drop: float, fidelity: Fidelity, max_drop: float, min_sqnr_db:
     return drop <= max_drop and (min_sqnr_db is None or fidelity.sqnr_db >= min_sqnr_db)
 
 
+def sampling_margin(fidelity: Fidelity, z: float) -> float:
+    """`z` standard errors (percentage points) of a drop measured on `fidelity.samples` samples.
+
+    The drop is a mean of per-sample differences in [-1, 1] that are non-zero only where the
+    candidate's top-1 differs from the reference's, so its variance is at most the disagreement
+    rate over the sample count: the margin is z * 100 * sqrt((1 - agreement) / n)."""
+    if z <= 0 or fidelity.samples <= 0:
+        return 0.0
+    disagreement = max(0.0, 1.0 - fidelity.agreement / 100.0)
+    return z * 100.0 * math.sqrt(disagreement / fidelity.samples)
+
+
 def search(problem: Problem, max_drop: float, bias_correction: bool, progress: ProgressFn = _ignore,
            steps: int = 14, refine_evaluations: int = 60, seconds: float | None = None,
-           min_sqnr_db: float | None = None) -> tuple[Outcome | None, Outcome]:
+           min_sqnr_db: float | None = None, verify_margin: float = 0.0) -> tuple[Outcome | None, Outcome]:
     """Step 4: (best outcome meeting the budget or None, smallest measured outcome overall).
 
     A bisection on the multiplier finds the smallest Lagrangian choice within the budget on the
@@ -464,6 +489,9 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     deterministic, so a run repeats exactly): 40 % for the bisection (at least 6 steps), 60 % for
     the refinement.
     `min_sqnr_db` (optional) is a second budget: the output SQNR against the reference model.
+    `verify_margin` (z, standard errors): the verification passes a candidate only when its drop
+    plus `sampling_margin(fidelity, z)` is within the budget, so that a budget met on disjoint
+    verification samples also holds on unseen data with some confidence (0: no margin).
     Returns (best_within_budget, best_found): best_within_budget is None when no mu met the
     budget on all samples; best_found is then the candidate with the least drop.
     """
@@ -520,7 +548,8 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
         return outcome
 
     def passes(outcome: Outcome) -> bool:
-        return within_budget(outcome.drop, outcome.fidelity, max_drop, min_sqnr_db)
+        margin = sampling_margin(outcome.fidelity, verify_margin)
+        return within_budget(outcome.drop + margin, outcome.fidelity, max_drop, min_sqnr_db)
 
     raises = 0
     if path:

@@ -73,6 +73,12 @@ class BudgetError(HostError):
         self.best = best
 
 
+#: With disjoint verification the measured drop plus this many standard errors must meet the
+#: budget: on fashion_cnn the verification's 0.90 points on 2,000 samples became 1.20 on the 500
+#: held-out images without it.
+VERIFY_MARGIN = 0.5
+
+
 def _is_float(graph: Graph) -> bool:
     return graph.tensors[graph.inputs[0]].dtype is DType.FLOAT32
 
@@ -151,7 +157,8 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
     `min_sqnr_db`, an output SQNR against the model as given of at least that many dB).
 
     `disjoint_verify`: the chosen model is verified on the samples the search did not evaluate
-    candidates on (engine.prepare), and `SearchResult.compressed` is measured on those.
+    candidates on (engine.prepare), with VERIFY_MARGIN standard errors of sampling margin
+    (engine.sampling_margin), and `SearchResult.compressed` is measured on those.
     `search_seconds` bounds the real evaluations of the final search (None: 14 bisection steps
     and up to 60 refinement evaluations, however long they take).
     `data` must have been checked against `graph` (host.data). Raises `BudgetError` (with the
@@ -180,14 +187,26 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
     if space.unit_fractions or space.lowrank_fractions:
         base = _prune_units(base, int8_data, reference, space, search_samples, int8_fid.score,
                             max_drop - (original.score - int8_fid.score), progress, min_sqnr_db)
-    problem = prepare(base, int8_data, reference, space, search_samples, probe_bits, rate, progress,
-                      disjoint_verify)
+
+    def run_search(start: Graph):
+        problem = prepare(start, int8_data, reference, space, search_samples, probe_bits, rate, progress,
+                          disjoint_verify)
+        within, best_found = search(problem, max_drop, space.bias_correction, progress, seconds=search_seconds,
+                                    min_sqnr_db=min_sqnr_db,
+                                    verify_margin=VERIFY_MARGIN if disjoint_verify else 0.0)
+        return problem, within, best_found
+
+    problem, within, best_found = run_search(base)
+    if within is None and base is not int8_base:
+        # The structural passes chose on the search samples; when no model built on them passes
+        # the verification, search again from the int8 model without them.
+        progress(Progress("search", 0, 1, "no model on the pruned units passes: searching without them"))
+        base = int8_base
+        problem, within, best_found = run_search(base)
     if disjoint_verify:  # every reported figure on the verification samples
         verify = problem.full_eval
         original = measure(verify.reference, verify.reference, verify.data.y)
         int8_fid = Evaluator(verify.data, verify.reference).fidelity(int8_base)
-    within, best_found = search(problem, max_drop, space.bias_correction, progress, seconds=search_seconds,
-                                min_sqnr_db=min_sqnr_db)
     outcome = within if within is not None else best_found
     result = SearchResult(
         outcome.graph, _tensor_results(outcome.chosen, base), original, int8_fid, outcome.fidelity, max_drop,
@@ -195,7 +214,7 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
         outcome.evaluations)
     if within is None:
         if result.drop > original.score - int8_fid.score:
-            result = SearchResult(base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32,
+            result = SearchResult(int8_base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32,
                                   tuple(problem.sensitivities), outcome.evaluations)
         sqnr = "" if min_sqnr_db is None else (f" and {min_sqnr_db:g} dB output SQNR (best: "
                                                f"{result.compressed.sqnr_db:.1f} dB)")
