@@ -102,6 +102,7 @@ typedef struct {
 
 struct dc_model_tensor;  /* internal (src/runtime/dc_model_internal.h) */
 struct dc_model_op;
+struct dc_model_life;
 
 /* The runtime state of one model (small; the tables live in the arena). */
 typedef struct {
@@ -125,6 +126,9 @@ typedef struct {
     struct dc_model_tensor *tensors;  /* operand_count entries, in the arena */
     struct dc_model_op *ops;          /* op_count entries, in the arena */
     uint16_t *operand_pool;           /* op inputs, in the arena */
+    struct dc_model_life *life;       /* dc_model_load only: per operand, lifetimes and plan (top of the arena) */
+    uint32_t *options;                /* dc_model_load only: per op, the metadata position of its options */
+    void *kernel_scratch;             /* the kernels' shared scratch (scratch_bytes), in the arena, or NULL */
     uint8_t *plan;                    /* start of the planned region */
     void *decoder;                    /* decoder scratch (dc_levels_dec_t + columns + slice) */
     uint32_t decoder_columns;         /* column entries the scratch holds */

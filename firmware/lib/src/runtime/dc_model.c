@@ -28,10 +28,10 @@ static int needs_decoder(const dc_model_t *m)
 static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
 {
     int32_t most = 0;
-    void *scratch;
     for (uint32_t k = 0; k < m->op_count; k++) {
-        dc_model_op_t *op = &m->ops[k];
+        const dc_model_op_t *op = &m->ops[k];
         const dc_model_tensor_t *x, *w, *y;
+        dc_depthwise_conv_params_t p;
         dc_dims_t xd, wd, yd;
         int32_t bytes;
         if ((op->kind != DC_OP_CONV_2D && op->kind != DC_OP_DEPTHWISE_CONV_2D) || op->planned_scratch) {
@@ -43,8 +43,9 @@ static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
         xd = (dc_dims_t){x->dims[0], x->dims[1], x->dims[2], x->dims[3]};
         wd = (dc_dims_t){w->dims[0], w->dims[1], w->dims[2], w->dims[3]};
         yd = (dc_dims_t){y->dims[0], y->dims[1], y->dims[2], y->dims[3]};
-        bytes = op->kind == DC_OP_CONV_2D ? dc_conv_s8_get_buffer_size(&op->p.conv, &xd, &wd, &yd)
-                                          : dc_depthwise_conv_s8_get_buffer_size(&op->p.depthwise, &xd, &wd, &yd);
+        dc_model_conv_params(m, op, &p);
+        bytes = op->kind == DC_OP_CONV_2D ? dc_conv_s8_get_buffer_size(&p.conv, &xd, &wd, &yd)
+                                          : dc_depthwise_conv_s8_get_buffer_size(&p, &xd, &wd, &yd);
         if (bytes < 0) {
             return DC_ERR_ARG;
         }
@@ -53,17 +54,9 @@ static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
     if (most == 0) {
         return DC_OK;
     }
-    scratch = dc_model_bump(b, (size_t)most);
+    /* NULL when the arena is too small: the load then ends in DC_ERR_ARENA */
+    m->kernel_scratch = dc_model_bump(b, (size_t)most);
     m->scratch_bytes = (size_t)most;
-    for (uint32_t k = 0; k < m->op_count; k++) {
-        dc_model_op_t *op = &m->ops[k];
-        dc_conv_params_t *p = op->kind == DC_OP_CONV_2D ? &op->p.conv
-                            : op->kind == DC_OP_DEPTHWISE_CONV_2D ? &op->p.depthwise.conv : NULL;
-        if (p != NULL && !op->planned_scratch) {
-            p->scratch = scratch; /* NULL when the arena is too small: the load then ends in DC_ERR_ARENA */
-            p->scratch_len = scratch != NULL ? most : 0;
-        }
-    }
     return DC_OK;
 }
 
@@ -76,12 +69,14 @@ static int32_t conv_scratch(const dc_model_t *m, const dc_model_op_t *op, int32_
     dc_dims_t xd = {x->dims[0], x->dims[1], x->dims[2], x->dims[3]};
     dc_dims_t wd = {w->dims[0], w->dims[1], w->dims[2], w->dims[3]};
     dc_dims_t yd = {y->dims[0], y->dims[1], y->dims[2], y->dims[3]};
+    dc_depthwise_conv_params_t p;
+    dc_model_conv_params(m, op, &p);
     if (op->kind == DC_OP_DEPTHWISE_CONV_2D) {
-        return dc_depthwise_conv_s8_get_buffer_size(&op->p.depthwise, &xd, &wd, &yd);
+        return dc_depthwise_conv_s8_get_buffer_size(&p, &xd, &wd, &yd);
     }
     wd.n = channels;
     yd.c = channels;
-    return dc_conv_s8_get_buffer_size(&op->p.conv, &xd, &wd, &yd);
+    return dc_conv_s8_get_buffer_size(&p.conv, &xd, &wd, &yd);
 }
 
 /* DECODE_STREAMED, before dc_model_prepare_ops: raw int8 weights read in place by one CONV_2D /
@@ -103,16 +98,39 @@ static void copy_in_place_weights(dc_model_t *m)
             continue;
         }
         w = &m->tensors[w_index];
-        if (w->source == DC_TENSOR_IN_PLACE && w->dtype == DC_LEVEL_INT8 && w->first == (int16_t)k &&
-            w->last == (int16_t)k && (op->kind != DC_OP_FULLY_CONNECTED || w->channel_count > 1u)) {
+        const dc_model_life_t *l = &m->life[w_index];
+        if (w->source == DC_TENSOR_IN_PLACE && w->dtype == DC_LEVEL_INT8 && l->first == (int16_t)k &&
+            l->last == (int16_t)k && (op->kind != DC_OP_FULLY_CONNECTED || l->channel_count > 1u)) {
             w->source = DC_TENSOR_CONST;
         }
     }
 }
 
+/* A streamed bias's decoder state in its op's buffer: dc_model_decoder_bytes without a slice (the shared one
+ * serves), plus what aligning it to 8 bytes in a 4-aligned planned buffer may take; 0 for a raw payload. */
+static dc_status_t bias_state_bytes(const dc_model_t *m, uint32_t index, uint32_t *bytes)
+{
+    dc_tensor_entry_t entry;
+    uint32_t columns = 0;
+    dc_status_t status = dc_model_tensor_columns(m, index, &columns);
+    *bytes = 0;
+    if (status == DC_OK && dc_container_tensor(&m->container, index, &entry) == DC_OK &&
+        entry.codec != DC_CODEC_RAW) {
+        *bytes = (uint32_t)dc_model_decoder_bytes(columns, 0) + (DC_MODEL_ARENA_ALIGN - DC_MODEL_PLAN_ALIGN);
+    }
+    return status;
+}
+
+/* The streamed op's bias if it is read a chunk at a time too (stream != 0), else NULL. */
+static const dc_model_tensor_t *streamed_bias(const dc_model_t *m, const dc_model_op_t *op)
+{
+    const dc_model_tensor_t *b = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
+    return b != NULL && dc_model_streamed_bias(b) ? b : NULL;
+}
+
 /* The planned buffer of a streamed CONV_2D / FULLY_CONNECTED whose weights `w` (out_c output channels) are
  * read `chunk` channels at a time: [chunk multipliers, shifts][kernel scratch for a chunk and for the short
- * last one, 4-aligned][one chunk of weights]. */
+ * last one, 4-aligned][streamed bias: a chunk of it, then its decoder state][one chunk of weights]. */
 static dc_status_t stream_buffer_bytes(const dc_model_t *m, const dc_model_op_t *op, const dc_model_tensor_t *w,
                                        int32_t out_c, uint32_t chunk, uint32_t *bytes)
 {
@@ -124,11 +142,20 @@ static dc_status_t stream_buffer_bytes(const dc_model_t *m, const dc_model_op_t 
         int32_t last = conv_scratch(m, op, (int32_t)rest);
         scratch = last > scratch ? last : scratch;
     }
+    const dc_model_tensor_t *bias = streamed_bias(m, op);
+    uint32_t bias_bytes = 0;
     if (scratch < 0) {
         return DC_ERR_ARG;
     }
-    *bytes = 2u * sizeof(int32_t) * (uint32_t)quant_count + (((uint32_t)scratch + 3u) & ~3u) +
-             chunk * (w->count / (uint32_t)out_c);
+    if (bias != NULL) {
+        dc_status_t status = bias_state_bytes(m, (uint32_t)(bias - m->tensors), &bias_bytes);
+        if (status != DC_OK) {
+            return status;
+        }
+        bias_bytes += (uint32_t)sizeof(int32_t) * chunk;
+    }
+    *bytes = 2u * sizeof(int32_t) * (uint32_t)quant_count + (((uint32_t)scratch + 3u) & ~3u) + bias_bytes +
+             chunk * (dc_model_count(w) / (uint32_t)out_c);
     return DC_OK;
 }
 
@@ -152,7 +179,8 @@ static size_t live_bytes(const dc_model_t *m, uint32_t k, const dc_model_tensor_
     size_t sum = 0;
     for (uint32_t i = 0; i < m->operand_count; i++) {
         const dc_model_tensor_t *t = &m->tensors[i];
-        if (t->planned && t != skip && t->first <= (int16_t)k && (int16_t)k <= t->last) {
+        const dc_model_life_t *l = &m->life[i];
+        if (l->planned && t != skip && l->first <= (int16_t)k && (int16_t)k <= l->last) {
             sum += dc_model_plan_buffer_bytes(t);
         }
     }
@@ -222,6 +250,30 @@ static dc_status_t fit_chunks(dc_model_t *m)
     return status == DC_OK ? set_chunks(m, 0) : status;
 }
 
+/* A streamed op's int32 bias, decoded whole by default, is read a chunk at a time beside the weights instead
+ * (its own decoder state in the op's buffer, the weights' stream holding the shared one) when only this op reads
+ * it and that takes fewer bytes than the whole bias (AD01's 640-channel layer: 2,560 B). */
+static dc_status_t stream_bias(dc_model_t *m, const dc_model_op_t *op, uint32_t k, uint32_t chunk)
+{
+    uint16_t index = op->input_count > 2 ? m->operand_pool[op->first_input + 2u] : DC_MODEL_NONE;
+    dc_model_tensor_t *b;
+    uint32_t state = 0;
+    dc_status_t status;
+    if (index == DC_MODEL_NONE || index >= m->coded_count) {
+        return DC_OK;
+    }
+    b = &m->tensors[index];
+    if (b->source != DC_TENSOR_CONST || b->dtype != DC_LEVEL_INT32 || b->rule != DC_LEVEL_RULE_NONE ||
+        m->life[index].first != (int16_t)k || m->life[index].last != (int16_t)k) {
+        return DC_OK;
+    }
+    status = bias_state_bytes(m, index, &state);
+    if (status == DC_OK && ((dc_model_bytes(b) + 3u) & ~3u) > state + (uint32_t)sizeof(int32_t) * chunk) {
+        b->stream = 1u;
+    }
+    return status;
+}
+
 /* DECODE_STREAMED: which weights are decoded in chunks and how large each op's planned weight buffer is.
  * A CONV_2D with one group or a FULLY_CONNECTED whose int8 weights are decoded into the arena (CONST) and
  * read by that op only streams them: chunks of up to stream_channels output channels (their rows are
@@ -251,11 +303,16 @@ static dc_status_t plan_streams(dc_model_t *m)
         }
         x = dc_model_input_tensor(m, op, 0);
         out_c = op->kind == DC_OP_FULLY_CONNECTED ? w->dims[2] : w->dims[0];
-        if (op->kind != DC_OP_DEPTHWISE_CONV_2D && w->dtype == DC_LEVEL_INT8 && w->first == (int16_t)k &&
-            w->last == (int16_t)k && out_c > 0 && (op->kind == DC_OP_FULLY_CONNECTED || w->dims[3] == x->dims[3])) {
+        if (op->kind != DC_OP_DEPTHWISE_CONV_2D && w->dtype == DC_LEVEL_INT8 && m->life[w_index].first == (int16_t)k &&
+            m->life[w_index].last == (int16_t)k && out_c > 0 &&
+            (op->kind == DC_OP_FULLY_CONNECTED || w->dims[3] == x->dims[3])) {
             uint32_t chunk = m->stream_channels < (uint32_t)out_c ? m->stream_channels : (uint32_t)out_c;
             uint32_t bytes = 0;
-            dc_status_t status = stream_buffer_bytes(m, op, w, out_c, chunk, &bytes);
+            dc_status_t status = stream_bias(m, op, k, chunk);
+            if (status != DC_OK) {
+                return status;
+            }
+            status = stream_buffer_bytes(m, op, w, out_c, chunk, &bytes);
             if (status != DC_OK) {
                 return status;
             }
@@ -336,8 +393,8 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     for (uint32_t i = 0; mode == DC_MODEL_DECODE_AT_LOAD && i < m->coded_count; i++) {
         dc_model_tensor_t *t = &m->tensors[i];
         if (t->source == DC_TENSOR_CONST) {
-            t->data = dc_model_bump(&b, t->bytes);
-            m->weight_bytes += t->bytes;
+            t->data = dc_model_bump(&b, dc_model_bytes(t));
+            m->weight_bytes += dc_model_bytes(t);
         }
     }
     if (mode != DC_MODEL_DECODE_AT_LOAD && decoder_bytes > 0) {
@@ -350,6 +407,9 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     region = planned;
     if (mode == DC_MODEL_DECODE_AT_LOAD && decoder_bytes > region) {
         region = decoder_bytes; /* the decoder works in the planned region before anything runs */
+    }
+    if (dc_model_load_bytes(m) > region) {
+        region = dc_model_load_bytes(m); /* the load-time records sit at the top of the arena until now */
     }
     m->persistent_bytes = align8(b.used);
     m->planned_bytes = region;
@@ -364,19 +424,20 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     }
     for (uint32_t i = 0; i < m->operand_count; i++) {
         dc_model_tensor_t *t = &m->tensors[i];
-        if (t->planned) {
-            t->data = (int8_t *)(m->plan + t->offset);
+        if (m->life[i].planned) {
+            t->data = (int8_t *)(m->plan + m->life[i].offset);
             if (i < m->coded_count) {
-                m->weight_bytes += t->stream != 0u ? t->extra : t->bytes;
+                m->weight_bytes += t->stream != 0u ? t->extra : dc_model_bytes(t);
             }
         }
     }
     for (uint32_t i = 0; i < m->operand_count; i++) {
-        dc_model_tensor_t *t = &m->tensors[i];
-        if (t->alias != DC_MODEL_NONE) {
-            t->data = m->tensors[t->alias].data;
+        if (m->life[i].alias != DC_MODEL_NONE) {
+            m->tensors[i].data = m->tensors[m->life[i].alias].data;
         }
     }
+    m->life = NULL; /* the planned region (and the AT_LOAD decoder) may use that memory from now on */
+    m->options = NULL;
     for (uint32_t i = 0; decode && mode == DC_MODEL_DECODE_AT_LOAD && i < m->coded_count; i++) {
         if (m->tensors[i].source == DC_TENSOR_CONST) {
             status = dc_model_decode_tensor(m, i, m->tensors[i].data);
@@ -492,13 +553,13 @@ static dc_status_t describe(const dc_model_t *m, uint16_t index, dc_model_io_t *
     const dc_model_tensor_t *t = &m->tensors[index];
     memset(io, 0, sizeof *io);
     io->data = t->data;
-    io->bytes = t->bytes;
+    io->bytes = dc_model_bytes(t);
     io->rank = t->rank <= DC_MODEL_MAX_RANK ? t->rank : 0u;
     for (uint32_t i = 0; i < io->rank; i++) {
         io->shape[i] = t->dims[DC_MODEL_MAX_RANK - io->rank + i];
     }
-    io->scale = t->scale;
-    io->zero_point = t->zero_point;
+    io->scale = dc_model_tensor_scale(t, 0u);
+    io->zero_point = t->q.zero_point; /* graph I/O are values */
     return DC_OK;
 }
 

@@ -62,14 +62,14 @@ static dc_status_t find_key(dc_cbor_reader_t *r, const char *key)
     return DC_ERR_METADATA;
 }
 
-static dc_status_t fill_tensor(dc_model_tensor_t *t, const dc_tensor_info_t *info, const dc_container_t *c)
+static dc_status_t fill_tensor(dc_model_tensor_t *t, dc_model_life_t *l, const dc_tensor_info_t *info, int coded)
 {
-    static const uint8_t width[3] = {1u, 2u, 4u};
     uint64_t count = 1;
     memset(t, 0, sizeof *t);
-    t->alias = DC_MODEL_NONE;
-    t->first = INT16_MIN; /* not yet available */
-    t->last = INT16_MIN;
+    memset(l, 0, sizeof *l);
+    l->alias = DC_MODEL_NONE;
+    l->first = INT16_MIN; /* not yet available */
+    l->last = INT16_MIN;
     t->rank = (uint8_t)info->rank;
     t->dtype = info->level_dtype;
     for (uint32_t i = 0; i < info->rank; i++) {
@@ -82,24 +82,25 @@ static dc_status_t fill_tensor(dc_model_tensor_t *t, const dc_tensor_info_t *inf
         for (uint32_t i = 0; i < info->rank; i++) {
             t->dims[DC_MODEL_MAX_RANK - info->rank + i] = (int32_t)info->shape[i];
         }
+    } else {
+        t->dims[DC_MODEL_MAX_RANK - 1u] = (int32_t)count; /* <= 2^24: checked by the container reader */
     }
-    t->count = (uint32_t)count; /* <= 2^24: checked by the container reader */
-    t->bytes = t->count * width[t->dtype];
-    t->channel_count = info->channel_count;
+    l->channel_count = info->channel_count;
     if (info->channel_count > 0) {
         t->scales = info->scale;
         t->scale_bytes = info->scale_bytes;
-        t->scale_exp = info->scale_exp;
-        t->scale = dc_tensor_info_scale(info, 0); /* exact float32 either way */
-        t->zero_point = info->zero_point;
+        t->scale_exp = (int8_t)info->scale_exp; /* -126..120 */
+        l->zero_point = info->zero_point;
     }
-    t->rule = info->rule;
-    t->bits = info->bits;
-    t->step = info->step;
-    t->zero_index = info->zero_index;
-    t->codebook = info->codebook;
-    t->codebook_length = info->codebook_length;
-    (void)c;
+    if (coded) {
+        t->rule = info->rule;
+        t->bits = info->bits;
+        t->step = info->rule == DC_LEVEL_RULE_CODEBOOK ? (uint8_t)(info->codebook_length - 1u) : info->step;
+        t->zero_index = info->zero_index;
+        t->q.codebook = info->codebook;
+    } else {
+        t->q.zero_point = l->zero_point;
+    }
     return DC_OK;
 }
 
@@ -127,7 +128,8 @@ static dc_status_t read_operand_list(dc_cbor_reader_t *r, uint32_t limit, uint16
 }
 
 /* One node: kind, operands, options position. `pool` has room for its inputs. */
-static dc_status_t read_node(dc_model_t *m, dc_cbor_reader_t *r, dc_model_op_t *op, uint16_t *pool)
+static dc_status_t read_node(dc_model_t *m, dc_cbor_reader_t *r, dc_model_op_t *op, uint16_t *pool,
+                             uint32_t *options)
 {
     uint64_t count;
     unsigned seen = 0;
@@ -161,7 +163,7 @@ static dc_status_t read_node(dc_model_t *m, dc_cbor_reader_t *r, dc_model_op_t *
             }
             seen |= 4u;
         } else if (dc_cbor_text_equals(key, length, "p")) {
-            op->options_position = (uint32_t)r->position;
+            *options = (uint32_t)r->position;
             status = dc_cbor_skip(r) == DC_OK ? DC_OK : DC_ERR_METADATA;
             seen |= 8u;
         } else {
@@ -221,7 +223,7 @@ static dc_status_t count_inputs(dc_cbor_reader_t nodes, uint64_t n, uint32_t *to
 static dc_status_t check_dataflow(dc_model_t *m)
 {
     for (uint32_t i = 0; i < m->input_count; i++) {
-        dc_model_tensor_t *t = &m->tensors[m->inputs[i]];
+        dc_model_life_t *t = &m->life[m->inputs[i]];
         if (t->first != INT16_MIN) {
             return DC_ERR_GRAPH; /* listed twice */
         }
@@ -232,22 +234,24 @@ static dc_status_t check_dataflow(dc_model_t *m)
         dc_model_op_t *op = &m->ops[k];
         for (uint32_t i = 0; i < op->input_count; i++) {
             uint16_t index = m->operand_pool[op->first_input + i];
-            dc_model_tensor_t *t;
+            dc_model_tensor_t *c;
+            dc_model_life_t *t;
             if (index == DC_MODEL_NONE) {
                 continue;
             }
-            t = &m->tensors[index];
+            c = &m->tensors[index];
+            t = &m->life[index];
             if (index < m->coded_count) {
                 if (is_param_position(op->kind, i)) {
-                    if (t->source != DC_TENSOR_CONST && t->source != DC_TENSOR_IN_PLACE) {
-                        t->source = DC_TENSOR_PARAM;
+                    if (c->source != DC_TENSOR_CONST && c->source != DC_TENSOR_IN_PLACE) {
+                        c->source = DC_TENSOR_PARAM;
                     }
                     continue;
                 }
-                if (t->source == DC_TENSOR_PARAM || t->first == INT16_MIN) {
+                if (c->source == DC_TENSOR_PARAM || t->first == INT16_MIN) {
                     t->first = (int16_t)k; /* first use (PER_LAYER: decoded then) */
                 }
-                t->source = t->source == DC_TENSOR_IN_PLACE ? DC_TENSOR_IN_PLACE : DC_TENSOR_CONST;
+                c->source = c->source == DC_TENSOR_IN_PLACE ? DC_TENSOR_IN_PLACE : DC_TENSOR_CONST;
             } else if (t->first == INT16_MIN) {
                 return DC_ERR_GRAPH; /* used before it is computed */
             }
@@ -256,7 +260,7 @@ static dc_status_t check_dataflow(dc_model_t *m)
         if (op->output < m->coded_count) {
             return DC_ERR_GRAPH; /* a constant cannot be computed */
         }
-        dc_model_tensor_t *out = &m->tensors[op->output];
+        dc_model_life_t *out = &m->life[op->output];
         if (out->first != INT16_MIN) {
             return DC_ERR_GRAPH; /* computed twice, or a graph input */
         }
@@ -264,7 +268,7 @@ static dc_status_t check_dataflow(dc_model_t *m)
         out->last = (int16_t)k;
     }
     for (uint32_t i = 0; i < m->output_count; i++) {
-        dc_model_tensor_t *t = &m->tensors[m->outputs[i]];
+        dc_model_life_t *t = &m->life[m->outputs[i]];
         if (t->first == INT16_MIN) {
             return DC_ERR_GRAPH; /* never computed */
         }
@@ -323,10 +327,17 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b)
     if (status != DC_OK) {
         return status;
     }
+    /* the load-time records at the top of the arena, the persistent tables from the bottom */
+    size_t load_bytes = dc_model_load_bytes(m);
+    int fits = b->base != NULL && b->capacity >= load_bytes;
+    b->capacity = fits ? (b->capacity - load_bytes) & ~(size_t)7u : 0u;
+    m->life = fits ? (dc_model_life_t *)(void *)(b->base + b->capacity) : NULL;
+    m->options = m->life != NULL ? (uint32_t *)(void *)(m->life + m->operand_count) : NULL;
     m->tensors = dc_model_bump(b, sizeof(dc_model_tensor_t) * m->operand_count);
     m->ops = dc_model_bump(b, sizeof(dc_model_op_t) * (m->op_count > 0 ? m->op_count : 1u));
     m->operand_pool = dc_model_bump(b, sizeof(uint16_t) * (total_inputs > 0 ? total_inputs : 1u));
-    if (m->tensors == NULL || m->ops == NULL || m->operand_pool == NULL) {
+    if (m->tensors == NULL || m->ops == NULL || m->operand_pool == NULL || m->life == NULL) {
+        b->used = ((b->used + 7u) & ~(size_t)7u) + load_bytes; /* a lower bound */
         return DC_ERR_ARENA;
     }
     for (uint32_t i = 0; i < m->operand_count; i++) {
@@ -335,7 +346,7 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b)
         if (dc_container_parse_tensor_info(r, &info) != DC_OK) {
             return DC_ERR_METADATA;
         }
-        status = fill_tensor(&m->tensors[i], &info, c);
+        status = fill_tensor(&m->tensors[i], &m->life[i], &info, i < m->coded_count);
         if (status != DC_OK) {
             return status;
         }
@@ -360,7 +371,7 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b)
         dc_model_op_t *op = &m->ops[k];
         memset(op, 0, sizeof *op);
         op->first_input = (uint16_t)used;
-        status = read_node(m, &nodes, op, &m->operand_pool[used]);
+        status = read_node(m, &nodes, op, &m->operand_pool[used], &m->options[k]);
         if (status != DC_OK) {
             return status;
         }

@@ -22,37 +22,69 @@ enum {
     DC_TENSOR_PARAM = 3,     /* a coded tensor no kernel reads (shape/axes/paddings operands) */
 };
 
+/* The run-time record of one operand (persistent: 44 B on a 32-bit target). What only loading needs (lifetimes,
+ * plan offsets, zero points of constants, channel counts) is in dc_model_life_t instead; element counts and
+ * scales are derived (dc_model_count, dc_model_tensor_scale). */
 typedef struct dc_model_tensor {
     int8_t *data;             /* resolved at load; NULL for PARAM tensors */
-    uint32_t count;           /* elements */
-    uint32_t bytes;           /* count * element width */
-    int32_t dims[DC_MODEL_MAX_RANK]; /* NHWC, leading 1s */
-    uint8_t rank;             /* as in the metadata (<= 4 for tensors the kernels touch) */
-    uint8_t dtype;            /* DC_LEVEL_* */
-    uint8_t source;           /* DC_TENSOR_* */
-    uint8_t decoded;          /* PER_LAYER: decoded during this invoke */
-    float scale;              /* first scale (per-tensor quantization) */
-    int32_t zero_point;
-    uint32_t channel_count;   /* scales in the metadata (0: not quantized) */
-    const uint8_t *scales;    /* channel_count packed scales in the container (dc_container_scale) */
-    uint8_t scale_bytes;      /* 4: float32 LE; 1: mantissa bytes with scale_exp */
-    int16_t scale_exp;
-    const int8_t *codebook;   /* DC_LEVEL_RULE_CODEBOOK: codebook_length entries in the container */
-    uint16_t codebook_length;
-    uint8_t rule;             /* DC_LEVEL_RULE_*: how decoded levels rebuild the int8 values */
-    uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 */
-    uint8_t step;             /* uniform/dependent step */
-    uint8_t zero_index;       /* codebook: index of the 0 entry */
-    uint16_t stream;          /* STREAMED weights: output channels per chunk (0: decoded whole) */
-    uint32_t offset;          /* planned buffers: offset in the planned region */
+    int32_t dims[DC_MODEL_MAX_RANK]; /* NHWC, leading 1s; rank > 4: {1, 1, 1, element count} */
+    const uint8_t *scales;    /* the packed scales in the container (dc_model_tensor_scale), NULL: not quantized */
+    union {
+        int32_t zero_point;       /* graph values (activations): the zero point */
+        const int8_t *codebook;   /* coded tensors, DC_LEVEL_RULE_CODEBOOK: step + 1 entries in the container */
+    } q;
     uint32_t extra;           /* PER_LAYER/STREAMED weights: bytes after the weights for their op's multipliers
                                * (STREAMED: and the op's kernel scratch); streamed weights: the whole buffer,
-                               * [chunk multipliers, shifts][kernel scratch][one chunk of weights] */
+                               * [chunk multipliers, shifts][kernel scratch][bias chunk, its decoder][one chunk
+                               * of weights] */
+    uint8_t rule;             /* DC_LEVEL_RULE_*: how decoded levels rebuild the int8 values */
+    uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 */
+    uint8_t step;             /* uniform/dependent step; codebook: its last index (length - 1) */
+    uint8_t zero_index;       /* codebook: index of the 0 entry */
+    int8_t scale_exp;         /* compact scales (scale_bytes 1): the exponent, -126..120 */
+    uint8_t scale_bytes;      /* 4: float32 LE; 1: mantissa bytes with scale_exp */
+    uint8_t dtype;            /* DC_LEVEL_* */
+    uint8_t rank;             /* as in the metadata (<= 4 for tensors the kernels touch) */
+    uint8_t source;           /* DC_TENSOR_* */
+    uint8_t decoded;          /* PER_LAYER: decoded during this invoke */
+    uint16_t stream;          /* STREAMED int8 weights: output channels per chunk (0: decoded whole); an int32 bias:
+                               * 1 when it is read a chunk at a time into its op's weight buffer */
+} dc_model_tensor_t;
+
+/* What only dc_model_load needs of an operand (lifetimes, planning, quantization checks): kept at the top of the
+ * arena while loading, in memory the planned region reuses afterwards (the arena holds the larger of the two). */
+typedef struct dc_model_life {
+    uint32_t offset;          /* planned buffers: offset in the planned region */
+    uint32_t channel_count;   /* scales in the metadata (0: not quantized) */
+    int32_t zero_point;       /* the first zero point */
     int16_t first, last;      /* lifetime: op indices (-1: before the first op) */
     uint16_t alias;           /* DC_MODEL_NONE, or the operand whose buffer this one shares */
     uint8_t planned;          /* has a planned buffer */
     uint8_t placed;           /* planner bookkeeping */
-} dc_model_tensor_t;
+} dc_model_life_t;
+
+/* Bytes of the load-time records (dc_model_life_t per operand, an options position per op), 8-aligned. */
+static inline size_t dc_model_load_bytes(const dc_model_t *m)
+{
+    return (sizeof(dc_model_life_t) * m->operand_count + sizeof(uint32_t) * m->op_count + 7u) & ~(size_t)7u;
+}
+
+static inline uint32_t dc_model_count(const dc_model_tensor_t *t)
+{
+    return (uint32_t)t->dims[0] * (uint32_t)t->dims[1] * (uint32_t)t->dims[2] * (uint32_t)t->dims[3];
+}
+
+/* An int32 bias read a chunk at a time beside its op's streamed weights (no buffer of its own). */
+static inline int dc_model_streamed_bias(const dc_model_tensor_t *t)
+{
+    return t->stream != 0u && t->dtype == DC_LEVEL_INT32;
+}
+
+/* Bytes of the tensor's elements (int8, int16 or int32). */
+static inline uint32_t dc_model_bytes(const dc_model_tensor_t *t)
+{
+    return dc_model_count(t) << (t->dtype == DC_LEVEL_INT8 ? 0 : t->dtype == DC_LEVEL_INT16 ? 1 : 2);
+}
 
 /* Op kinds the runtime implements (indices into the name table of dc_model_ops.c). */
 typedef enum {
@@ -76,30 +108,54 @@ typedef enum {
     DC_OP_COUNT
 } dc_op_kind_t;
 
+/* CONV_2D / DEPTHWISE_CONV_2D parameters, compact (dc_model_conv_params expands them for the kernel). */
+typedef struct {
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
+    int32_t depth_multiplier;
+    int16_t input_offset, output_offset;
+    int8_t act_min, act_max;
+    uint8_t rounding;         /* dc_rounding_t */
+} dc_model_conv_t;
+
+typedef struct {
+    int16_t input_offset, filter_offset, output_offset;
+    int8_t act_min, act_max;
+    uint8_t rounding;         /* dc_rounding_t */
+} dc_model_fc_t;
+
+typedef struct {
+    int32_t input1_multiplier, input2_multiplier, output_multiplier;
+    int16_t input1_offset, input2_offset, output_offset;
+    int8_t input1_shift, input2_shift, output_shift, left_shift;
+    int8_t act_min, act_max;
+} dc_model_add_t;
+
+/* The run-time record of one op (persistent: 52 B on a 32-bit target; the options' position in the metadata
+ * is a load-time array). */
 typedef struct dc_model_op {
     uint8_t kind;             /* dc_op_kind_t */
     uint8_t input_count;
     uint16_t first_input;     /* index into m->operand_pool */
     uint16_t output;
     uint8_t planned_scratch;  /* STREAMED conv: the kernel scratch is in the weights' planned buffer */
-    uint32_t options_position;  /* metadata offset of the node's options map */
-    int32_t *multiplier;      /* conv / depthwise / fully connected: per-channel, persistent, or NULL: */
-    int32_t *shift;           /* computed before each run after the decoded weights (PER_LAYER) */
+    int32_t *multiplier;      /* conv / depthwise / fully connected: `channels` multipliers then `channels` shifts,
+                               * persistent, or NULL: computed before each run after the decoded weights */
     int32_t channels;
-    int32_t act_min, act_max; /* fused clamp (also CONCATENATION's) */
     union {
-        dc_conv_params_t conv;
-        dc_depthwise_conv_params_t depthwise;
-        dc_fully_connected_params_t fc;
+        dc_model_conv_t conv;     /* also DEPTHWISE_CONV_2D */
+        dc_model_fc_t fc;
         dc_pool_params_t pool;
-        dc_add_params_t add;
+        dc_model_add_t add;
         dc_mul_params_t mul;
         dc_softmax_fixed_params_t softmax;
         const int8_t *lut;
         dc_relu_params_t relu;
         dc_hard_swish_params_t hard_swish;
         dc_pad_params_t pad;
-        int32_t concat_axis;
+        struct {
+            int32_t axis;
+            int8_t act_min, act_max;
+        } concat;
         dc_mean_params_t mean;
         struct {
             int32_t multiplier, shift, input_zero_point, output_zero_point;
@@ -107,6 +163,10 @@ typedef struct dc_model_op {
         } requantize;
     } p;
 } dc_model_op_t;
+
+/* The kernel parameters of a CONV_2D / DEPTHWISE_CONV_2D op (scratch: the model's shared kernel scratch, or
+ * NULL / 0 where the op's scratch is planned: the caller sets it). */
+void dc_model_conv_params(const dc_model_t *m, const dc_model_op_t *op, dc_depthwise_conv_params_t *p);
 
 /* Bump allocator over the persistent part of the arena; counts what it could not give. */
 typedef struct {
@@ -137,7 +197,7 @@ dc_status_t dc_model_channel_multipliers_range(const dc_model_t *m, const dc_mod
 /* Bytes of a planned weight buffer before its op's multipliers: the weights, 4-aligned (streamed: none). */
 static inline uint32_t dc_model_weight_buffer_bytes(const struct dc_model_tensor *w)
 {
-    return w->stream != 0u ? 0u : (w->bytes + 3u) & ~3u;
+    return w->stream != 0u ? 0u : (dc_model_bytes(w) + 3u) & ~3u;
 }
 /* Where a PER_LAYER/STREAMED weight tensor's op multipliers go: after its decoded levels (streamed: first). */
 static inline int32_t *dc_model_scratch_multipliers(const struct dc_model_tensor *w)
@@ -151,10 +211,18 @@ dc_status_t dc_model_decode_tensor(dc_model_t *m, uint32_t index, int8_t *out);
 typedef struct {
     const dc_model_tensor_t *tensor;
     dc_tensor_entry_t entry;
+    void *decoder;   /* its level decoder state (dc_levels_dec_t), then its column records */
     uint32_t done;   /* levels read so far */
     uint8_t state;   /* dependent quantization's trellis state */
 } dc_model_stream_t;
 dc_status_t dc_model_stream_begin(dc_model_t *m, uint32_t index, dc_model_stream_t *s);
+/* As dc_model_stream_begin, with its own decoder state at `decoder` (dc_model_decoder_bytes(columns, 0) bytes,
+ * 8-aligned), so that it can run beside the shared one (STREAMED: a bias read a chunk at a time beside the
+ * weights). The slice buffer stays the shared one. */
+dc_status_t dc_model_stream_begin_with(dc_model_t *m, uint32_t index, dc_model_stream_t *s, void *decoder,
+                                       uint32_t columns);
+/* The column records a CABAC payload's decoder needs (0 for a raw tensor). */
+dc_status_t dc_model_tensor_columns(const dc_model_t *m, uint32_t index, uint32_t *columns);
 /* The next `count` levels (<= what is left) rebuilt into out[0 .. count) (elements of the tensor's type). */
 dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *out, uint32_t count);
 /* Levels per dc_levels_read call in mode `mode` (the slice buffer holds that many int32). */
@@ -188,11 +256,18 @@ dc_status_t dc_model_option_int_or(const dc_model_options_t *o, const char *name
 /* A byte-string option of exactly `length` bytes; DC_ERR_OPTION if absent or of another length. */
 dc_status_t dc_model_option_bytes(const dc_model_options_t *o, const char *name, size_t length,
                                   const uint8_t **bytes);
-/* Scale k of a quantized tensor (float32 from the packed metadata bytes). */
+/* Scale k (the caller bounds it by the tensor's scale count) of a quantized tensor (float32 from the packed
+ * metadata bytes); 0 when not quantized. */
 float dc_model_tensor_scale(const dc_model_tensor_t *t, uint32_t k);
 /* An array option: *count elements, `reader` positioned at the first. DC_ERR_OPTION if absent. */
 dc_status_t dc_model_option_array(const dc_model_options_t *o, const char *name, uint64_t *count,
                                   dc_cbor_reader_t *reader);
+
+/* The load-time record of operand `t` (valid during dc_model_load only). */
+static inline dc_model_life_t *dc_model_life(const dc_model_t *m, const dc_model_tensor_t *t)
+{
+    return &m->life[t - m->tensors];
+}
 
 static inline dc_model_tensor_t *dc_model_input_tensor(const dc_model_t *m, const dc_model_op_t *op, uint32_t k)
 {

@@ -11,7 +11,39 @@ static dc_dims_t dims_of(const dc_model_tensor_t *t)
 
 static int32_t len(const dc_model_tensor_t *t)
 {
-    return (int32_t)t->count;
+    return (int32_t)dc_model_count(t);
+}
+
+void dc_model_conv_params(const dc_model_t *m, const dc_model_op_t *op, dc_depthwise_conv_params_t *p)
+{
+    const dc_model_conv_t *c = &op->p.conv;
+    p->conv.input_offset = c->input_offset;
+    p->conv.output_offset = c->output_offset;
+    p->conv.stride_h = c->stride_h;
+    p->conv.stride_w = c->stride_w;
+    p->conv.dilation_h = c->dilation_h;
+    p->conv.dilation_w = c->dilation_w;
+    p->conv.pad_h = c->pad_h;
+    p->conv.pad_w = c->pad_w;
+    p->conv.act_min = c->act_min;
+    p->conv.act_max = c->act_max;
+    p->conv.rounding = (dc_rounding_t)c->rounding;
+    p->conv.scratch = op->planned_scratch ? NULL : m->kernel_scratch;
+    p->conv.scratch_len = op->planned_scratch || m->kernel_scratch == NULL ? 0 : (int32_t)m->scratch_bytes;
+    p->conv.output_stride = 0; /* dense; the streamed mode passes its own per chunk */
+    p->depth_multiplier = c->depth_multiplier;
+}
+
+static void fc_params(const dc_model_op_t *op, dc_fully_connected_params_t *p)
+{
+    const dc_model_fc_t *c = &op->p.fc;
+    p->input_offset = c->input_offset;
+    p->filter_offset = c->filter_offset;
+    p->output_offset = c->output_offset;
+    p->act_min = c->act_min;
+    p->act_max = c->act_max;
+    p->rounding = (dc_rounding_t)c->rounding;
+    p->output_stride = 0;
 }
 
 /* DECODE_PER_LAYER / STREAMED: decode every constant this op reads whose buffer is not filled yet (streamed
@@ -42,7 +74,7 @@ static dc_status_t op_quant(dc_model_t *m, const dc_model_op_t *op, dc_channel_q
     q->count = op->channels;
     if (op->multiplier != NULL) {
         q->multiplier = op->multiplier;
-        q->shift = op->shift;
+        q->shift = op->multiplier + op->channels;
         return DC_OK;
     }
     int32_t *scratch = dc_model_scratch_multipliers(dc_model_input_tensor(m, op, 1));
@@ -69,30 +101,56 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
     dc_model_tensor_t *y = &m->tensors[op->output];
     const int fc = op->kind == DC_OP_FULLY_CONNECTED;
     const int32_t out_c = fc ? w->dims[2] : w->dims[0], chunk = (int32_t)w->stream;
-    const int32_t row = (int32_t)(w->count / (uint32_t)out_c), per_tensor = op->channels == 1;
+    const int32_t row = (int32_t)(dc_model_count(w) / (uint32_t)out_c), per_tensor = op->channels == 1;
     const int32_t quant_count = per_tensor ? 1 : chunk;
     int32_t *multiplier = dc_model_scratch_multipliers(w), *shift = multiplier + quant_count;
     int8_t *buffer = w->data + w->extra - (uint32_t)(chunk * row); /* the chunk ends the buffer */
+    int8_t *bias_end = buffer; /* a streamed bias: its chunk and its decoder state before the weights' chunk */
     const int32_t *bias = b != NULL ? (const int32_t *)(const void *)b->data : NULL;
     dc_dims_t xd = dims_of(x), wd = dims_of(w), yd = dims_of(y);
-    dc_conv_params_t conv = op->p.conv;
-    dc_fully_connected_params_t fcp = op->p.fc;
-    dc_model_stream_t s;
+    dc_depthwise_conv_params_t conv;
+    dc_fully_connected_params_t fcp;
+    dc_model_stream_t s, bs;
     dc_status_t status = dc_model_stream_begin(m, m->operand_pool[op->first_input + 1u], &s);
+    int32_t *bias_chunk = NULL;
+    if (status == DC_OK && b != NULL && dc_model_streamed_bias(b)) {
+        uint16_t index = m->operand_pool[op->first_input + 2u];
+        dc_tensor_entry_t entry;
+        uint32_t columns = 0;
+        status = dc_model_tensor_columns(m, index, &columns);
+        if (status == DC_OK && dc_container_tensor(&m->container, index, &entry) == DC_OK &&
+            entry.codec != DC_CODEC_RAW) {
+            /* its decoder state, 8-aligned, ends where the weights' chunk begins */
+            bias_end -= dc_model_decoder_bytes(columns, 0) + (DC_MODEL_ARENA_ALIGN - DC_MODEL_PLAN_ALIGN);
+        }
+        bias_chunk = (int32_t *)(void *)(bias_end - sizeof(int32_t) * (uint32_t)chunk);
+        if (status == DC_OK) {
+            uintptr_t state = ((uintptr_t)bias_end + (DC_MODEL_ARENA_ALIGN - 1u)) & ~(uintptr_t)(DC_MODEL_ARENA_ALIGN - 1u);
+            status = dc_model_stream_begin_with(m, index, &bs, (void *)state, columns);
+        }
+        bias_end = (int8_t *)bias_chunk;
+    }
     if (status == DC_OK && per_tensor) {
         status = dc_model_channel_multipliers_range(m, op, 0, 1, multiplier, shift);
     }
     if (fc) {
+        fc_params(op, &fcp);
         fcp.output_stride = out_c;
     } else {
-        conv.output_stride = out_c;
-        conv.scratch = shift + quant_count;
-        conv.scratch_len = (int32_t)(buffer - (int8_t *)conv.scratch);
+        dc_model_conv_params(m, op, &conv);
+        conv.conv.output_stride = out_c;
+        conv.conv.scratch = shift + quant_count;
+        conv.conv.scratch_len = (int32_t)(bias_end - (int8_t *)conv.conv.scratch);
     }
     for (int32_t c0 = 0; status == DC_OK && c0 < out_c; c0 += chunk) {
         const int32_t n = out_c - c0 < chunk ? out_c - c0 : chunk;
         dc_channel_quant_t q = {multiplier, shift, per_tensor ? 1 : n};
+        const int32_t *bias_n = bias != NULL ? bias + c0 : NULL;
         status = dc_model_stream_read(m, &s, buffer, (uint32_t)(n * row));
+        if (status == DC_OK && bias_chunk != NULL) {
+            status = dc_model_stream_read(m, &bs, (int8_t *)bias_chunk, (uint32_t)n);
+            bias_n = bias_chunk;
+        }
         if (status == DC_OK && !per_tensor) {
             status = dc_model_channel_multipliers_range(m, op, c0, n, multiplier, shift);
         }
@@ -101,13 +159,12 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
         }
         if (fc) {
             status = dc_fully_connected_s8(&fcp, &q, len(x) / row, row, n, x->data, len(x), buffer, n * row,
-                                           bias != NULL ? bias + c0 : NULL, bias != NULL ? n : 0, y->data + c0,
-                                           len(y) - c0);
+                                           bias_n, bias_n != NULL ? n : 0, y->data + c0, len(y) - c0);
         } else {
             wd.n = n;
             yd.c = n;
-            status = dc_conv_s8(&conv, &q, &xd, x->data, len(x), &wd, buffer, n * row, bias != NULL ? bias + c0 : NULL,
-                                bias != NULL ? n : 0, &yd, y->data + c0, len(y) - c0);
+            status = dc_conv_s8(&conv.conv, &q, &xd, x->data, len(x), &wd, buffer, n * row, bias_n,
+                                bias_n != NULL ? n : 0, &yd, y->data + c0, len(y) - c0);
         }
     }
     return status;
@@ -126,14 +183,15 @@ static dc_status_t run_conv(dc_model_t *m, dc_model_op_t *op)
     }
     const int32_t *bias = b != NULL ? (const int32_t *)(const void *)b->data : NULL;
     int32_t bias_len = b != NULL ? len(b) : 0;
+    dc_depthwise_conv_params_t p;
+    dc_model_conv_params(m, op, &p);
     if (op->kind == DC_OP_CONV_2D) {
-        dc_conv_params_t p = op->p.conv;
         if (op->planned_scratch) {
-            planned_scratch(w, op->channels, &p);
+            planned_scratch(w, op->channels, &p.conv);
         }
-        return dc_conv_s8(&p, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len, &yd, y->data, len(y));
+        return dc_conv_s8(&p.conv, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len, &yd, y->data,
+                          len(y));
     }
-    dc_depthwise_conv_params_t p = op->p.depthwise;
     if (op->planned_scratch) {
         planned_scratch(w, op->channels, &p.conv);
     }
@@ -147,12 +205,14 @@ static dc_status_t run_fc(dc_model_t *m, dc_model_op_t *op)
     const dc_model_tensor_t *b = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
     dc_model_tensor_t *y = &m->tensors[op->output];
     dc_channel_quant_t q;
+    dc_fully_connected_params_t p;
     int32_t units = w->dims[2], depth = w->dims[3];
     dc_status_t status = op_quant(m, op, &q);
     if (status != DC_OK) {
         return status;
     }
-    return dc_fully_connected_s8(&op->p.fc, &q, len(x) / depth, depth, units, x->data, len(x), w->data, len(w),
+    fc_params(op, &p);
+    return dc_fully_connected_s8(&p, &q, len(x) / depth, depth, units, x->data, len(x), w->data, len(w),
                                  b != NULL ? (const int32_t *)(const void *)b->data : NULL, b != NULL ? len(b) : 0,
                                  y->data, len(y));
 }
@@ -177,9 +237,9 @@ static dc_status_t run_concat(dc_model_t *m, dc_model_op_t *op)
         data[i] = x->data;
         lens[i] = len(x);
     }
-    dc_status_t status = dc_concat_s8(op->p.concat_axis, op->input_count, dims, data, lens, &yd, y->data, len(y));
-    if (status == DC_OK && (op->act_min > -128 || op->act_max < 127)) {
-        clamp(y->data, len(y), op->act_min, op->act_max);
+    dc_status_t status = dc_concat_s8(op->p.concat.axis, op->input_count, dims, data, lens, &yd, y->data, len(y));
+    if (status == DC_OK && (op->p.concat.act_min > -128 || op->p.concat.act_max < 127)) {
+        clamp(y->data, len(y), op->p.concat.act_min, op->p.concat.act_max);
     }
     return status;
 }
@@ -195,7 +255,7 @@ static dc_status_t run_mean(dc_model_t *m, dc_model_op_t *op)
             *out_dims[i] = 1;
         }
     }
-    if ((int64_t)yd.n * yd.h * yd.w * yd.c != (int64_t)y->count) {
+    if ((int64_t)yd.n * yd.h * yd.w * yd.c != (int64_t)dc_model_count(y)) {
         return DC_ERR_SHAPE;
     }
     return dc_mean_s8(&op->p.mean, &xd, x->data, len(x), &yd, y->data, len(y));
@@ -234,13 +294,17 @@ dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index)
         const dc_model_tensor_t *x2 = dc_model_input_tensor(m, op, 1);
         dc_dims_t ad = dims_of(x), bd = dims_of(x2), yd = dims_of(y);
         if (op->kind == DC_OP_ADD) {
-            return dc_add_s8(&op->p.add, &ad, x->data, len(x), &bd, x2->data, len(x2), &yd, y->data, len(y));
+            const dc_model_add_t *c = &op->p.add;
+            dc_add_params_t p = {c->input1_offset, c->input2_offset, c->output_offset, c->left_shift,
+                                 c->input1_multiplier, c->input1_shift, c->input2_multiplier, c->input2_shift,
+                                 c->output_multiplier, c->output_shift, c->act_min, c->act_max};
+            return dc_add_s8(&p, &ad, x->data, len(x), &bd, x2->data, len(x2), &yd, y->data, len(y));
         }
         return dc_mul_s8(&op->p.mul, &ad, x->data, len(x), &bd, x2->data, len(x2), &yd, y->data, len(y));
     }
     case DC_OP_RESHAPE:
         if (y->data != x->data) {
-            memmove(y->data, x->data, y->count);
+            memmove(y->data, x->data, dc_model_count(y));
         }
         return DC_OK;
     case DC_OP_SOFTMAX: {

@@ -98,7 +98,7 @@ dc_status_t dc_model_option_bytes(const dc_model_options_t *o, const char *name,
 
 float dc_model_tensor_scale(const dc_model_tensor_t *t, uint32_t k)
 {
-    if (t->scales == NULL || k >= t->channel_count) {
+    if (t->scales == NULL) {
         return 0.0f;
     }
     return dc_container_scale(t->scales, t->scale_bytes, t->scale_exp, k);

@@ -6,13 +6,14 @@ static size_t aligned(size_t bytes)
     return (bytes + (DC_MODEL_PLAN_ALIGN - 1u)) & ~(size_t)(DC_MODEL_PLAN_ALIGN - 1u);
 }
 
-static int needs_buffer(const dc_model_t *m, const dc_model_tensor_t *t, uint32_t index)
+static int needs_buffer(const dc_model_t *m, const dc_model_tensor_t *t, const dc_model_life_t *l, uint32_t index)
 {
-    if (t->alias != DC_MODEL_NONE || t->first == INT16_MIN) {
+    if (l->alias != DC_MODEL_NONE || l->first == INT16_MIN) {
         return 0; /* shares another buffer, or never used */
     }
     if (index < m->coded_count) {
-        return m->mode != DC_MODEL_DECODE_AT_LOAD && t->source == DC_TENSOR_CONST;
+        /* a streamed bias is read a chunk at a time into its op's weight buffer */
+        return m->mode != DC_MODEL_DECODE_AT_LOAD && t->source == DC_TENSOR_CONST && !dc_model_streamed_bias(t);
     }
     return 1;
 }
@@ -21,16 +22,16 @@ static int needs_buffer(const dc_model_t *m, const dc_model_tensor_t *t, uint32_
  * holds the chunk too). */
 size_t dc_model_plan_buffer_bytes(const dc_model_tensor_t *t)
 {
-    return (t->stream != 0u ? 0u : aligned(t->bytes)) + t->extra;
+    return (t->stream != 0u ? 0u : aligned(dc_model_bytes(t))) + t->extra;
 }
 
 /* The greedy order's key (unaligned, as TFLite Micro sorts by requested size). */
 static size_t order_key(const dc_model_tensor_t *t)
 {
-    return (size_t)(t->stream != 0u ? 0u : t->bytes) + t->extra;
+    return (size_t)(t->stream != 0u ? 0u : dc_model_bytes(t)) + t->extra;
 }
 
-static int overlap_in_time(const dc_model_tensor_t *a, const dc_model_tensor_t *b)
+static int overlap_in_time(const dc_model_life_t *a, const dc_model_life_t *b)
 {
     return a->first <= b->last && b->first <= a->last;
 }
@@ -39,17 +40,17 @@ void dc_model_plan_lifetimes(dc_model_t *m)
 {
     /* a shared buffer lives as long as every tensor on it */
     for (uint32_t i = 0; i < m->operand_count; i++) {
-        dc_model_tensor_t *t = &m->tensors[i];
+        dc_model_life_t *t = &m->life[i];
         t->planned = 0;
         t->placed = 0;
         if (t->alias != DC_MODEL_NONE && t->first != INT16_MIN) {
-            dc_model_tensor_t *root = &m->tensors[t->alias];
+            dc_model_life_t *root = &m->life[t->alias];
             root->first = t->first < root->first ? t->first : root->first;
             root->last = t->last > root->last ? t->last : root->last;
         }
     }
     for (uint32_t i = 0; i < m->operand_count; i++) {
-        m->tensors[i].planned = (uint8_t)needs_buffer(m, &m->tensors[i], i);
+        m->life[i].planned = (uint8_t)needs_buffer(m, &m->tensors[i], &m->life[i], i);
     }
 }
 
@@ -60,26 +61,30 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
     /* Place the largest unplaced buffer at the lowest offset free during its lifetime.
      * O(n^2) selection and O(n^2) placement per buffer, n <= DC_MODEL_MAX_OPERANDS; no scratch memory. */
     for (;;) {
-        dc_model_tensor_t *next = NULL;
+        uint32_t next = UINT32_MAX;
+        size_t next_key = 0;
         for (uint32_t i = 0; i < m->operand_count; i++) {
-            dc_model_tensor_t *t = &m->tensors[i];
-            if (t->planned && !t->placed && (next == NULL || order_key(t) > order_key(next))) {
-                next = t;
+            const dc_model_life_t *t = &m->life[i];
+            size_t key = order_key(&m->tensors[i]);
+            if (t->planned && !t->placed && (next == UINT32_MAX || key > next_key)) {
+                next = i;
+                next_key = key;
             }
         }
-        if (next == NULL) {
+        if (next == UINT32_MAX) {
             break;
         }
-        size_t size = dc_model_plan_buffer_bytes(next), offset = 0;
+        dc_model_life_t *life = &m->life[next];
+        size_t size = dc_model_plan_buffer_bytes(&m->tensors[next]), offset = 0;
         int moved = 1;
         while (moved) {
             moved = 0;
             for (uint32_t i = 0; i < m->operand_count; i++) {
-                const dc_model_tensor_t *p = &m->tensors[i];
-                if (!p->placed || !overlap_in_time(p, next)) {
+                const dc_model_life_t *p = &m->life[i];
+                if (!p->placed || !overlap_in_time(p, life)) {
                     continue;
                 }
-                size_t p_end = (size_t)p->offset + dc_model_plan_buffer_bytes(p);
+                size_t p_end = (size_t)p->offset + dc_model_plan_buffer_bytes(&m->tensors[i]);
                 if (offset < p_end && p->offset < offset + size) {
                     offset = p_end;
                     moved = 1;
@@ -89,8 +94,8 @@ dc_status_t dc_model_plan(dc_model_t *m, size_t *planned_bytes)
         if (offset > UINT32_MAX - size) {
             return DC_ERR_OVERSIZE;
         }
-        next->offset = (uint32_t)offset;
-        next->placed = 1;
+        life->offset = (uint32_t)offset;
+        life->placed = 1;
         if (offset + size > total) {
             total = offset + size;
         }

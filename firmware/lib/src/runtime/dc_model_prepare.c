@@ -11,16 +11,20 @@
         }                                 \
     } while (0)
 
+/* Zero point and (first) scale of an operand: from the load-time record and the packed scales. */
+#define ZP(t) (dc_model_life(m, (t))->zero_point)
+#define SCALE(t) dc_model_tensor_scale((t), 0u)
+
 /* An int8 activation: quantized per tensor. */
-static dc_status_t check_activation(const dc_model_tensor_t *t)
+static dc_status_t check_activation(const dc_model_t *m, const dc_model_tensor_t *t)
 {
     if (t == NULL) {
         return DC_ERR_GRAPH;
     }
-    if (t->dtype != DC_LEVEL_INT8 || t->channel_count != 1u || t->rank > DC_MODEL_MAX_RANK) {
+    if (t->dtype != DC_LEVEL_INT8 || dc_model_life(m, t)->channel_count != 1u || t->rank > DC_MODEL_MAX_RANK) {
         return DC_ERR_UNSUPPORTED;
     }
-    if (t->zero_point < -128 || t->zero_point > 127 || !(t->scale > 0.0f)) {
+    if (ZP(t) < -128 || ZP(t) > 127 || !(SCALE(t) > 0.0f)) {
         return DC_ERR_UNSUPPORTED;
     }
     return DC_OK;
@@ -36,11 +40,11 @@ static dc_status_t quantize(double real, int32_t *multiplier, int32_t *shift)
     return DC_OK;
 }
 
-static dc_status_t clamp_options(const dc_model_options_t *o, dc_model_op_t *op)
+static dc_status_t clamp_options(const dc_model_options_t *o, int32_t *act_min, int32_t *act_max)
 {
-    TRY(dc_model_option_int_or(o, "act_min", -128, -128, 127, &op->act_min));
-    TRY(dc_model_option_int_or(o, "act_max", 127, -128, 127, &op->act_max));
-    return op->act_min <= op->act_max ? DC_OK : DC_ERR_OPTION;
+    TRY(dc_model_option_int_or(o, "act_min", -128, -128, 127, act_min));
+    TRY(dc_model_option_int_or(o, "act_max", 127, -128, 127, act_max));
+    return *act_min <= *act_max ? DC_OK : DC_ERR_OPTION;
 }
 
 /* `rounding`, absent: `fallback` (the op's documented default). */
@@ -101,13 +105,14 @@ dc_status_t dc_model_channel_multipliers_range(const dc_model_t *m, const dc_mod
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
     const dc_model_tensor_t *y = &m->tensors[op->output];
-    if ((uint32_t)op->channels > w->channel_count || first < 0 || count < 0 || first > op->channels - count) {
+    const double x_scale = (double)SCALE(x), y_scale = (double)SCALE(y);
+    if (first < 0 || count < 0 || first > op->channels - count) { /* op->channels <= the scales: prepare_conv/fc */
         return DC_ERR_INTERNAL;
     }
     for (int32_t k = 0; k < count; k++) {
         float s = dc_model_tensor_scale(w, (uint32_t)(first + k));
         int32_t mk, sk;
-        TRY(quantize((double)x->scale * (double)s / (double)y->scale, &mk, &sk));
+        TRY(quantize(x_scale * (double)s / y_scale, &mk, &sk));
         if (multiplier != NULL) {
             multiplier[k] = mk;
             shift[k] = sk;
@@ -128,7 +133,7 @@ static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_mod
                                        const dc_model_tensor_t *x, const dc_model_tensor_t *w,
                                        const dc_model_tensor_t *y, int32_t channels)
 {
-    uint32_t count = w->channel_count;
+    uint32_t count = dc_model_life(m, w)->channel_count;
     uint16_t w_index = m->operand_pool[op->first_input + 1u];
     (void)x;
     (void)y;
@@ -142,21 +147,20 @@ static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_mod
         weights->extra = extra > weights->extra ? extra : weights->extra;
         return dc_model_channel_multipliers(m, op, NULL, NULL); /* checks the scales now */
     }
-    op->multiplier = dc_model_bump(b, sizeof(int32_t) * count);
-    op->shift = dc_model_bump(b, sizeof(int32_t) * count);
-    if (op->multiplier == NULL || op->shift == NULL) {
+    op->multiplier = dc_model_bump(b, 2u * sizeof(int32_t) * count);
+    if (op->multiplier == NULL) {
         return DC_OK; /* sizing: dc_model_load reports DC_ERR_ARENA */
     }
-    return dc_model_channel_multipliers(m, op, op->multiplier, op->shift);
+    return dc_model_channel_multipliers(m, op, op->multiplier, op->multiplier + count);
 }
 
-static dc_status_t weights(const dc_model_tensor_t *w, const dc_model_tensor_t *bias, uint32_t rank,
-                           int32_t channels)
+static dc_status_t weights(const dc_model_t *m, const dc_model_tensor_t *w, const dc_model_tensor_t *bias,
+                           uint32_t rank, int32_t channels)
 {
-    if (w->dtype != DC_LEVEL_INT8 || w->rank != rank || w->channel_count == 0u) {
+    if (w->dtype != DC_LEVEL_INT8 || w->rank != rank || dc_model_life(m, w)->channel_count == 0u) {
         return DC_ERR_UNSUPPORTED;
     }
-    if (bias != NULL && (bias->dtype != DC_LEVEL_INT32 || bias->count != (uint32_t)channels)) {
+    if (bias != NULL && (bias->dtype != DC_LEVEL_INT32 || dc_model_count(bias) != (uint32_t)channels)) {
         return bias->dtype != DC_LEVEL_INT32 ? DC_ERR_UNSUPPORTED : DC_ERR_SHAPE;
     }
     return DC_OK;
@@ -168,11 +172,12 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     const dc_model_tensor_t *bias = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
     const dc_model_tensor_t *y = &m->tensors[op->output];
     int depthwise = op->kind == DC_OP_DEPTHWISE_CONV_2D;
-    dc_conv_params_t *p = depthwise ? &op->p.depthwise.conv : &op->p.conv;
-    int32_t channels = depthwise ? w->dims[3] : w->dims[0];
-    TRY(check_activation(x));
-    TRY(check_activation(y));
-    TRY(weights(w, bias, 4u, channels));
+    dc_model_conv_t *p = &op->p.conv;
+    int32_t channels = depthwise ? w->dims[3] : w->dims[0], act_min, act_max;
+    dc_rounding_t rounding;
+    TRY(check_activation(m, x));
+    TRY(check_activation(m, y));
+    TRY(weights(m, w, bias, 4u, channels));
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
@@ -180,17 +185,18 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &p->stride_w));
     TRY(dc_model_option_int_or(o, "dilation_h", 1, 1, INT32_MAX, &p->dilation_h));
     TRY(dc_model_option_int_or(o, "dilation_w", 1, 1, INT32_MAX, &p->dilation_w));
-    TRY(clamp_options(o, op));
-    TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &p->rounding));
+    TRY(clamp_options(o, &act_min, &act_max));
+    TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &rounding));
     TRY(padding_offset(o, x->dims[1], y->dims[1], w->dims[1], p->stride_h, p->dilation_h, &p->pad_h));
     TRY(padding_offset(o, x->dims[2], y->dims[2], w->dims[2], p->stride_w, p->dilation_w, &p->pad_w));
-    p->input_offset = -x->zero_point;
-    p->output_offset = y->zero_point;
-    p->act_min = op->act_min;
-    p->act_max = op->act_max;
-    p->output_stride = 0; /* dense; the streamed mode passes its own per chunk */
+    p->input_offset = (int16_t)-ZP(x); /* activations: int8 zero points */
+    p->output_offset = (int16_t)ZP(y);
+    p->act_min = (int8_t)act_min;
+    p->act_max = (int8_t)act_max;
+    p->rounding = (uint8_t)rounding;
+    p->depth_multiplier = 1;
     if (depthwise) {
-        TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &op->p.depthwise.depth_multiplier));
+        TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &p->depth_multiplier));
     }
     return channel_multipliers(m, b, op, x, w, y, channels);
 }
@@ -200,19 +206,21 @@ static dc_status_t prepare_fc(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
     const dc_model_tensor_t *bias = op->input_count > 2 ? dc_model_input_tensor(m, op, 2) : NULL;
     const dc_model_tensor_t *y = &m->tensors[op->output];
-    TRY(check_activation(x));
-    TRY(check_activation(y));
-    TRY(weights(w, bias, 2u, w->dims[2]));
-    TRY(clamp_options(o, op));
-    TRY(rounding_option(o, DC_ROUNDING_SINGLE, &op->p.fc.rounding));
-    op->p.fc.input_offset = -x->zero_point;
-    op->p.fc.filter_offset = -w->zero_point;
-    op->p.fc.output_offset = y->zero_point;
-    op->p.fc.act_min = op->act_min;
-    op->p.fc.act_max = op->act_max;
-    op->p.fc.output_stride = 0;
-    if (w->dims[3] < 1 || x->count % (uint32_t)w->dims[3] != 0u ||
-        (uint64_t)(x->count / (uint32_t)w->dims[3]) * (uint32_t)w->dims[2] != y->count) {
+    int32_t act_min, act_max;
+    dc_rounding_t rounding;
+    TRY(check_activation(m, x));
+    TRY(check_activation(m, y));
+    TRY(weights(m, w, bias, 2u, w->dims[2]));
+    TRY(clamp_options(o, &act_min, &act_max));
+    TRY(rounding_option(o, DC_ROUNDING_SINGLE, &rounding));
+    op->p.fc.input_offset = (int16_t)-ZP(x);
+    op->p.fc.filter_offset = (int16_t)-ZP(w); /* int8 weights: an int8 zero point */
+    op->p.fc.output_offset = (int16_t)ZP(y);
+    op->p.fc.act_min = (int8_t)act_min;
+    op->p.fc.act_max = (int8_t)act_max;
+    op->p.fc.rounding = (uint8_t)rounding;
+    if (w->dims[3] < 1 || dc_model_count(x) % (uint32_t)w->dims[3] != 0u ||
+        (uint64_t)(dc_model_count(x) / (uint32_t)w->dims[3]) * (uint32_t)w->dims[2] != dc_model_count(y)) {
         return DC_ERR_SHAPE;
     }
     return channel_multipliers(m, b, op, x, w, y, w->dims[2]);
@@ -222,8 +230,8 @@ static dc_status_t prepare_pool(dc_model_t *m, dc_model_op_t *op, const dc_model
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
     dc_pool_params_t *p = &op->p.pool;
-    TRY(check_activation(x));
-    TRY(check_activation(y));
+    TRY(check_activation(m, x));
+    TRY(check_activation(m, y));
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
@@ -231,11 +239,9 @@ static dc_status_t prepare_pool(dc_model_t *m, dc_model_op_t *op, const dc_model
     TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &p->stride_w));
     TRY(dc_model_option_int(o, "filter_h", 1, INT32_MAX, &p->filter_h));
     TRY(dc_model_option_int(o, "filter_w", 1, INT32_MAX, &p->filter_w));
-    TRY(clamp_options(o, op));
+    TRY(clamp_options(o, &p->act_min, &p->act_max));
     TRY(padding_offset(o, x->dims[1], y->dims[1], p->filter_h, p->stride_h, 1, &p->pad_h));
     TRY(padding_offset(o, x->dims[2], y->dims[2], p->filter_w, p->stride_w, 1, &p->pad_w));
-    p->act_min = op->act_min;
-    p->act_max = op->act_max;
     return DC_OK;
 }
 
@@ -243,31 +249,36 @@ static dc_status_t prepare_binary(dc_model_t *m, dc_model_op_t *op, const dc_mod
 {
     const dc_model_tensor_t *x1 = dc_model_input_tensor(m, op, 0), *x2 = dc_model_input_tensor(m, op, 1);
     const dc_model_tensor_t *y = &m->tensors[op->output];
-    TRY(check_activation(x1));
-    TRY(check_activation(x2));
-    TRY(check_activation(y));
-    TRY(clamp_options(o, op));
+    int32_t act_min, act_max;
+    TRY(check_activation(m, x1));
+    TRY(check_activation(m, x2));
+    TRY(check_activation(m, y));
+    TRY(clamp_options(o, &act_min, &act_max));
     if (op->kind == DC_OP_ADD) {
-        dc_add_params_t *p = &op->p.add;
-        const double twice_max = 2.0 * (double)(x1->scale > x2->scale ? x1->scale : x2->scale);
-        p->input1_offset = -x1->zero_point;
-        p->input2_offset = -x2->zero_point;
-        p->output_offset = y->zero_point;
+        dc_model_add_t *p = &op->p.add;
+        const double twice_max = 2.0 * (double)(SCALE(x1) > SCALE(x2) ? SCALE(x1) : SCALE(x2));
+        int32_t shift1, shift2, shift_out;
+        p->input1_offset = (int16_t)-ZP(x1);
+        p->input2_offset = (int16_t)-ZP(x2);
+        p->output_offset = (int16_t)ZP(y);
         p->left_shift = 20;
-        TRY(quantize((double)x1->scale / twice_max, &p->input1_multiplier, &p->input1_shift));
-        TRY(quantize((double)x2->scale / twice_max, &p->input2_multiplier, &p->input2_shift));
-        TRY(quantize(twice_max / ((double)(1 << 20) * (double)y->scale), &p->output_multiplier, &p->output_shift));
-        p->act_min = op->act_min;
-        p->act_max = op->act_max;
+        TRY(quantize((double)SCALE(x1) / twice_max, &p->input1_multiplier, &shift1));
+        TRY(quantize((double)SCALE(x2) / twice_max, &p->input2_multiplier, &shift2));
+        TRY(quantize(twice_max / ((double)(1 << 20) * (double)SCALE(y)), &p->output_multiplier, &shift_out));
+        p->input1_shift = (int8_t)shift1; /* dc_quantize_multiplier: -31..30 */
+        p->input2_shift = (int8_t)shift2;
+        p->output_shift = (int8_t)shift_out;
+        p->act_min = (int8_t)act_min;
+        p->act_max = (int8_t)act_max;
     } else {
         dc_mul_params_t *p = &op->p.mul;
-        p->input1_offset = -x1->zero_point;
-        p->input2_offset = -x2->zero_point;
-        p->output_offset = y->zero_point;
-        TRY(quantize((double)x1->scale * (double)x2->scale / (double)y->scale, &p->output_multiplier,
+        p->input1_offset = -ZP(x1);
+        p->input2_offset = -ZP(x2);
+        p->output_offset = ZP(y);
+        TRY(quantize((double)SCALE(x1) * (double)SCALE(x2) / (double)SCALE(y), &p->output_multiplier,
                      &p->output_shift));
-        p->act_min = op->act_min;
-        p->act_max = op->act_max;
+        p->act_min = act_min;
+        p->act_max = act_max;
     }
     return DC_OK;
 }
@@ -287,9 +298,9 @@ static dc_status_t lut_option(dc_model_bump_t *b, const dc_model_options_t *o, v
 static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op, const dc_model_options_t *o)
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
-    TRY(check_activation(x));
-    TRY(check_activation(y));
-    if (x->count != y->count) {
+    TRY(check_activation(m, x));
+    TRY(check_activation(m, y));
+    if (dc_model_count(x) != dc_model_count(y)) {
         return DC_ERR_SHAPE;
     }
     switch (op->kind) {
@@ -303,10 +314,10 @@ static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_
         if (!(beta > 0.0f)) {
             return DC_ERR_OPTION;
         }
-        if (y->scale != 1.0f / 256.0f || y->zero_point != -128) {
+        if (SCALE(y) != 1.0f / 256.0f || ZP(y) != -128) {
             return DC_ERR_UNSUPPORTED; /* int8 softmax outputs are quantized 1/256, -128 */
         }
-        real = (double)beta * (double)x->scale * (double)(1u << 26);
+        real = (double)beta * (double)SCALE(x) * (double)(1u << 26);
         real = real < 2147483647.0 ? real : 2147483647.0;
         if (dc_quantize_multiplier(real, &multiplier, &shift) != 0 || shift < 0 || shift > 31) {
             return DC_ERR_UNSUPPORTED;
@@ -324,20 +335,18 @@ static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_
     }
     case DC_OP_RELU:
     case DC_OP_RELU6:
-        TRY(clamp_options(o, op));
-        op->p.relu.input_zero_point = x->zero_point;
-        op->p.relu.output_zero_point = y->zero_point;
-        op->p.relu.act_min = op->act_min;
-        op->p.relu.act_max = op->act_max;
-        return quantize((double)x->scale / (double)y->scale, &op->p.relu.output_multiplier,
+        TRY(clamp_options(o, &op->p.relu.act_min, &op->p.relu.act_max));
+        op->p.relu.input_zero_point = ZP(x);
+        op->p.relu.output_zero_point = ZP(y);
+        return quantize((double)SCALE(x) / (double)SCALE(y), &op->p.relu.output_multiplier,
                         &op->p.relu.output_shift);
     case DC_OP_HARD_SWISH:
-        return dc_hard_swish_s8_prepare(x->scale, x->zero_point, y->scale, y->zero_point, &op->p.hard_swish);
+        return dc_hard_swish_s8_prepare(SCALE(x), ZP(x), SCALE(y), ZP(y), &op->p.hard_swish);
     case DC_OP_QUANTIZE:
         TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &op->p.requantize.rounding));
-        op->p.requantize.input_zero_point = x->zero_point;
-        op->p.requantize.output_zero_point = y->zero_point;
-        return quantize((double)x->scale / (double)y->scale, &op->p.requantize.multiplier,
+        op->p.requantize.input_zero_point = ZP(x);
+        op->p.requantize.output_zero_point = ZP(y);
+        return quantize((double)SCALE(x) / (double)SCALE(y), &op->p.requantize.multiplier,
                         &op->p.requantize.shift);
     default:
         return DC_ERR_INTERNAL;
@@ -349,15 +358,15 @@ static dc_status_t prepare_reshape(dc_model_t *m, dc_model_op_t *op)
 {
     uint16_t input = m->operand_pool[op->first_input];
     dc_model_tensor_t *x = &m->tensors[input], *y = &m->tensors[op->output];
-    TRY(check_activation(x));
-    TRY(check_activation(y));
-    if (x->count != y->count || x->zero_point != y->zero_point) {
+    TRY(check_activation(m, x));
+    TRY(check_activation(m, y));
+    if (dc_model_count(x) != dc_model_count(y) || ZP(x) != ZP(y)) {
         return DC_ERR_SHAPE;
     }
     if (input < m->coded_count) {
         return DC_ERR_UNSUPPORTED; /* RESHAPE of a constant: fold it on the host */
     }
-    y->alias = x->alias != DC_MODEL_NONE ? x->alias : input;
+    dc_model_life(m, y)->alias = dc_model_life(m, x)->alias != DC_MODEL_NONE ? dc_model_life(m, x)->alias : input;
     return DC_OK;
 }
 
@@ -366,8 +375,8 @@ static dc_status_t prepare_pad(dc_model_t *m, dc_model_op_t *op, const dc_model_
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
     dc_cbor_reader_t r;
     uint64_t count;
-    TRY(check_activation(x));
-    TRY(check_activation(y));
+    TRY(check_activation(m, x));
+    TRY(check_activation(m, y));
     TRY(dc_model_option_array(o, "paddings", &count, &r));
     if (count != 2u * x->rank || x->rank > DC_MODEL_MAX_RANK) {
         return DC_ERR_OPTION;
@@ -382,28 +391,30 @@ static dc_status_t prepare_pad(dc_model_t *m, dc_model_op_t *op, const dc_model_
         op->p.pad.before[DC_MODEL_MAX_RANK - x->rank + i] = (int32_t)before;
         op->p.pad.after[DC_MODEL_MAX_RANK - x->rank + i] = (int32_t)after;
     }
-    op->p.pad.pad_value = (int8_t)y->zero_point;
+    op->p.pad.pad_value = (int8_t)ZP(y);
     return DC_OK;
 }
 
 static dc_status_t prepare_concat(dc_model_t *m, dc_model_op_t *op, const dc_model_options_t *o)
 {
     const dc_model_tensor_t *y = &m->tensors[op->output];
-    int32_t axis;
-    TRY(check_activation(y));
+    int32_t axis, act_min, act_max;
+    TRY(check_activation(m, y));
     for (uint32_t i = 0; i < op->input_count; i++) {
         const dc_model_tensor_t *x = dc_model_input_tensor(m, op, i);
-        TRY(check_activation(x));
-        if (x->rank != y->rank || x->zero_point != y->zero_point || x->scale != y->scale) {
+        TRY(check_activation(m, x));
+        if (x->rank != y->rank || ZP(x) != ZP(y) || SCALE(x) != SCALE(y)) {
             return DC_ERR_UNSUPPORTED; /* int8 CONCATENATION needs one quantization */
         }
     }
     TRY(dc_model_option_int(o, "axis", -(int64_t)y->rank, (int64_t)y->rank - 1, &axis));
-    TRY(clamp_options(o, op));
+    TRY(clamp_options(o, &act_min, &act_max));
     if (y->rank < 1u) {
         return DC_ERR_SHAPE;
     }
-    op->p.concat_axis = (axis < 0 ? axis + (int32_t)y->rank : axis) + (int32_t)(DC_MODEL_MAX_RANK - y->rank);
+    op->p.concat.act_min = (int8_t)act_min;
+    op->p.concat.act_max = (int8_t)act_max;
+    op->p.concat.axis = (axis < 0 ? axis + (int32_t)y->rank : axis) + (int32_t)(DC_MODEL_MAX_RANK - y->rank);
     return DC_OK;
 }
 
@@ -412,8 +423,8 @@ static dc_status_t prepare_mean(dc_model_t *m, dc_model_op_t *op, const dc_model
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
     dc_cbor_reader_t r;
     uint64_t count;
-    TRY(check_activation(x));
-    TRY(check_activation(y));
+    TRY(check_activation(m, x));
+    TRY(check_activation(m, y));
     TRY(dc_model_option_array(o, "axes", &count, &r));
     if (count > 8u) {
         return DC_ERR_OPTION;
@@ -429,9 +440,9 @@ static dc_status_t prepare_mean(dc_model_t *m, dc_model_op_t *op, const dc_model
         }
         op->p.mean.reduce[DC_MODEL_MAX_RANK - x->rank + (uint32_t)axis] = 1u;
     }
-    op->p.mean.input_zero_point = x->zero_point;
-    op->p.mean.output_zero_point = y->zero_point;
-    return quantize((double)x->scale / (double)y->scale, &op->p.mean.multiplier, &op->p.mean.shift);
+    op->p.mean.input_zero_point = ZP(x);
+    op->p.mean.output_zero_point = ZP(y);
+    return quantize((double)SCALE(x) / (double)SCALE(y), &op->p.mean.multiplier, &op->p.mean.shift);
 }
 
 dc_status_t dc_model_prepare_ops(dc_model_t *m, dc_model_bump_t *b)
@@ -447,7 +458,7 @@ dc_status_t dc_model_prepare_ops(dc_model_t *m, dc_model_bump_t *b)
                 return DC_ERR_UNSUPPORTED;
             }
         }
-        dc_model_options_at(m, op->options_position, &o);
+        dc_model_options_at(m, m->options[k], &o);
         switch (op->kind) {
         case DC_OP_CONV_2D:
         case DC_OP_DEPTHWISE_CONV_2D:

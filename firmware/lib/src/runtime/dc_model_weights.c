@@ -14,32 +14,44 @@ size_t dc_model_decoder_bytes(uint32_t columns, uint32_t slice)
     return align8(sizeof(dc_levels_dec_t)) + align8(sizeof(dc_levels_col_t) * columns) + sizeof(int32_t) * slice;
 }
 
+dc_status_t dc_model_tensor_columns(const dc_model_t *m, uint32_t index, uint32_t *columns)
+{
+    dc_tensor_entry_t entry;
+    dc_levels_params_t params;
+    size_t header;
+    dc_status_t status;
+    *columns = 0;
+    if (dc_container_tensor(&m->container, index, &entry) != DC_OK) {
+        return DC_ERR_INTERNAL;
+    }
+    if (entry.codec != DC_CODEC_CABAC) {
+        return DC_OK;
+    }
+    status = dc_levels_payload_params(entry.payload, entry.payload_length, &params, &header);
+    if (status != DC_OK) {
+        return status;
+    }
+    if (params.pred_mode == DC_PRED_BASE) {
+        return DC_ERR_BASE; /* a delta payload in a non-delta container */
+    }
+    *columns = params.col_stride;
+    return DC_OK;
+}
+
 dc_status_t dc_model_max_columns(const dc_model_t *m, uint32_t *columns)
 {
     *columns = 0;
     for (uint32_t i = 0; i < m->coded_count; i++) {
-        dc_tensor_entry_t entry;
-        dc_levels_params_t params;
-        size_t header;
+        uint32_t n = 0;
+        dc_status_t status;
         if (m->tensors[i].source != DC_TENSOR_CONST) {
             continue;
         }
-        if (dc_container_tensor(&m->container, i, &entry) != DC_OK) {
-            return DC_ERR_INTERNAL;
-        }
-        if (entry.codec != DC_CODEC_CABAC) {
-            continue;
-        }
-        dc_status_t status = dc_levels_payload_params(entry.payload, entry.payload_length, &params, &header);
+        status = dc_model_tensor_columns(m, i, &n);
         if (status != DC_OK) {
             return status;
         }
-        if (params.pred_mode == DC_PRED_BASE) {
-            return DC_ERR_BASE; /* a delta payload in a non-delta container */
-        }
-        if (params.col_stride > *columns) {
-            *columns = params.col_stride;
-        }
+        *columns = n > *columns ? n : *columns;
     }
     return DC_OK;
 }
@@ -80,10 +92,10 @@ static dc_status_t rebuild(const dc_model_tensor_t *t, int8_t *out, uint32_t at,
         int32_t value;
         if (t->rule == DC_LEVEL_RULE_CODEBOOK) {
             int32_t index = v + (int32_t)t->zero_index;
-            if (index < 0 || index >= (int32_t)t->codebook_length) {
+            if (index < 0 || index > (int32_t)t->step) { /* step: the codebook's last index */
                 return DC_ERR_CORRUPT;
             }
-            out[at + i] = t->codebook[index];
+            out[at + i] = t->q.codebook[index];
             continue;
         }
         if (v < -max_level || v > max_level) {
@@ -115,7 +127,14 @@ static int32_t *slice_buffer(const dc_model_t *m)
 
 dc_status_t dc_model_stream_begin(dc_model_t *m, uint32_t index, dc_model_stream_t *s)
 {
-    uint8_t *scratch = m->decoder;
+    return dc_model_stream_begin_with(m, index, s, m->decoder, m->decoder_columns);
+}
+
+dc_status_t dc_model_stream_begin_with(dc_model_t *m, uint32_t index, dc_model_stream_t *s, void *decoder,
+                                       uint32_t columns)
+{
+    uint8_t *scratch = decoder;
+    s->decoder = decoder;
     s->tensor = &m->tensors[index];
     s->done = 0;
     s->state = 0;
@@ -127,10 +146,9 @@ dc_status_t dc_model_stream_begin(dc_model_t *m, uint32_t index, dc_model_stream
     }
     return dc_levels_dec_init((dc_levels_dec_t *)(void *)scratch, s->entry.payload, s->entry.payload_length,
                               s->entry.level_count,
-                              m->decoder_columns > 0
-                                  ? (dc_levels_col_t *)(void *)(scratch + align8(sizeof(dc_levels_dec_t)))
-                                  : NULL,
-                              m->decoder_columns);
+                              columns > 0 ? (dc_levels_col_t *)(void *)(scratch + align8(sizeof(dc_levels_dec_t)))
+                                          : NULL,
+                              columns);
 }
 
 dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *out, uint32_t count)
@@ -142,7 +160,7 @@ dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *ou
     }
     if (s->entry.codec == DC_CODEC_RAW && t->rule == DC_LEVEL_RULE_NONE) {
         /* little-endian payload; every supported target is little-endian */
-        uint32_t width = t->count > 0u ? t->bytes / t->count : 1u;
+        uint32_t width = t->dtype == DC_LEVEL_INT8 ? 1u : t->dtype == DC_LEVEL_INT16 ? 2u : 4u;
         memcpy(out, s->entry.payload + (size_t)s->done * width, (size_t)count * width);
         s->done += count;
         return DC_OK;
@@ -157,7 +175,7 @@ dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *ou
                 slice[i] = (int8_t)s->entry.payload[s->done + at + i];
             }
         } else {
-            status = dc_levels_read((dc_levels_dec_t *)m->decoder, slice, n, NULL);
+            status = dc_levels_read((dc_levels_dec_t *)s->decoder, slice, n, NULL);
         }
         if (status == DC_OK) {
             status = put(t, out, at, slice, n, &s->state);
