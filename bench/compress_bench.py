@@ -156,7 +156,7 @@ def _sources(name: str, mlperf: Path, samples: int) -> Sources:
 
 
 def _dcb_bytes(graph: Graph, name: str) -> int:
-    return len(pack(compact(clone(graph)), name=name, version=1))
+    return len(pack(compact(clone(graph)), name=name, version=1, keep_names=False))  # the device build, as the CLI
 
 
 def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT_MLPERF,
