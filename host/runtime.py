@@ -109,6 +109,12 @@ class Runtime:
     def arena_bytes(self) -> int:
         return int(self.info["arena_needed"])
 
+    @property
+    def chunks(self) -> list[int]:
+        """Output channels per chunk of each op's streamed weights (STREAMED; 0 where an op does not
+        stream): the least arena's chunks, larger when the arena holds more (at most stream_channels)."""
+        return list(self._model.chunks())
+
     def run(self, inputs: list[np.ndarray], *, layers: bool = False):
         """Run once. Returns the outputs (int8 arrays), or with `layers` (outputs, every op's
         output as a flat int8 array). Raises DataError for inputs of the wrong count, dtype or

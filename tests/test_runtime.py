@@ -141,6 +141,65 @@ def test_model_that_fits_only_streamed_runs():
         assert first_mismatch(o, r) is None, f"output {k}: {first_mismatch(o, r)}"
 
 
+def most_chunks(graph, channels: int) -> list[int]:
+    """Per op: the largest chunk STREAMED may give it (stream_channels or its whole Cout), 0 for other ops."""
+    return [min(channels, graph.tensors[op.inputs[1]].data.shape[0])
+            if op.kind.value in ("CONV_2D", "FULLY_CONNECTED") else 0 for op in graph.ops]
+
+
+def test_mlperf_streamed_chunks_in_a_large_arena(packed):
+    """STREAMED in an arena far above its least: every streamed op reads stream_channels (or its whole
+    Cout) at a time, arena_size and arena_needed still give the least, and the least arena itself uses
+    exactly what it needs with no chunk above the large arena's."""
+    name, _, graph, container = packed
+    least = arena_size(container, DecodeMode.STREAMED)
+    small = Runtime(container, DecodeMode.STREAMED, arena=least)
+    large = Runtime(container, DecodeMode.STREAMED, arena=least * 4)
+    assert small.info["arena_used"] == small.arena_bytes == least == large.arena_bytes
+    assert least <= large.info["arena_used"] <= least * 4
+    most = most_chunks(graph, STREAM_CHANNELS)
+    # an op the runtime decodes whole (e.g. weights read by two ops) streams nothing: 0
+    assert all(c in (0, m) for c, m in zip(large.chunks, most)), f"{name}: {large.chunks} vs {most}"
+    assert all(s <= c for s, c in zip(small.chunks, large.chunks)), f"{name}: {small.chunks} {large.chunks}"
+    assert arena_size(container, DecodeMode.STREAMED) == least
+    assert Runtime(container, DecodeMode.PER_LAYER).chunks == [0] * len(graph.ops)
+
+
+def test_streamed_chunks_grow_with_the_arena():
+    """ResNet-8, STREAMED: at its least arena the peak op (op 2, 16 channels of 32x32) reads fewer channels
+    than stream_channels; every byte more lets chunks grow (never past stream_channels, even sizes), the
+    plan never passes the arena, arena_size and the least arena's refusal one byte below are unchanged,
+    AUTO below PER_LAYER's arena takes the same chunks, and every output stays bit-exact."""
+    name = "pretrainedResnet_quant"
+    graph = read_model((MODELS / f"{name}.tflite").read_bytes())
+    container = pack(graph, name=name, version=1)
+    least = arena_size(container, DecodeMode.STREAMED)
+    assert least < arena_size(container, DecodeMode.PER_LAYER) - 4096
+    with pytest.raises(RuntimeStatusError) as err:
+        Runtime(container, DecodeMode.STREAMED, arena=least - 1)
+    assert err.value.status == "DC_ERR_ARENA" and err.value.needed == least
+    inputs = [np.random.default_rng(5).integers(-128, 128, size=t.shape, dtype=np.int8)
+              for t in graph.input_tensors()]
+    expected = run(graph, inputs)
+    most = most_chunks(graph, STREAM_CHANNELS)
+    previous = None
+    for extra in (0, 200, 500, 2048, 4096):
+        runtime = Runtime(container, DecodeMode.STREAMED, arena=least + extra)
+        chunks = runtime.chunks
+        assert runtime.arena_bytes == least and runtime.info["arena_used"] <= least + extra
+        assert all(c == 0 or (c <= m and (c in (1, m) or c % 2 == 0)) for c, m in zip(chunks, most)), chunks
+        if previous is None:
+            assert runtime.info["arena_used"] == least and min(c for c in chunks if c) < STREAM_CHANNELS, chunks
+        else:
+            assert all(p <= c for p, c in zip(previous, chunks)), (previous, chunks)
+        assert Runtime(container, DecodeMode.AUTO, arena=least + extra).chunks == chunks
+        for k, (o, r) in enumerate(zip(runtime.run(inputs), expected)):
+            assert first_mismatch(o, r) is None, f"+{extra} B output {k}: {first_mismatch(o, r)}"
+        previous = chunks
+    assert previous == most and previous != Runtime(container, DecodeMode.STREAMED, arena=least).chunks
+    assert arena_size(container, DecodeMode.STREAMED) == arena_size(container, DecodeMode.AUTO) == least
+
+
 def test_auto_mode_takes_the_fastest_mode_that_fits():
     data = pack(read_model((MODELS / "kws_ref_model.tflite").read_bytes()), name="kws", version=1)
     sizes = {mode: arena_size(data, mode) for mode in FIXED_MODES}

@@ -76,9 +76,9 @@ static PyObject *model_info(ModelObject *self, PyObject *unused)
 {
     (void)unused;
     const dc_model_t *m = &self->model;
-    return Py_BuildValue("{s:i,s:I,s:n,s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:I,s:I}", "mode", (int)m->mode,
+    return Py_BuildValue("{s:i,s:I,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:I,s:I,s:I,s:I}", "mode", (int)m->mode,
                          "stream_channels", m->stream_channels, "scratch_bytes", (Py_ssize_t)m->scratch_bytes,
-                         "arena_size", (Py_ssize_t)m->arena_size,
+                         "arena_size", (Py_ssize_t)m->arena_size, "arena_used", (Py_ssize_t)m->arena_used,
                          "arena_needed", (Py_ssize_t)m->arena_needed, "persistent_bytes",
                          (Py_ssize_t)m->persistent_bytes, "planned_bytes", (Py_ssize_t)m->planned_bytes,
                          "weight_bytes", (Py_ssize_t)m->weight_bytes, "op_count", m->op_count, "operand_count",
@@ -180,11 +180,29 @@ static PyObject *model_op_names(ModelObject *self, PyObject *unused)
     return list;
 }
 
+/* chunks() -> [output channels per streamed chunk of each op (dc_model_op_chunk; 0: not streamed)] */
+static PyObject *model_chunks(ModelObject *self, PyObject *unused)
+{
+    (void)unused;
+    PyObject *list = PyList_New(self->model.op_count);
+    for (uint32_t i = 0; list != NULL && i < self->model.op_count; i++) {
+        PyObject *item = PyLong_FromUnsignedLong(dc_model_op_chunk(&self->model, i));
+        if (item == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
 static PyMethodDef model_methods[] = {
     {"info", (PyCFunction)model_info, METH_NOARGS, "info() -> dict of the arena split and graph counts"},
     {"inputs", (PyCFunction)model_inputs, METH_NOARGS, "inputs() -> [(shape, scale, zero_point)]"},
     {"outputs", (PyCFunction)model_outputs, METH_NOARGS, "outputs() -> [(shape, scale, zero_point)]"},
     {"op_names", (PyCFunction)model_op_names, METH_NOARGS, "op_names() -> [op kind of each op]"},
+    {"chunks", (PyCFunction)model_chunks, METH_NOARGS,
+     "chunks() -> [output channels per streamed chunk of each op, 0 where the op does not stream]"},
     {"invoke", (PyCFunction)model_invoke, METH_VARARGS,
      "invoke(inputs: list of bytes, layers: bool) -> (status, outputs, op outputs or None)"},
     {NULL, NULL, 0, NULL},

@@ -114,6 +114,8 @@ typedef struct {
     size_t arena_needed;      /* bytes the model needs in `mode` (set by dc_model_load, also on DC_ERR_ARENA) */
     size_t persistent_bytes;  /* of which: persistent part */
     size_t planned_bytes;     /* of which: planned part */
+    size_t arena_used;        /* bytes of the arena the loaded model uses: arena_needed, or more in STREAMED
+                               * when the arena is larger (the chunks then grow, docs/runtime.md) */
     size_t weight_bytes;      /* decoded weight bytes (DECODE_AT_LOAD: persistent; PER_LAYER: planned) */
     size_t scratch_bytes;     /* kernel scratch (persistent; 0 with the reference kernels, docs/kernels.md;
                                * STREAMED: only what ops without planned weights share) */
@@ -173,6 +175,11 @@ dc_status_t dc_model_op_output(dc_model_t *m, uint32_t op_index, dc_model_io_t *
 /* Run every op once on the current inputs. DC_OK, or the first failing op's status (decoder or
  * kernel); outputs are then unspecified. */
 dc_status_t dc_model_invoke(dc_model_t *m);
+
+/* DECODE_STREAMED: output channels per chunk of op `op_index`'s streamed weights (the planner's choice:
+ * the least arena's chunks, grown to at most stream_channels when the arena holds more); 0 for an op
+ * that does not stream, a bad index, another mode or a model not loaded. */
+uint32_t dc_model_op_chunk(const dc_model_t *m, uint32_t op_index);
 
 /* The op's kind as it appears in the metadata ("CONV_2D", ...), or NULL for a bad index. */
 const char *dc_model_op_name(const dc_model_t *m, uint32_t op_index);

@@ -187,6 +187,13 @@ static size_t live_bytes(const dc_model_t *m, uint32_t k, const dc_model_tensor_
     return sum;
 }
 
+/* Whether `chunk` output channels of an op with out_c of them is a chunk the runtime takes: 1, the whole
+ * layer, or an even count (the DSP conv kernel's unit). */
+static int chunk_allowed(uint32_t chunk, int32_t out_c)
+{
+    return chunk == 1u || chunk == (uint32_t)out_c || (chunk & 1u) == 0u;
+}
+
 /* Each streamed op's chunk: the most output channels (at most stream_channels; even, the DSP conv kernel's
  * unit, unless the whole layer or 1) whose buffer keeps the bytes live while the op runs within `target`,
  * or 1 channel when none does. */
@@ -205,7 +212,7 @@ static dc_status_t set_chunks(dc_model_t *m, size_t target)
         for (uint32_t chunk = most; chunk >= 1u; chunk--) {
             uint32_t bytes = 0;
             dc_status_t status;
-            if (chunk != 1u && chunk != (uint32_t)out_c && (chunk & 1u) != 0u) {
+            if (!chunk_allowed(chunk, out_c)) {
                 continue;
             }
             status = stream_buffer_bytes(m, &m->ops[k], w, out_c, chunk, &bytes);
@@ -248,6 +255,52 @@ static dc_status_t fit_chunks(dc_model_t *m)
         target -= planned - least < target ? planned - least : target;
     }
     return status == DC_OK ? set_chunks(m, 0) : status;
+}
+
+/* STREAMED in an arena larger than the least it needs: the chunks grow while the real plan stays within
+ * `budget` planned bytes. Rounds over the streamed ops in graph order; in each, an op takes the largest
+ * allowed chunk up to twice its current one (at most stream_channels and its Cout) with which the plan
+ * fits, or keeps its chunk; rounds repeat until none grows. Ends with the plan (offsets) of the chunks
+ * kept, its size in *planned. Deterministic; every step is checked with dc_model_plan itself. */
+static dc_status_t grow_chunks(dc_model_t *m, size_t budget, size_t *planned)
+{
+    dc_status_t status = DC_OK;
+    int grown = 1;
+    while (status == DC_OK && grown) {
+        grown = 0;
+        for (uint32_t k = 0; status == DC_OK && k < m->op_count; k++) {
+            int32_t out_c = 0;
+            dc_model_tensor_t *w = streamed_weights(m, k, &out_c);
+            uint32_t current, most, top, extra;
+            if (w == NULL) {
+                continue;
+            }
+            current = w->stream;
+            extra = w->extra;
+            most = m->stream_channels < (uint32_t)out_c ? m->stream_channels : (uint32_t)out_c;
+            top = 2u * current < most ? 2u * current : most;
+            for (uint32_t chunk = top; status == DC_OK && chunk > current; chunk--) {
+                uint32_t bytes = 0;
+                size_t size = 0;
+                if (!chunk_allowed(chunk, out_c)) {
+                    continue;
+                }
+                status = stream_buffer_bytes(m, &m->ops[k], w, out_c, chunk, &bytes);
+                if (status == DC_OK) {
+                    w->stream = (uint16_t)chunk;
+                    w->extra = bytes;
+                    status = dc_model_plan(m, &size);
+                }
+                if (status == DC_OK && size <= budget) {
+                    grown = 1;
+                    break;
+                }
+                w->stream = (uint16_t)current;
+                w->extra = extra;
+            }
+        }
+    }
+    return status == DC_OK ? dc_model_plan(m, planned) : status;
 }
 
 /* A streamed op's int32 bias, decoded whole by default, is read a chunk at a time beside the weights instead
@@ -334,6 +387,7 @@ static dc_status_t plan_streams(dc_model_t *m)
     return fit_chunks(m);
 }
 
+/* Load into `arena`; `decode` 0 (dc_model_arena_size): only size it (nothing decoded, chunks at the least). */
 static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
                         const dc_model_config_t *config, int decode)
 {
@@ -418,6 +472,15 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     if (needed > arena_size || b.used > arena_size) {
         return DC_ERR_ARENA;
     }
+    if (decode && mode == DC_MODEL_DECODE_STREAMED && arena_size > needed) {
+        /* the arena holds more than the least: larger chunks (fewer kernel calls) where they fit */
+        status = grow_chunks(m, arena_size - m->persistent_bytes, &planned);
+        if (status != DC_OK) {
+            return status;
+        }
+        region = planned > region ? planned : region;
+    }
+    m->arena_used = m->persistent_bytes + region;
     m->plan = arena + m->persistent_bytes;
     if (mode == DC_MODEL_DECODE_AT_LOAD) {
         m->decoder = m->plan;
@@ -609,4 +672,18 @@ dc_status_t dc_model_invoke(dc_model_t *m)
         }
     }
     return DC_OK;
+}
+
+uint32_t dc_model_op_chunk(const dc_model_t *m, uint32_t op_index)
+{
+    const dc_model_tensor_t *w;
+    if (m == NULL || !m->loaded || op_index >= m->op_count || m->mode != DC_MODEL_DECODE_STREAMED) {
+        return 0;
+    }
+    const dc_model_op_t *op = &m->ops[op_index];
+    if (op->kind != DC_OP_CONV_2D && op->kind != DC_OP_FULLY_CONNECTED) {
+        return 0;
+    }
+    w = op->input_count > 1 ? dc_model_input_tensor(m, op, 1) : NULL;
+    return w != NULL ? w->stream : 0u;
 }
