@@ -264,11 +264,10 @@ static dc_status_t fit_chunks(dc_model_t *m)
  * kept, its size in *planned. Deterministic; every step is checked with dc_model_plan itself. */
 static dc_status_t grow_chunks(dc_model_t *m, size_t budget, size_t *planned)
 {
-    dc_status_t status = DC_OK;
     int grown = 1;
-    while (status == DC_OK && grown) {
+    while (grown) {
         grown = 0;
-        for (uint32_t k = 0; status == DC_OK && k < m->op_count; k++) {
+        for (uint32_t k = 0; k < m->op_count; k++) {
             int32_t out_c = 0;
             dc_model_tensor_t *w = streamed_weights(m, k, &out_c);
             uint32_t current, most, top, extra;
@@ -279,19 +278,16 @@ static dc_status_t grow_chunks(dc_model_t *m, size_t budget, size_t *planned)
             extra = w->extra;
             most = m->stream_channels < (uint32_t)out_c ? m->stream_channels : (uint32_t)out_c;
             top = 2u * current < most ? 2u * current : most;
-            for (uint32_t chunk = top; status == DC_OK && chunk > current; chunk--) {
+            for (uint32_t chunk = top; chunk > current; chunk--) {
                 uint32_t bytes = 0;
                 size_t size = 0;
-                if (!chunk_allowed(chunk, out_c)) {
-                    continue;
+                if (!chunk_allowed(chunk, out_c) ||
+                    stream_buffer_bytes(m, &m->ops[k], w, out_c, chunk, &bytes) != DC_OK) {
+                    continue; /* a chunk that cannot be sized does not fit */
                 }
-                status = stream_buffer_bytes(m, &m->ops[k], w, out_c, chunk, &bytes);
-                if (status == DC_OK) {
-                    w->stream = (uint16_t)chunk;
-                    w->extra = bytes;
-                    status = dc_model_plan(m, &size);
-                }
-                if (status == DC_OK && size <= budget) {
+                w->stream = (uint16_t)chunk;
+                w->extra = bytes;
+                if (dc_model_plan(m, &size) == DC_OK && size <= budget) {
                     grown = 1;
                     break;
                 }
@@ -300,7 +296,7 @@ static dc_status_t grow_chunks(dc_model_t *m, size_t budget, size_t *planned)
             }
         }
     }
-    return status == DC_OK ? dc_model_plan(m, planned) : status;
+    return dc_model_plan(m, planned); /* the offsets of the chunks kept (the least's plan succeeded) */
 }
 
 /* A streamed op's int32 bias, decoded whole by default, is read a chunk at a time beside the weights instead
