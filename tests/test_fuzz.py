@@ -32,10 +32,13 @@ def test_fuzz_target_finds_nothing(built, target, tmp_path):
     assert match, f"{target}.c must name its seed corpus on its first line"
     seeds = ROOT / match.group(1)
     assert seeds.is_dir() and any(seeds.iterdir()), f"no seed vectors in {seeds}"
+    corpus = tmp_path / "corpus"  # new inputs; a crashing input goes to tmp_path/crash/, not the cwd
+    corpus.mkdir()
+    (tmp_path / "crash").mkdir()
     result = subprocess.run(
         [str(FUZZ / "build" / target), f"-max_total_time={seconds}", "-print_final_stats=1",
-         "-rss_limit_mb=1024", str(tmp_path), str(seeds)],
+         "-rss_limit_mb=1024", f"-artifact_prefix={tmp_path / 'crash'}/", str(corpus), str(seeds)],
         capture_output=True, text=True,
     )
-    assert result.returncode == 0, f"{target} found a crash:\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, f"{target} found a crash (input saved in {tmp_path / 'crash'}):\n{result.stderr[-4000:]}"
     assert "stat::number_of_executed_units" in result.stderr
