@@ -22,7 +22,6 @@ import hashlib
 import json
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from dcagent.boards import QemuBoard  # noqa: E402
-from dcagent.link import console_command, flash, infer, inference_instructions, provision  # noqa: E402
+from dcagent.link import console_command, console_model, flash, infer, provision  # noqa: E402
 from host.container.hmac_tag import add_device_tag  # noqa: E402
 from host.model_format import pack  # noqa: E402
 from host.reference import run as reference_run  # noqa: E402
@@ -41,7 +40,7 @@ from host.runtime import DecodeMode, arena_size  # noqa: E402
 from host.tflite import read_model  # noqa: E402
 
 # The same four models and TFLite Micro arenas as the inference bench (one list for both).
-from bench.inference_bench import DEFAULT_MODELS, MODELS, TFLM_ARENA  # noqa: E402,F401
+from bench.inference_bench import DEFAULT_MODELS, MODELS, TFLM_ARENA, wait_spans  # noqa: E402,F401
 MODES = [("at_load", DecodeMode.AT_LOAD), ("per_layer", DecodeMode.PER_LAYER), ("streamed", DecodeMode.STREAMED)]
 KEY = hashlib.sha256(b"dcagent decode modes bench device key").digest()
 README = ROOT / "bench" / "README.md"
@@ -61,20 +60,6 @@ class ModeRun:
     detail: str
 
 
-def _model_line(port: str) -> dict[str, str]:
-    line = console_command(port, "model")
-    return dict(word.split("=", 1) for word in line.split()[1:])
-
-
-def _wait_spans(board: QemuBoard, count: int, timeout_s: float = 10.0) -> list[int]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        spans = inference_instructions(board.instructions().marks)
-        if len(spans) >= count or time.monotonic() > deadline:
-            return spans
-        time.sleep(0.02)
-
-
 def measure(models_dir: Path, board_name: str, channels: int, sweep: tuple[int, ...] = ()) -> list[ModeRun]:
     """Every model in every mode on one board. Raises BoardError, DeviceError, TransportError."""
     results = []
@@ -92,10 +77,10 @@ def measure(models_dir: Path, board_name: str, channels: int, sweep: tuple[int, 
             runs += [("streamed", DecodeMode.STREAMED, c) for c in sweep if c != channels]
             for name, mode, chunk in runs:
                 console_command(board.port, f"decode {name} {chunk}", timeout_s=60.0)
-                line = _model_line(board.port)
+                line = console_model(board.port)
                 assert line["decode"] == name and line["status"] == "DC_OK", line
                 (result,) = infer(board.port, x, timeout_s=120.0)
-                spans = _wait_spans(board, seen + 1)
+                spans = wait_spans(board, seen + 1)
                 seen += 1
                 got = np.frombuffer(result.output, dtype=np.int8).reshape(-1)
                 bad = np.flatnonzero(got != expected.reshape(-1))

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 from dcagent.boards import QemuBoard  # noqa: E402
 from dcagent.boards.firmware import build_firmware  # noqa: E402
 from dcagent.boards.kcheck import model_layer_cases  # noqa: E402
-from dcagent.link import console_command, flash, infer, inference_instructions, provision  # noqa: E402
+from dcagent.link import console_model, flash, infer, inference_instructions, provision  # noqa: E402
 from host.container.hmac_tag import add_device_tag  # noqa: E402
 from host.model_format import pack  # noqa: E402
 from host.reference import run as reference_run  # noqa: E402
@@ -70,12 +70,8 @@ class ModelRun:
     arena_per_layer_host: int = 0
 
 
-def _model_line(port: str) -> dict[str, str]:
-    line = console_command(port, "model")
-    return dict(word.split("=", 1) for word in line.split()[1:])
-
-
-def _wait_spans(board: QemuBoard, count: int, timeout_s: float = 10.0) -> list[int]:
+def wait_spans(board: QemuBoard, count: int, timeout_s: float = 10.0) -> list[int]:
+    """The instruction spans of the board's inferences once `count` are logged (or the timeout)."""
     deadline = time.monotonic() + timeout_s
     while True:
         spans = inference_instructions(board.instructions().marks)
@@ -94,10 +90,10 @@ def measure(models_dir: Path, board_name: str, kernels: str, runs: int) -> list[
             graph = read_model((models_dir / f"{stem}.tflite").read_bytes())
             container = pack(graph, name=stem, version=version, target="cortex-m4")
             flash(board.port, add_device_tag(container, KEY), confirm=True, timeout_s=10.0)
-            (spec,), (out,) = graph.input_tensors(), graph.output_tensors()
+            (spec,) = graph.input_tensors()
             x = np.random.default_rng(version).integers(-128, 128, size=(runs, *spec.shape), dtype=np.int8)
             results_ = infer(board.port, x, timeout_s=60.0)
-            spans = _wait_spans(board, seen + runs)[seen:seen + runs]
+            spans = wait_spans(board, seen + runs)[seen:seen + runs]
             seen += runs
             problems = []
             for i, r in enumerate(results_):
@@ -108,7 +104,7 @@ def measure(models_dir: Path, board_name: str, kernels: str, runs: int) -> list[
                     problems.append(f"input {i} element {bad[0]}: {got[bad[0]]} vs {expected.reshape(-1)[bad[0]]}")
             macs = sum(layer.case.macs for layer in model_layer_cases(models_dir / f"{stem}.tflite"))
             results.append(ModelRun(label, kernels, macs, len(container), spans, not problems,
-                                    "; ".join(problems), _model_line(board.port),
+                                    "; ".join(problems), console_model(board.port),
                                     arena_size(container, DecodeMode.PER_LAYER)))
             print(f"{kernels} {label}: {spans} instructions, equal={not problems}", file=sys.stderr)
     return results

@@ -10,7 +10,7 @@ import pytest
 
 from dcagent.cli import main
 from dcagent.errors import DeviceError
-from dcagent.link import SmpSession, console_command, flash, infer, running_model
+from dcagent.link import SmpSession, console_model, flash, infer, running_model
 from dcagent.link.infer import RC_ARENA, RC_SHAPE
 from dcagent.link.model_group import ModelRead, Stats
 from host.model_format import unpack
@@ -43,12 +43,6 @@ def check_outputs(g, x: np.ndarray, results, what: str) -> None:
         assert first_mismatch(got, expected) is None, f"{what} sample {i}: {first_mismatch(got, expected)}"
 
 
-def model_line(port: str) -> dict[str, str]:
-    line = console_command(port, "model")
-    assert line.startswith("model "), line
-    return dict(word.split("=", 1) for word in line.split()[1:])
-
-
 def test_model_group_runs_the_model(tmp_path):
     m = tagged(version_code(1), 30000, seed=3)  # input 3000 bytes: sent in two pieces
     g = graph(30000, seed=3)
@@ -63,7 +57,7 @@ def test_model_group_runs_the_model(tmp_path):
             infer(board.port, x[:1, :-1])
         assert info.value.code == RC_SHAPE and "takes 3000" in str(info.value)
         device_model, data = running_model(board.port)
-        line = model_line(board.port)
+        line = console_model(board.port)
 
         async def stats_and_bad_read():
             async with SmpSession(board.port) as s:
@@ -104,12 +98,12 @@ def test_per_layer_when_at_load_does_not_fit_and_arena_refusal(tmp_path):
     with board_running("native", tmp_path) as board:
         flash(board.port, tagged_graph(chain, version_code(1), "chain"), confirm=True)
         results = infer(board.port, x)
-        line = model_line(board.port)
+        line = console_model(board.port)
         flash(board.port, tagged_graph(huge, version_code(2), "huge"), confirm=True)
         huge_results = infer(board.port, x_huge)
-        streamed = model_line(board.port)
+        streamed = console_model(board.port)
         flash(board.port, tagged_graph(shared, version_code(3), "shared"), confirm=True)  # delivered, verified
-        refused = model_line(board.port)
+        refused = console_model(board.port)
         with pytest.raises(DeviceError) as info:
             infer(board.port, samples(shared, 1, seed=3))
         dut = Dut(board.port)

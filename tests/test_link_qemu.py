@@ -12,7 +12,7 @@ from smpclient.requests.os_management import ResetWrite
 from dcagent.errors import DeviceError
 from dcagent.link import SmpSession, flash, read_state
 from tests.link_boards import board_running
-from tests.link_models import OTHER_KEY, tagged, version_code
+from tests.link_models import MLPERF_MODELS, OTHER_KEY, mlperf_container, mlperf_graph, tagged, version_code
 
 pytestmark = pytest.mark.qemu
 
@@ -23,6 +23,19 @@ def sha(data: bytes) -> bytes:
 
 def active_hash(port: str) -> bytes:
     return next(st.hash for st in read_state(port) if st.active)
+
+
+def flashed_mlperf_models(board, samples: int):
+    """Flash the four MLPerf Tiny models (lossless) onto `board` one after the other; after each,
+    yield (name, graph, output tensor spec, `samples` seeded int8 inputs)."""
+    import numpy as np
+
+    for version, name in enumerate(MLPERF_MODELS, start=1):
+        g = mlperf_graph(name)
+        flash(board.port, mlperf_container(name, version_code(version)), confirm=True)
+        (spec,), (out,) = g.input_tensors(), g.output_tensors()
+        yield name, g, out, np.random.default_rng(version).integers(-128, 128, size=(samples, *spec.shape),
+                                                                    dtype=np.int8)
 
 
 def test_qemu_m4_update_cycle(tmp_path):
@@ -93,14 +106,9 @@ def test_qemu_m4_mlperf_models_equal_the_reference(tmp_path):
 
     from dcagent.link import infer, inference_instructions
     from host.reference import run as reference_run
-    from tests.link_models import MLPERF_MODELS, mlperf_container, mlperf_graph
 
     with board_running("qemu-m4", tmp_path) as board:
-        for version, name in enumerate(MLPERF_MODELS, start=1):
-            g = mlperf_graph(name)
-            flash(board.port, mlperf_container(name, version_code(version)), confirm=True)
-            (spec,), (out,) = g.input_tensors(), g.output_tensors()
-            x = np.random.default_rng(version).integers(-128, 128, size=(2, *spec.shape), dtype=np.int8)
+        for name, g, out, x in flashed_mlperf_models(board, 2):
             for i, result in enumerate(infer(board.port, x, timeout_s=60)):
                 (expected,) = reference_run(g, [x[i]])
                 got = np.frombuffer(result.output, dtype=np.int8).reshape(out.shape)
@@ -149,25 +157,17 @@ def test_qemu_m4_mlperf_models_in_every_decode_mode(tmp_path):
     interpreter's; the device's arena shrinks from one mode to the next."""
     import numpy as np
 
-    from dcagent.link import console_command, infer
+    from dcagent.link import console_command, console_model, infer
     from host.reference import run as reference_run
-    from tests.link_models import MLPERF_MODELS, mlperf_container, mlperf_graph
-
-    def model_line(port):
-        return dict(word.split("=", 1) for word in console_command(port, "model").split()[1:])
 
     with board_running("qemu-m4", tmp_path) as board:
-        for version, name in enumerate(MLPERF_MODELS, start=1):
-            g = mlperf_graph(name)
-            flash(board.port, mlperf_container(name, version_code(version)), confirm=True)
-            (spec,), (out,) = g.input_tensors(), g.output_tensors()
-            x = np.random.default_rng(version).integers(-128, 128, size=(1, *spec.shape), dtype=np.int8)
+        for name, g, out, x in flashed_mlperf_models(board, 1):
             (expected,) = reference_run(g, [x[0]])
             arenas = {}
             for mode, channels in (("per_layer", 16), ("streamed", 16), ("streamed", 7), ("auto", 0)):
                 assert console_command(board.port, f"decode {mode} {channels}" if channels else f"decode {mode}",
                                        timeout_s=60) == "ok"
-                line = model_line(board.port)
+                line = console_model(board.port)
                 assert line["status"] == "DC_OK"
                 assert line["decode"] == ("at_load" if mode == "auto" else mode), line
                 if mode == "streamed":

@@ -14,7 +14,7 @@ the model for test, resets, waits for the device, and confirms it (or raises
 RolledBackError). Every failure is a DeviceError (the device refused: the SMP error named)
 or a TransportError (the link failed).
 """
-from dcagent.link.console import console_command, provision, provision_fleet, provision_tls
+from dcagent.link.console import console_command, console_model, provision, provision_fleet, provision_tls
 from dcagent.link.flash import FlashProgress, FlashReport, RolledBackError, flash, flash_async, prepare_image
 from dcagent.link.infer import DeviceModel, InferResult, infer, inference_instructions, running_model
 from dcagent.link.relay import Relay
@@ -23,6 +23,6 @@ from dcagent.link.state import SlotState, read_state
 
 __all__ = [
     "DeviceModel", "FlashProgress", "FlashReport", "InferResult", "Relay", "RolledBackError", "SlotState",
-    "SmpSession", "console_command", "flash", "flash_async", "infer", "inference_instructions", "prepare_image",
-    "provision", "provision_fleet", "provision_tls", "read_state", "running_model",
+    "SmpSession", "console_command", "console_model", "flash", "flash_async", "infer", "inference_instructions",
+    "prepare_image", "provision", "provision_fleet", "provision_tls", "read_state", "running_model",
 ]

@@ -38,6 +38,20 @@ def console_command(port: str, line: str, *, timeout_s: float = 3.0) -> str:
         link.close()
 
 
+def console_model(port: str, *, timeout_s: float = 3.0) -> dict[str, str]:
+    """The fields of the console's `model` answer (`model key=value ...`: arena, arena_needed,
+    mode, scratch, ... as firmware/app prints them), as strings.
+
+    Raises DeviceError for an "error: ..." answer or one that is not a `model` line,
+    TransportError for a link failure.
+    """
+    answer = console_command(port, "model", timeout_s=timeout_s)
+    words = answer.split()
+    if not words or words[0] != "model" or any("=" not in w for w in words[1:]):
+        raise DeviceError(f"model: unexpected answer {answer!r}")
+    return dict(word.split("=", 1) for word in words[1:])
+
+
 def provision(port: str, device_key: bytes, *, timeout_s: float = 3.0) -> None:
     """Store `device_key` (1..64 bytes) as the device's HMAC key (console `provision`).
 
