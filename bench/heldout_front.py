@@ -25,12 +25,11 @@ from host.data import prepare_data, read_arrays
 from host.evaluation import evaluate, model_outputs
 from host.model_file import read_model_file
 from host.model_format import pack
-from host.passes.engine import Evaluator, SearchSpace, prepare, realize, select
-from host.passes.execute import run_samples
-from host.passes.fidelity import measure, real_outputs
-from host.passes.quantize import QuantizeOptions
+from host.passes.engine import SearchSpace, lagrangian_norm, prepare, realize, select
+from host.passes.fidelity import measure
 from host.passes.rewrite import clone, compact
-from host.passes.search import _best_quantization, _prune_units
+from host.passes.rate import default_rate
+from host.passes.search import start_search
 
 
 @dataclass(frozen=True)
@@ -56,25 +55,18 @@ def front(model_path: Path, calib_path: Path, data_path: Path, points: int = 14,
     calib = prepare_data(model.samples(cx), cy, graph)
     ex, ey = read_arrays(data_path)
     held = prepare_data(model.samples(ex), ey, graph)
-    reference = real_outputs(graph, run_samples(graph, calib.x, keep=set()).values[graph.outputs[0]])
     held_reference = model_outputs(graph, held)
     held_original = evaluate(held_reference, held.y).accuracy
     space = SearchSpace()
-    base, int8_data = _best_quantization(graph, calib, reference, 1000, QuantizeOptions())
-    int8_fid = Evaluator(int8_data, reference).fidelity(base)
-    original = measure(reference, reference, calib.y)
-    budget = 1.0
-    pruned = _prune_units(base, int8_data, reference, space, min(search_samples, calib.size // 2),
-                          int8_fid.score - space.unit_share * (budget - (original.score - int8_fid.score)),
-                          lambda _: None)
-    problem = prepare(pruned, int8_data, reference, space, min(search_samples, calib.size // 2), (3,),
-                      __import__("host.passes.rate", fromlist=["default_rate"]).default_rate, lambda _: None, True)
+    samples = min(search_samples, calib.size // 2)
+    start = start_search(graph, calib, 1.0, space, search_samples=samples)
+    problem = prepare(start.base, start.int8_data, start.reference, space, samples, (3,), default_rate,
+                      lambda _: None, True)
+    base, int8_fid, original = start.int8_graph, start.int8, start.original
     sub_ref = measure(problem.search_eval.reference, problem.search_eval.reference, problem.search_eval.data.y).score
-    base_bytes = sum(problem.layers[i].base_bytes for i in problem.options)
-    scale = sum(problem.gains[i] * max((o.distortion for o in opts), default=0.0) for i, opts in problem.options.items())
-    norm = base_bytes / scale if scale > 0 else 1.0
+    norm = lagrangian_norm(problem)
     int8_held = evaluate(model_outputs(base, prepare_data(held.x, held.y, base)), held.y).accuracy
-    summary = {"float_held_out": held_original, "int8_held_out": int8_held, "int8_search_half": int8_fid.score,
+    summary = {"float_held_out": held_original, "int8_held_out": int8_held, "int8_calib": int8_fid.score,
                "float_calib": original.score, "search_samples": problem.search_eval.data.size,
                "verify_samples": problem.full_eval.data.size, "held_out_samples": held.size}
     out = []

@@ -57,6 +57,10 @@ def _ignore(_: Progress) -> None:
     return None
 
 
+#: The rank fractions `--factorize` tries in the data-aware low-rank pass (lowrank.py).
+LOWRANK_FRACTIONS = (0.25, 0.35, 0.5)
+
+
 @dataclass(frozen=True)
 class SearchSpace:
     """The options the search may give each weight layer."""
@@ -86,7 +90,8 @@ class SearchSpace:
     # Data-aware low-rank factorization (lowrank.py) of fully-connected layers of at least
     # `lowrank_min_weights` weights, after unit pruning: the smallest rank (fractions of
     # min(out, in)) whose int8 model keeps its score within `lowrank_share` more of the budget.
-    # Off by default (empty): on lenet300 it did not pay (docs/compression.md, "Low rank").
+    # Off by default (empty; `dcagent compress --factorize` sets LOWRANK_FRACTIONS): on lenet300
+    # it did not pay (docs/compression.md, "Low rank").
     lowrank_fractions: tuple[float, ...] = ()
     lowrank_share: float = 0.2
     lowrank_min_weights: int = 20000
@@ -402,6 +407,16 @@ def _floor_unmeasured_gains(gains: dict[int, float]) -> None:
             gains[op_index] = floor
 
 
+def lagrangian_norm(problem: Problem) -> float:
+    """The multiplier scale: int8 bytes over the largest gain-weighted distortion, so that
+    `select(problem, lagrangian_norm(problem) * 10**t)` sweeps from most compressed (t << 0) to
+    int8 as is (t >> 0) over the same range of t for any model."""
+    base_bytes = sum(problem.layers[i].base_bytes for i in problem.options)
+    scale = sum(problem.gains[i] * max((o.distortion for o in opts), default=0.0)
+                for i, opts in problem.options.items())
+    return base_bytes / scale if scale > 0 else 1.0
+
+
 def select(problem: Problem, mu: float) -> list[LayerOption]:
     """Per layer, the option minimising bytes + mu * gain * distortion."""
     chosen = []
@@ -495,10 +510,7 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     Returns (best_within_budget, best_found): best_within_budget is None when no mu met the
     budget on all samples; best_found is then the candidate with the least drop.
     """
-    base_bytes = sum(problem.layers[i].base_bytes for i in problem.options)
-    scale = sum(problem.gains[i] * max((o.distortion for o in opts), default=0.0)
-                for i, opts in problem.options.items())
-    norm = base_bytes / scale if scale > 0 else 1.0
+    norm = lagrangian_norm(problem)
     evaluated: dict[tuple[int, ...], tuple[Graph, Fidelity]] = {}
     sub_ref = measure(problem.search_eval.reference, problem.search_eval.reference,
                       problem.search_eval.data.y).score

@@ -147,6 +147,56 @@ def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samp
     return pruned
 
 
+@dataclass(frozen=True)
+class SearchStart:
+    """What the search starts from (start_search): the reference outputs of the model as given and
+    its score, the int8 model (PTQ of a float model) with its data and fidelity, the estimated
+    int8 and float32 bytes, and `base`: the int8 model after the structural passes."""
+
+    reference: np.ndarray
+    original: Fidelity
+    int8_graph: Graph
+    int8_data: Dataset
+    int8: Fidelity
+    int8_bytes: float
+    float32_bytes: int
+    base: Graph
+
+
+def start_search(graph: Graph, data: Dataset, max_drop: float, space: SearchSpace = SearchSpace(),
+                 quantize_options: QuantizeOptions = QuantizeOptions(), search_samples: int = 1000,
+                 calibration_samples: int = 1000, rate: RateFn = default_rate, progress: ProgressFn = _ignore,
+                 min_sqnr_db: float | None = None) -> SearchStart:
+    """The compressor's steps before the budget search (compress; bench/heldout_front.py): the
+    reference run, PTQ of a float model (the range method that scores best), and the structural
+    passes (unit pruning, dead-unit removal, optional low rank) within their shares of `max_drop`.
+
+    Raises BudgetError (best: the int8 model) when even the int8 model exceeds the budget.
+    """
+    progress(Progress("reference", 0, 1, "running the model as given"))
+    reference_raw = run_samples(graph, data.x, keep=set()).values[graph.outputs[0]]
+    reference = real_outputs(graph, reference_raw)
+    original = measure(reference, reference, data.y)
+    if _is_float(graph):
+        progress(Progress("quantize", 0, 1, "calibrating and quantizing to int8"))
+        int8_graph, int8_data = _best_quantization(graph, data, reference, calibration_samples, quantize_options)
+    else:
+        int8_graph, int8_data = graph, data
+    int8_fid = Evaluator(int8_data, reference).fidelity(int8_graph)
+    int8_bytes = graph_bytes(int8_graph, rate).total
+    f32 = float32_bytes(graph)
+    if not within_budget(original.score - int8_fid.score, int8_fid, max_drop, min_sqnr_db):
+        best = SearchResult(int8_graph, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32, (), 1)
+        sqnr = "" if min_sqnr_db is None else f", output SQNR {int8_fid.sqnr_db:.1f} dB (at least {min_sqnr_db:g})"
+        raise BudgetError(f"even the int8 model loses {original.score - int8_fid.score:.2f} points "
+                          f"(budget {max_drop:.2f}){sqnr}", best)
+    base = int8_graph
+    if space.unit_fractions or space.lowrank_fractions:
+        base = _prune_units(int8_graph, int8_data, reference, space, search_samples, int8_fid.score,
+                            max_drop - (original.score - int8_fid.score), progress, min_sqnr_db)
+    return SearchStart(reference, original, int8_graph, int8_data, int8_fid, int8_bytes, f32, base)
+
+
 def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSpace = SearchSpace(),
              quantize_options: QuantizeOptions = QuantizeOptions(), search_samples: int = 1000,
              calibration_samples: int = 1000, probe_bits: tuple[int, ...] = (3,),
@@ -166,30 +216,14 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
     """
     if max_drop < 0:
         raise ValueError(f"max_drop must be >= 0, got {max_drop}")
-    progress(Progress("reference", 0, 1, "running the model as given"))
-    reference_raw = run_samples(graph, data.x, keep=set()).values[graph.outputs[0]]
-    reference = real_outputs(graph, reference_raw)
-    original = measure(reference, reference, data.y)
-    if _is_float(graph):
-        progress(Progress("quantize", 0, 1, "calibrating and quantizing to int8"))
-        base, int8_data = _best_quantization(graph, data, reference, calibration_samples, quantize_options)
-    else:
-        base, int8_data = graph, data
-    int8_fid = Evaluator(int8_data, reference).fidelity(base)
-    int8_bytes = graph_bytes(base, rate).total
-    f32 = float32_bytes(graph)
-    if not within_budget(original.score - int8_fid.score, int8_fid, max_drop, min_sqnr_db):
-        best = SearchResult(base, (), original, int8_fid, int8_fid, max_drop, int8_bytes, int8_bytes, f32, (), 1)
-        sqnr = "" if min_sqnr_db is None else f", output SQNR {int8_fid.sqnr_db:.1f} dB (at least {min_sqnr_db:g})"
-        raise BudgetError(f"even the int8 model loses {original.score - int8_fid.score:.2f} points "
-                          f"(budget {max_drop:.2f}){sqnr}", best)
-    int8_base = base
-    if space.unit_fractions or space.lowrank_fractions:
-        base = _prune_units(base, int8_data, reference, space, search_samples, int8_fid.score,
-                            max_drop - (original.score - int8_fid.score), progress, min_sqnr_db)
+    start = start_search(graph, data, max_drop, space, quantize_options, search_samples, calibration_samples,
+                         rate, progress, min_sqnr_db)
+    original, int8_fid, int8_base, int8_data, reference = (start.original, start.int8, start.int8_graph,
+                                                            start.int8_data, start.reference)
+    int8_bytes, f32, base = start.int8_bytes, start.float32_bytes, start.base
 
-    def run_search(start: Graph):
-        problem = prepare(start, int8_data, reference, space, search_samples, probe_bits, rate, progress,
+    def run_search(origin: Graph):
+        problem = prepare(origin, int8_data, reference, space, search_samples, probe_bits, rate, progress,
                           disjoint_verify)
         within, best_found = search(problem, max_drop, space.bias_correction, progress, seconds=search_seconds,
                                     min_sqnr_db=min_sqnr_db,
@@ -223,4 +257,5 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
     return result
 
 
-__all__ = ["BudgetError", "SearchResult", "TensorResult", "SearchSpace", "Progress", "compress"]
+__all__ = ["BudgetError", "SearchResult", "SearchStart", "TensorResult", "SearchSpace", "Progress", "compress",
+           "start_search"]
