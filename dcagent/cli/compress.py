@@ -75,7 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "decoding work on Cortex-M4), auto (fast where at most 2%% larger); default cabac")
     parser.add_argument("--target", default="generic", help="target architecture recorded in the container")
     search = parser.add_argument_group("search")
-    search.add_argument("--factorize", action="store_true", help="also try low-rank factorized layers")
+    search.add_argument("--factorize", action="store_true",
+                        help="also try low-rank factorized layers (SVD options per layer, and a data-aware rank "
+                             "choice for large fully-connected layers before the search)")
     search.add_argument("--search-samples", type=int, default=1000, metavar="N",
                         help="samples the search evaluates candidates on (default 1000; all are used to verify; with "
                              "--calib at most half of CALIB.npz, the other half verifies)")
@@ -260,9 +262,10 @@ def _search_report(result, goal_met: bool) -> dict:
 
 
 def _lossy(args, console, original: bytes, graph: Graph, key, name: str, raw, dataset, held_out=None) -> int:
+    from host.passes.engine import LOWRANK_FRACTIONS
     from host.passes.search import BudgetError, SearchSpace, compress
 
-    space = SearchSpace(factorize=args.factorize)
+    space = SearchSpace(factorize=args.factorize, lowrank_fractions=LOWRANK_FRACTIONS if args.factorize else ())
     sqnr = "" if args.min_sqnr is None else f" and {args.min_sqnr:g} dB output SQNR"
     console.info(f"compressing {args.model.name} ({'float32' if graph.tensors[graph.inputs[0]].dtype.is_float else 'int8'}"
                  f") on {dataset.size} {'calibration ' if held_out else ''}samples"
