@@ -42,10 +42,9 @@ if __package__ in (None, ""):  # run as a script: make `host`, `bench` and `exam
     sys.path.insert(0, str(ROOT))
 
 from bench import mlperf_inputs  # noqa: E402
-from bench.peers import PeerError  # noqa: E402
 from bench.peers.nncodec_lossy import search_qp  # noqa: E402
 from bench.peers.tflm_lut import compress_lut, run_tflm  # noqa: E402
-from host.data import Dataset, load_data, prepare_data  # noqa: E402
+from host.data import prepare_data  # noqa: E402
 from host.errors import DcagentError  # noqa: E402
 from host.graph import Graph  # noqa: E402
 from host.model_format import pack  # noqa: E402

@@ -52,7 +52,7 @@ def compare(ours: np.ndarray, theirs: np.ndarray) -> str:
 
 
 def bench_models(count: int) -> None:
-    print(f"| model | ms / inference | vs LiteRT ref | vs LiteRT optimized | vs LiteRT default |")
+    print("| model | ms / inference | vs LiteRT ref | vs LiteRT optimized | vs LiteRT default |")
     print("|---|---|---|---|---|")
     for name in ("kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "ad01_int8"):
         path = MODELS / f"{name}.tflite"
