@@ -41,9 +41,10 @@ from host.tflite import read_model  # noqa: E402
 
 # The same four models and TFLite Micro arenas as the inference bench (one list for both).
 from bench.inference_bench import DEFAULT_MODELS, MODELS, TFLM_ARENA, wait_spans  # noqa: E402,F401
+from bench.readme import replace_section  # noqa: E402
+
 MODES = [("at_load", DecodeMode.AT_LOAD), ("per_layer", DecodeMode.PER_LAYER), ("streamed", DecodeMode.STREAMED)]
 KEY = hashlib.sha256(b"dcagent decode modes bench device key").digest()
-README = ROOT / "bench" / "README.md"
 SECTION = "## Decode modes: RAM against time"
 
 
@@ -139,18 +140,6 @@ def _m(n: int) -> str:
     return f"{n / 1e6:.2f} M"
 
 
-def update_readme(text: str) -> None:
-    readme = README.read_text()
-    block = f"{SECTION}\n\n{text}"
-    if SECTION in readme:
-        start = readme.index(SECTION)
-        end = readme.find("\n## ", start + len(SECTION))
-        readme = readme[:start] + block + (readme[end + 1:] if end >= 0 else "")
-    else:
-        readme = readme.rstrip("\n") + "\n\n" + block
-    README.write_text(readme)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS)
@@ -167,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
     if args.readme:
-        update_readme(text)
+        replace_section(SECTION, text)
     return 0 if all(r.equal for r in results) else 1
 
 

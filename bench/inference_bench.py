@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from host.model_format import pack  # noqa: E402
 from host.reference import run as reference_run  # noqa: E402
 from host.runtime import DecodeMode, arena_size  # noqa: E402
 from host.tflite import read_model  # noqa: E402
+from bench.readme import replace_section  # noqa: E402
 
 DEFAULT_MODELS = ROOT.parent / "shared" / "models" / "mlperf-tiny"
 MODELS = [("KWS", "kws_ref_model"), ("ResNet-8", "pretrainedResnet_quant"), ("VWW", "vww_96_int8"),
@@ -53,7 +53,6 @@ TFLM_CMSIS = {"KWS": 7_697_888, "ResNet-8": 29_861_587, "VWW": 24_101_872, "AD":
 TFLM_REF = {"KWS": 43_112_788, "ResNet-8": 107_492_395, "VWW": 100_471_962, "AD": 1_953_804}
 TFLM_ARENA = {"KWS": 22_820, "ResNet-8": 54_996, "VWW": 100_708, "AD": 2_580}
 KEY = hashlib.sha256(b"dcagent inference bench device key").digest()
-README = ROOT / "bench" / "README.md"
 SECTION = "## Inference on Cortex-M4"
 
 
@@ -155,21 +154,15 @@ def markdown(results: list[ModelRun], sizes: dict[str, dict[str, int]], runs: in
 
 
 def write_readme(body: str, commit: str, runs: int) -> None:
-    text = README.read_text()
-    section = (f"{SECTION}\n\n`python bench/inference_bench.py --readme` (commit {commit}; qemu-m4 = mps2-an386, "
-               "arm-none-eabi-gcc 12.2 -O2). Exact guest instructions of one `dc_model_invoke` from the QEMU "
-               "plugin (the smallest of "
-               f"{runs} seeded inputs; the spread is data-dependent branches), every output equal to the host "
-               "reference interpreter. The models are the lossless .dcb containers delivered over SMP; the "
-               "runtime decoded their weights at load, so an inference decodes nothing. The TFLite Micro "
-               "columns are the whole-inference counts measured on the same QEMU board (shared models README). "
-               "MACs: conv, depthwise and fully connected layers.\n\n"
-               f"{body}\n")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    tmp = README.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(README)
+    replace_section(SECTION, f"`python bench/inference_bench.py --readme` (commit {commit}; qemu-m4 = mps2-an386, "
+                    "arm-none-eabi-gcc 12.2 -O2). Exact guest instructions of one `dc_model_invoke` from the QEMU "
+                    "plugin (the smallest of "
+                    f"{runs} seeded inputs; the spread is data-dependent branches), every output equal to the host "
+                    "reference interpreter. The models are the lossless .dcb containers delivered over SMP; the "
+                    "runtime decoded their weights at load, so an inference decodes nothing. The TFLite Micro "
+                    "columns are the whole-inference counts measured on the same QEMU board (shared models README). "
+                    "MACs: conv, depthwise and fully connected layers.\n\n"
+                    f"{body}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ if str(ROOT) not in sys.path:
 from dcagent.boards import QemuBoard  # noqa: E402
 from dcagent.boards.firmware import build_firmware, firmware_dir  # noqa: E402
 from dcagent.boards.kcheck import OPT_REGION, REF_REGION, LayerCase, model_layer_cases, parse_reply  # noqa: E402
+from bench.readme import replace_section  # noqa: E402
 
 DEFAULT_MODELS = ROOT.parent / "shared" / "models" / "mlperf-tiny"
 MODELS = [("KWS", "kws_ref_model"), ("ResNet-8", "pretrainedResnet_quant"), ("VWW", "vww_96_int8"),
@@ -44,7 +44,6 @@ TFLM_CMSIS = {"KWS": (7_697_888, 2.89), "ResNet-8": (29_861_587, 2.39), "VWW": (
               "AD": (582_906, 2.21)}
 CONV_TARGET_PER_MAC = 2.0
 KWS_TARGET = 5_200_000
-README = ROOT / "bench" / "README.md"
 SECTION = "## Kernels on Cortex-M4"
 KERNEL_FILES = ("dc_conv_s8", "dc_depthwise_conv_s8", "dc_fully_connected_s8")
 
@@ -191,17 +190,11 @@ def markdown(results: list[LayerResult], models: dict, sizes: list[dict] | None,
 
 def write_readme(body: str, commit: str) -> None:
     """Replace (or append) the "Kernels on Cortex-M4" section of bench/README.md."""
-    text = README.read_text()
-    section = (f"{SECTION}\n\n`python bench/kernel_insns.py --readme --sizes` (exact guest instructions from the QEMU "
-               f"plugin, qemu-m4 = mps2-an386, arm-none-eabi-gcc 12.2 -O2; commit {commit}). Model rows sum the "
-               "conv, depthwise and fully connected layers only; the TFLite Micro column is a whole inference "
-               "(all ops and the interpreter), so it is an upper reference, not a like-for-like figure.\n\n"
-               f"{body}\n")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    tmp = README.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(README)
+    replace_section(SECTION, f"`python bench/kernel_insns.py --readme --sizes` (exact guest instructions from the QEMU "
+                    f"plugin, qemu-m4 = mps2-an386, arm-none-eabi-gcc 12.2 -O2; commit {commit}). Model rows sum the "
+                    "conv, depthwise and fully connected layers only; the TFLite Micro column is a whole inference "
+                    "(all ops and the interpreter), so it is an upper reference, not a like-for-like figure.\n\n"
+                    f"{body}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
