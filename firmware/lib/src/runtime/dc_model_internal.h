@@ -22,9 +22,9 @@ enum {
     DC_TENSOR_PARAM = 3,     /* a coded tensor no kernel reads (shape/axes/paddings operands) */
 };
 
-/* The run-time record of one operand (persistent: 44 B on a 32-bit target). What only loading needs (lifetimes,
+/* The run-time record of one operand (persistent: 40 B on a 32-bit target). What only loading needs (lifetimes,
  * plan offsets, zero points of constants, channel counts) is in dc_model_life_t instead; element counts and
- * scales are derived (dc_model_count, dc_model_tensor_scale). */
+ * scales are derived (dc_model_count, dc_model_tensor_scale). The small fields share bytes (bit-fields of a byte). */
 typedef struct dc_model_tensor {
     int8_t *data;             /* resolved at load; NULL for PARAM tensors */
     int32_t dims[DC_MODEL_MAX_RANK]; /* NHWC, leading 1s; rank > 4: {1, 1, 1, element count} */
@@ -37,18 +37,18 @@ typedef struct dc_model_tensor {
                                * (STREAMED: and the op's kernel scratch); streamed weights: the whole buffer,
                                * [chunk multipliers, shifts][kernel scratch][bias chunk, its decoder][one chunk
                                * of weights] */
-    uint8_t rule;             /* DC_LEVEL_RULE_*: how decoded levels rebuild the int8 values */
-    uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 */
-    uint8_t step;             /* uniform/dependent step; codebook: its last index (length - 1) */
-    uint8_t zero_index;       /* codebook: index of the 0 entry */
-    int8_t scale_exp;         /* compact scales (scale_bytes 1): the exponent, -126..120 */
-    uint8_t scale_bytes;      /* 4: float32 LE; 1: mantissa bytes with scale_exp */
-    uint8_t dtype;            /* DC_LEVEL_* */
-    uint8_t rank;             /* as in the metadata (<= 4 for tensors the kernels touch) */
-    uint8_t source;           /* DC_TENSOR_* */
-    uint8_t decoded;          /* PER_LAYER: decoded during this invoke */
     uint16_t stream;          /* STREAMED int8 weights: output channels per chunk (0: decoded whole); an int32 bias:
                                * 1 when it is read a chunk at a time into its op's weight buffer */
+    uint8_t step;             /* uniform/dependent step; codebook: its last index (length - 1) */
+    uint8_t zero_index;       /* codebook: index of the 0 entry */
+    int8_t scale_exp;         /* compact scales: the exponent, -126..120 */
+    uint8_t rank;             /* as in the metadata (<= 8; <= 4 for tensors the kernels touch) */
+    uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 (<= 8) */
+    uint8_t rule : 2;         /* DC_LEVEL_RULE_* (0..3): how decoded levels rebuild the int8 values */
+    uint8_t dtype : 2;        /* DC_LEVEL_* (0..2) */
+    uint8_t source : 2;       /* DC_TENSOR_* (0..3) */
+    uint8_t decoded : 1;      /* PER_LAYER: decoded during this invoke */
+    uint8_t compact_scale : 1; /* scales of 1 byte each (with scale_exp), else float32 LE */
 } dc_model_tensor_t;
 
 /* What only dc_model_load needs of an operand (lifetimes, planning, quantization checks): kept at the top of the
@@ -108,20 +108,30 @@ typedef enum {
     DC_OP_COUNT
 } dc_op_kind_t;
 
-/* CONV_2D / DEPTHWISE_CONV_2D parameters, compact (dc_model_conv_params expands them for the kernel). */
+/* The op parameters are stored compactly (the largest is 24 B on a 32-bit target) and expanded into the kernels'
+ * parameter structs just before each call. Window sizes, strides, dilations, paddings and the depth multiplier
+ * fit int16: dc_model_load refuses a larger one with DC_ERR_UNSUPPORTED. */
+
+/* CONV_2D / DEPTHWISE_CONV_2D parameters (dc_model_conv_params expands them for the kernel). */
 typedef struct {
-    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
-    int32_t depth_multiplier;
+    int16_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
+    int16_t depth_multiplier;
     int16_t input_offset, output_offset;
     int8_t act_min, act_max;
     uint8_t rounding;         /* dc_rounding_t */
 } dc_model_conv_t;
 
 typedef struct {
+    int32_t quant[2];         /* per-tensor weights: the multiplier and the shift (op->multiplier points here) */
     int16_t input_offset, filter_offset, output_offset;
     int8_t act_min, act_max;
     uint8_t rounding;         /* dc_rounding_t */
 } dc_model_fc_t;
+
+typedef struct {
+    int16_t stride_h, stride_w, filter_h, filter_w, pad_h, pad_w;
+    int8_t act_min, act_max;
+} dc_model_pool_t;
 
 typedef struct {
     int32_t input1_multiplier, input2_multiplier, output_multiplier;
@@ -130,28 +140,45 @@ typedef struct {
     int8_t act_min, act_max;
 } dc_model_add_t;
 
-/* The run-time record of one op (persistent: 52 B on a 32-bit target; the options' position in the metadata
+typedef struct {
+    int32_t output_multiplier;
+    int16_t input1_offset, input2_offset, output_offset;
+    int8_t output_shift, act_min, act_max;
+} dc_model_mul_t;
+
+typedef struct {
+    int16_t before[DC_MODEL_MAX_RANK], after[DC_MODEL_MAX_RANK]; /* elements added before / after N, H, W, C */
+    int8_t pad_value;
+} dc_model_pad_t;
+
+#if DC_MODEL_MAX_OP_INPUTS > 127
+#error "dc_model_op_t.input_count holds at most 127 inputs"
+#endif
+
+/* The run-time record of one op (persistent: 36 B on a 32-bit target; the options' position in the metadata
  * is a load-time array). */
 typedef struct dc_model_op {
     uint8_t kind;             /* dc_op_kind_t */
-    uint8_t input_count;
+    uint8_t input_count : 7;  /* <= DC_MODEL_MAX_OP_INPUTS */
+    uint8_t planned_scratch : 1; /* STREAMED conv: the kernel scratch is in the weights' planned buffer */
     uint16_t first_input;     /* index into m->operand_pool */
     uint16_t output;
-    uint8_t planned_scratch;  /* STREAMED conv: the kernel scratch is in the weights' planned buffer */
+    uint16_t channels;        /* conv / depthwise / fully connected: the weights' scales, 1 or the output channels
+                               * (more than UINT16_MAX: DC_ERR_UNSUPPORTED) */
     int32_t *multiplier;      /* conv / depthwise / fully connected: `channels` multipliers then `channels` shifts,
-                               * persistent, or NULL: computed before each run after the decoded weights */
-    int32_t channels;
+                               * persistent (a per-tensor FULLY_CONNECTED's in p.fc.quant, in every mode), or NULL:
+                               * computed before each run after the decoded weights */
     union {
         dc_model_conv_t conv;     /* also DEPTHWISE_CONV_2D */
         dc_model_fc_t fc;
-        dc_pool_params_t pool;
+        dc_model_pool_t pool;
         dc_model_add_t add;
-        dc_mul_params_t mul;
+        dc_model_mul_t mul;
         dc_softmax_fixed_params_t softmax;
         const int8_t *lut;
         dc_relu_params_t relu;
         dc_hard_swish_params_t hard_swish;
-        dc_pad_params_t pad;
+        dc_model_pad_t pad;
         struct {
             int32_t axis;
             int8_t act_min, act_max;

@@ -102,8 +102,9 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
     const int fc = op->kind == DC_OP_FULLY_CONNECTED;
     const int32_t out_c = fc ? w->dims[2] : w->dims[0], chunk = (int32_t)w->stream;
     const int32_t row = (int32_t)(dc_model_count(w) / (uint32_t)out_c), per_tensor = op->channels == 1;
-    const int32_t quant_count = per_tensor ? 1 : chunk;
+    const int32_t quant_count = op->multiplier != NULL ? 0 : per_tensor ? 1 : chunk; /* in the buffer */
     int32_t *multiplier = dc_model_scratch_multipliers(w), *shift = multiplier + quant_count;
+    int32_t *scratch = shift + quant_count; /* the conv kernel's, behind the multipliers */
     int8_t *buffer = w->data + w->extra - (uint32_t)(chunk * row); /* the chunk ends the buffer */
     int8_t *bias_end = buffer; /* a streamed bias: its chunk and its decoder state before the weights' chunk */
     const int32_t *bias = b != NULL ? (const int32_t *)(const void *)b->data : NULL;
@@ -130,7 +131,10 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
         }
         bias_end = (int8_t *)bias_chunk;
     }
-    if (status == DC_OK && per_tensor) {
+    if (op->multiplier != NULL) { /* a per-tensor FULLY_CONNECTED: computed at load */
+        multiplier = op->multiplier;
+        shift = op->multiplier + 1;
+    } else if (status == DC_OK && per_tensor) {
         status = dc_model_channel_multipliers_range(m, op, 0, 1, multiplier, shift);
     }
     if (fc) {
@@ -139,7 +143,7 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
     } else {
         dc_model_conv_params(m, op, &conv);
         conv.conv.output_stride = out_c;
-        conv.conv.scratch = shift + quant_count;
+        conv.conv.scratch = scratch;
         conv.conv.scratch_len = (int32_t)(bias_end - (int8_t *)conv.conv.scratch);
     }
     for (int32_t c0 = 0; status == DC_OK && c0 < out_c; c0 += chunk) {
@@ -286,8 +290,11 @@ dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index)
     case DC_OP_AVERAGE_POOL_2D:
     case DC_OP_MAX_POOL_2D: {
         dc_dims_t xd = dims_of(x), yd = dims_of(y);
-        return (op->kind == DC_OP_AVERAGE_POOL_2D ? dc_avgpool_s8 : dc_maxpool_s8)(&op->p.pool, &xd, x->data, len(x),
-                                                                                 &yd, y->data, len(y));
+        const dc_model_pool_t *c = &op->p.pool;
+        dc_pool_params_t p = {c->stride_h, c->stride_w, c->filter_h, c->filter_w, c->pad_h, c->pad_w, c->act_min,
+                              c->act_max};
+        return (op->kind == DC_OP_AVERAGE_POOL_2D ? dc_avgpool_s8 : dc_maxpool_s8)(&p, &xd, x->data, len(x), &yd,
+                                                                                 y->data, len(y));
     }
     case DC_OP_ADD:
     case DC_OP_MUL: {
@@ -300,7 +307,10 @@ dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index)
                                  c->output_multiplier, c->output_shift, c->act_min, c->act_max};
             return dc_add_s8(&p, &ad, x->data, len(x), &bd, x2->data, len(x2), &yd, y->data, len(y));
         }
-        return dc_mul_s8(&op->p.mul, &ad, x->data, len(x), &bd, x2->data, len(x2), &yd, y->data, len(y));
+        const dc_model_mul_t *c = &op->p.mul;
+        dc_mul_params_t p = {c->input1_offset, c->input2_offset, c->output_offset, c->output_multiplier,
+                             c->output_shift, c->act_min, c->act_max};
+        return dc_mul_s8(&p, &ad, x->data, len(x), &bd, x2->data, len(x2), &yd, y->data, len(y));
     }
     case DC_OP_RESHAPE:
         if (y->data != x->data) {
@@ -320,7 +330,13 @@ dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index)
         return dc_hard_swish_s8(&op->p.hard_swish, len(x), x->data, len(x), y->data, len(y));
     case DC_OP_PAD: {
         dc_dims_t xd = dims_of(x), yd = dims_of(y);
-        return dc_pad_s8(&op->p.pad, &xd, x->data, len(x), &yd, y->data, len(y));
+        dc_pad_params_t p;
+        for (uint32_t i = 0; i < DC_MODEL_MAX_RANK; i++) {
+            p.before[i] = op->p.pad.before[i];
+            p.after[i] = op->p.pad.after[i];
+        }
+        p.pad_value = op->p.pad.pad_value;
+        return dc_pad_s8(&p, &xd, x->data, len(x), &yd, y->data, len(y));
     }
     case DC_OP_CONCATENATION:
         return run_concat(m, op);

@@ -101,7 +101,7 @@ float dc_model_tensor_scale(const dc_model_tensor_t *t, uint32_t k)
     if (t->scales == NULL) {
         return 0.0f;
     }
-    return dc_container_scale(t->scales, t->scale_bytes, t->scale_exp, k);
+    return dc_container_scale(t->scales, t->compact_scale ? 1u : 4u, t->scale_exp, k);
 }
 
 int dc_model_option_present(const dc_model_options_t *o, const char *name)

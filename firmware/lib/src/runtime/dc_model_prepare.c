@@ -30,6 +30,17 @@ static dc_status_t check_activation(const dc_model_t *m, const dc_model_tensor_t
     return DC_OK;
 }
 
+/* A window size, stride, dilation, padding or depth multiplier into its int16 field (the compact op record):
+ * DC_ERR_UNSUPPORTED beyond INT16_MAX. */
+static dc_status_t to_int16(int32_t value, int16_t *out)
+{
+    if (value < INT16_MIN || value > INT16_MAX) {
+        return DC_ERR_UNSUPPORTED;
+    }
+    *out = (int16_t)value;
+    return DC_OK;
+}
+
 static dc_status_t quantize(double real, int32_t *multiplier, int32_t *shift)
 {
     int s = 0;
@@ -140,7 +151,14 @@ static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_mod
     if (count != 1u && count != (uint32_t)channels) {
         return DC_ERR_SHAPE;
     }
-    op->channels = (int32_t)count;
+    if (count > UINT16_MAX) {
+        return DC_ERR_UNSUPPORTED; /* op->channels is 16 bits */
+    }
+    op->channels = (uint16_t)count;
+    if (op->kind == DC_OP_FULLY_CONNECTED && count == 1u) {
+        op->multiplier = op->p.fc.quant; /* per tensor: in the op record, every mode */
+        return dc_model_channel_multipliers(m, op, op->multiplier, op->multiplier + 1);
+    }
     if (m->mode != DC_MODEL_DECODE_AT_LOAD && w_index < m->coded_count && w->source == DC_TENSOR_CONST) {
         dc_model_tensor_t *weights = &m->tensors[w_index];
         uint32_t extra = 2u * sizeof(int32_t) * count;
@@ -174,6 +192,7 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     int depthwise = op->kind == DC_OP_DEPTHWISE_CONV_2D;
     dc_model_conv_t *p = &op->p.conv;
     int32_t channels = depthwise ? w->dims[3] : w->dims[0], act_min, act_max;
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, depth_multiplier = 1;
     dc_rounding_t rounding;
     TRY(check_activation(m, x));
     TRY(check_activation(m, y));
@@ -181,23 +200,29 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &p->stride_h));
-    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &p->stride_w));
-    TRY(dc_model_option_int_or(o, "dilation_h", 1, 1, INT32_MAX, &p->dilation_h));
-    TRY(dc_model_option_int_or(o, "dilation_w", 1, 1, INT32_MAX, &p->dilation_w));
+    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &stride_h));
+    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &stride_w));
+    TRY(dc_model_option_int_or(o, "dilation_h", 1, 1, INT32_MAX, &dilation_h));
+    TRY(dc_model_option_int_or(o, "dilation_w", 1, 1, INT32_MAX, &dilation_w));
     TRY(clamp_options(o, &act_min, &act_max));
     TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &rounding));
-    TRY(padding_offset(o, x->dims[1], y->dims[1], w->dims[1], p->stride_h, p->dilation_h, &p->pad_h));
-    TRY(padding_offset(o, x->dims[2], y->dims[2], w->dims[2], p->stride_w, p->dilation_w, &p->pad_w));
+    TRY(padding_offset(o, x->dims[1], y->dims[1], w->dims[1], stride_h, dilation_h, &pad_h));
+    TRY(padding_offset(o, x->dims[2], y->dims[2], w->dims[2], stride_w, dilation_w, &pad_w));
+    if (depthwise) {
+        TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &depth_multiplier));
+    }
+    TRY(to_int16(stride_h, &p->stride_h));
+    TRY(to_int16(stride_w, &p->stride_w));
+    TRY(to_int16(dilation_h, &p->dilation_h));
+    TRY(to_int16(dilation_w, &p->dilation_w));
+    TRY(to_int16(pad_h, &p->pad_h));
+    TRY(to_int16(pad_w, &p->pad_w));
+    TRY(to_int16(depth_multiplier, &p->depth_multiplier));
     p->input_offset = (int16_t)-ZP(x); /* activations: int8 zero points */
     p->output_offset = (int16_t)ZP(y);
     p->act_min = (int8_t)act_min;
     p->act_max = (int8_t)act_max;
     p->rounding = (uint8_t)rounding;
-    p->depth_multiplier = 1;
-    if (depthwise) {
-        TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &p->depth_multiplier));
-    }
     return channel_multipliers(m, b, op, x, w, y, channels);
 }
 
@@ -229,19 +254,28 @@ static dc_status_t prepare_fc(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *
 static dc_status_t prepare_pool(dc_model_t *m, dc_model_op_t *op, const dc_model_options_t *o)
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
-    dc_pool_params_t *p = &op->p.pool;
+    dc_model_pool_t *p = &op->p.pool;
+    int32_t stride_h, stride_w, filter_h, filter_w, pad_h, pad_w, act_min, act_max;
     TRY(check_activation(m, x));
     TRY(check_activation(m, y));
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &p->stride_h));
-    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &p->stride_w));
-    TRY(dc_model_option_int(o, "filter_h", 1, INT32_MAX, &p->filter_h));
-    TRY(dc_model_option_int(o, "filter_w", 1, INT32_MAX, &p->filter_w));
-    TRY(clamp_options(o, &p->act_min, &p->act_max));
-    TRY(padding_offset(o, x->dims[1], y->dims[1], p->filter_h, p->stride_h, 1, &p->pad_h));
-    TRY(padding_offset(o, x->dims[2], y->dims[2], p->filter_w, p->stride_w, 1, &p->pad_w));
+    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &stride_h));
+    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &stride_w));
+    TRY(dc_model_option_int(o, "filter_h", 1, INT32_MAX, &filter_h));
+    TRY(dc_model_option_int(o, "filter_w", 1, INT32_MAX, &filter_w));
+    TRY(clamp_options(o, &act_min, &act_max));
+    TRY(padding_offset(o, x->dims[1], y->dims[1], filter_h, stride_h, 1, &pad_h));
+    TRY(padding_offset(o, x->dims[2], y->dims[2], filter_w, stride_w, 1, &pad_w));
+    TRY(to_int16(stride_h, &p->stride_h));
+    TRY(to_int16(stride_w, &p->stride_w));
+    TRY(to_int16(filter_h, &p->filter_h));
+    TRY(to_int16(filter_w, &p->filter_w));
+    TRY(to_int16(pad_h, &p->pad_h));
+    TRY(to_int16(pad_w, &p->pad_w));
+    p->act_min = (int8_t)act_min;
+    p->act_max = (int8_t)act_max;
     return DC_OK;
 }
 
@@ -271,14 +305,15 @@ static dc_status_t prepare_binary(dc_model_t *m, dc_model_op_t *op, const dc_mod
         p->act_min = (int8_t)act_min;
         p->act_max = (int8_t)act_max;
     } else {
-        dc_mul_params_t *p = &op->p.mul;
-        p->input1_offset = -ZP(x1);
-        p->input2_offset = -ZP(x2);
-        p->output_offset = ZP(y);
-        TRY(quantize((double)SCALE(x1) * (double)SCALE(x2) / (double)SCALE(y), &p->output_multiplier,
-                     &p->output_shift));
-        p->act_min = act_min;
-        p->act_max = act_max;
+        dc_model_mul_t *p = &op->p.mul;
+        int32_t shift;
+        p->input1_offset = (int16_t)-ZP(x1);
+        p->input2_offset = (int16_t)-ZP(x2);
+        p->output_offset = (int16_t)ZP(y);
+        TRY(quantize((double)SCALE(x1) * (double)SCALE(x2) / (double)SCALE(y), &p->output_multiplier, &shift));
+        p->output_shift = (int8_t)shift; /* dc_quantize_multiplier: -31..30 */
+        p->act_min = (int8_t)act_min;
+        p->act_max = (int8_t)act_max;
     }
     return DC_OK;
 }
@@ -388,8 +423,11 @@ static dc_status_t prepare_pad(dc_model_t *m, dc_model_op_t *op, const dc_model_
             after < 0 || before > INT32_MAX / 2 || after > INT32_MAX / 2) {
             return DC_ERR_OPTION;
         }
-        op->p.pad.before[DC_MODEL_MAX_RANK - x->rank + i] = (int32_t)before;
-        op->p.pad.after[DC_MODEL_MAX_RANK - x->rank + i] = (int32_t)after;
+        if (before > INT16_MAX || after > INT16_MAX) {
+            return DC_ERR_UNSUPPORTED; /* the compact op record's int16 */
+        }
+        op->p.pad.before[DC_MODEL_MAX_RANK - x->rank + i] = (int16_t)before;
+        op->p.pad.after[DC_MODEL_MAX_RANK - x->rank + i] = (int16_t)after;
     }
     op->p.pad.pad_value = (int8_t)ZP(y);
     return DC_OK;
