@@ -7,6 +7,7 @@ graph gets its own status (the golden vectors in tests/vectors/model/).
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -253,6 +254,28 @@ def test_tiny_model_in_every_mode_and_larger_arena():
         runtime.run([])
     with pytest.raises(DataError):
         runtime.run([np.zeros((1, 6, 6, 2), dtype=np.int16)])
+
+
+@pytest.mark.parametrize("op, field", [(0, "dilation_w"), (2, "filter_w")], ids=["conv_dilation", "pool_filter"])
+def test_window_fields_beyond_int16_are_unsupported(op, field):
+    """The op record keeps strides, dilations, window sizes and paddings in int16: INT16_MAX loads and runs
+    like the reference interpreter (the SAME padding it implies fits too), one more is DC_ERR_UNSUPPORTED at load
+    in every mode."""
+    graph = tiny_graph()
+    graph.ops[op] = dataclasses.replace(graph.ops[op],
+                                        options=dataclasses.replace(graph.ops[op].options, **{field: 32_767}))
+    data = pack(graph, name="tiny", version=1, target="cortex-m4")
+    (inputs,) = tiny_inputs(graph, 1)
+    for mode in FIXED_MODES:
+        for k, (o, r) in enumerate(zip(Runtime(data, mode).run(inputs), run(graph, inputs))):
+            assert first_mismatch(o, r) is None, f"{mode.name} output {k}: {first_mismatch(o, r)}"
+    graph.ops[op] = dataclasses.replace(graph.ops[op],
+                                        options=dataclasses.replace(graph.ops[op].options, **{field: 32_768}))
+    data = pack(graph, name="tiny", version=1, target="cortex-m4")
+    for mode in DecodeMode:
+        with pytest.raises(RuntimeStatusError) as err:
+            Runtime(data, mode, arena=1 << 20)
+        assert err.value.status == "DC_ERR_UNSUPPORTED"
 
 
 def test_tiny_golden_vector():

@@ -191,6 +191,12 @@ typedef struct dc_model_op {
     } p;
 } dc_model_op_t;
 
+#if UINTPTR_MAX == 0xFFFFFFFFu
+/* The record sizes docs/runtime.md quotes, checked on every 32-bit build (a negative array size fails it). */
+typedef char dc_model_tensor_is_40_bytes[sizeof(dc_model_tensor_t) == 40u ? 1 : -1];
+typedef char dc_model_op_is_36_bytes[sizeof(dc_model_op_t) == 36u ? 1 : -1];
+#endif
+
 /* The kernel parameters of a CONV_2D / DEPTHWISE_CONV_2D op (scratch: the model's shared kernel scratch, or
  * NULL / 0 where the op's scratch is planned: the caller sets it). */
 void dc_model_conv_params(const dc_model_t *m, const dc_model_op_t *op, dc_depthwise_conv_params_t *p);
