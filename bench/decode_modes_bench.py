@@ -13,7 +13,11 @@ the planned region, exactly what dc_model_load asked for), the host runtime's ar
 kernels: no kernel scratch; 64-bit tables), the exact instructions of one dc_model_invoke from the QEMU
 plugin (decoding included in PER_LAYER and STREAMED), and the output checked with `==` against the host
 reference interpreter. TFLite Micro's arena (CMSIS-NN build, `arena_used_bytes`, shared models README)
-beside them. Exit status 0, or 1 when an output differs.
+beside them.
+Like for like with TFLite Micro (which reads its int8 weights in place from flash): each model is packed again
+with `codec="raw"` (the same int8 weights stored uncompressed, read in place from the container where a kernel
+can) and measured the same way in every mode; its least arena is the figure to hold against TFLite Micro's.
+Exit status 0, or 1 when an output differs.
 """
 from __future__ import annotations
 
@@ -51,6 +55,8 @@ SECTION = "## Decode modes: RAM against time"
 @dataclass
 class ModeRun:
     model: str
+    codec: str  # "lossless" (pack's default coder choice) or "raw" (weights uncompressed, like TFLite Micro's)
+    container_bytes: int
     mode: str
     channels: int  # STREAMED chunk (the others ignore it)
     arena_device: int
@@ -62,40 +68,48 @@ class ModeRun:
 
 
 def measure(models_dir: Path, board_name: str, channels: int, sweep: tuple[int, ...] = ()) -> list[ModeRun]:
-    """Every model in every mode on one board. Raises BoardError, DeviceError, TransportError."""
+    """Every model in every mode on one board, lossless and raw. Raises BoardError, DeviceError, TransportError."""
     results = []
     with tempfile.TemporaryDirectory() as state, QemuBoard(board_name, state_dir=state) as board:
         provision(board.port, KEY)
         seen = 0
-        for version, (label, stem) in enumerate(MODELS, start=1):
+        version = 0
+        for index, (label, stem) in enumerate(MODELS, start=1):
             graph = read_model((models_dir / f"{stem}.tflite").read_bytes())
-            container = pack(graph, name=stem, version=version, target="cortex-m4")
-            flash(board.port, add_device_tag(container, KEY), confirm=True, timeout_s=10.0)
             (spec,) = graph.input_tensors()
-            x = np.random.default_rng(version).integers(-128, 128, size=(1, *spec.shape), dtype=np.int8)
+            x = np.random.default_rng(index).integers(-128, 128, size=(1, *spec.shape), dtype=np.int8)
             (expected,) = reference_run(graph, [x[0]])
-            runs = [(name, mode, channels) for name, mode in MODES]
-            runs += [("streamed", DecodeMode.STREAMED, c) for c in sweep if c != channels]
-            for name, mode, chunk in runs:
-                console_command(board.port, f"decode {name} {chunk}", timeout_s=60.0)
-                line = console_model(board.port)
-                assert line["decode"] == name and line["status"] == "DC_OK", line
-                (result,) = infer(board.port, x, timeout_s=120.0)
-                spans = wait_spans(board, seen + 1)
-                seen += 1
-                got = np.frombuffer(result.output, dtype=np.int8).reshape(-1)
-                bad = np.flatnonzero(got != expected.reshape(-1))
-                detail = f"element {bad[0]}: {got[bad[0]]} vs {expected.reshape(-1)[bad[0]]}" if bad.size else ""
-                host = arena_size(container, mode, stream_channels=chunk if mode is DecodeMode.STREAMED else None)
-                results.append(ModeRun(label, name, chunk, int(line["arena"].split("/")[0]), int(line["scratch"]),
-                                       host, spans[seen - 1], not bad.size, detail))
-                print(f"{label} {name} {chunk}: arena {results[-1].arena_device} instructions {spans[seen - 1]} "
-                      f"equal={not bad.size}", file=sys.stderr)
+            for codec in ("lossless", "raw"):
+                version += 1
+                container = pack(graph, name=stem, version=version, target="cortex-m4",
+                                 **({"codec": "raw"} if codec == "raw" else {}))
+                flash(board.port, add_device_tag(container, KEY), confirm=True, timeout_s=20.0)
+                runs = [(name, mode, channels) for name, mode in MODES]
+                if codec == "lossless":
+                    runs += [("streamed", DecodeMode.STREAMED, c) for c in sweep if c != channels]
+                for name, mode, chunk in runs:
+                    console_command(board.port, f"decode {name} {chunk}", timeout_s=60.0)
+                    line = console_model(board.port)
+                    assert line["decode"] == name and line["status"] == "DC_OK", line
+                    (result,) = infer(board.port, x, timeout_s=120.0)
+                    spans = wait_spans(board, seen + 1)
+                    seen += 1
+                    got = np.frombuffer(result.output, dtype=np.int8).reshape(-1)
+                    bad = np.flatnonzero(got != expected.reshape(-1))
+                    detail = f"element {bad[0]}: {got[bad[0]]} vs {expected.reshape(-1)[bad[0]]}" if bad.size else ""
+                    host = arena_size(container, mode,
+                                      stream_channels=chunk if mode is DecodeMode.STREAMED else None)
+                    results.append(ModeRun(label, codec, len(container), name, chunk,
+                                           int(line["arena"].split("/")[0]), int(line["scratch"]), host,
+                                           spans[seen - 1], not bad.size, detail))
+                    print(f"{label} {codec} {name} {chunk}: arena {results[-1].arena_device} instructions "
+                          f"{spans[seen - 1]} equal={not bad.size}", file=sys.stderr)
     return results
 
 
 def markdown(results: list[ModeRun], channels: int) -> str:
-    by = {(r.model, r.mode): r for r in results if r.mode != "streamed" or r.channels == channels}
+    by = {(r.model, r.mode): r for r in results
+          if r.codec == "lossless" and (r.mode != "streamed" or r.channels == channels)}
     lines = [f"`python bench/decode_modes_bench.py --readme` (qemu-m4 = mps2-an386, DSP kernels, STREAMED in chunks "
              f"of {channels} output channels). Arena: the device's `model` line (exactly what dc_model_load "
              "needs on Cortex-M4: tables, decoder state, kernel scratch, planned region) and the host runtime's "
@@ -122,9 +136,10 @@ def markdown(results: list[ModeRun], channels: int) -> str:
         f"{label} {'/'.join(str(by[(label, n)].scratch_device) for n, _ in MODES if (label, n) in by)}"
         for label, _ in MODELS) + " (AT_LOAD / PER_LAYER / STREAMED; STREAMED plans each op's scratch "
         "behind its weights instead, so it shows 0 persistent).")
-    chunks = sorted({r.channels for r in results if r.mode == "streamed"})
+    lines += like_for_like(results, channels)
+    chunks = sorted({r.channels for r in results if r.mode == "streamed" and r.codec == "lossless"})
     if len(chunks) > 1:
-        streamed = {(r.model, r.channels): r for r in results if r.mode == "streamed"}
+        streamed = {(r.model, r.channels): r for r in results if r.mode == "streamed" and r.codec == "lossless"}
         lines += ["", "STREAMED by output channels per chunk (device arena / instructions of one inference):", "",
                   "| model | " + " | ".join(f"{c} channels" for c in chunks) + " |",
                   "|---|" + "---|" * len(chunks)]
@@ -134,6 +149,31 @@ def markdown(results: list[ModeRun], channels: int) -> str:
                      for c in chunks]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def like_for_like(results: list[ModeRun], channels: int) -> list[str]:
+    """The table of the raw containers (weights uncompressed, read in place as TFLite Micro reads them): each
+    mode's device arena and instructions, the least arena (the mode AUTO falls back to in that arena) against
+    TFLite Micro's."""
+    raw = {(r.model, r.mode): r for r in results
+           if r.codec == "raw" and (r.mode != "streamed" or r.channels == channels)}
+    lines = ["", "Like for like with TFLite Micro: the same int8 models packed with `codec=\"raw\"` (weights "
+             "uncompressed in the container, read in place from flash by the kernels as TFLite Micro reads its "
+             "own; STREAMED copies a conv's raw weights into the plan a chunk at a time instead). Device arena / "
+             "instructions of one inference per mode, every output equal to the host reference interpreter's; "
+             "least: the smallest of the three (what AUTO settles on in an arena of that size).", "",
+             "| model | raw container B | AT_LOAD | PER_LAYER | STREAMED | least arena | TFLM arena | least / TFLM |",
+             "|---|---|---|---|---|---|---|---|"]
+    for label, _ in MODELS:
+        runs = [raw.get((label, name)) for name, _ in MODES]
+        if any(r is None for r in runs):
+            continue
+        cells = [f"{r.arena_device:,} / {_m(r.instructions)}" + ("" if r.equal else " (DIFFERS)") for r in runs]
+        least = min(runs, key=lambda r: (r.arena_device, r.instructions))
+        lines.append(f"| {label} | {runs[0].container_bytes:,} | " + " | ".join(cells) +
+                     f" | {least.arena_device:,} ({least.mode}) | {TFLM_ARENA[label]:,} | "
+                     f"{least.arena_device / TFLM_ARENA[label]:.2f} |")
+    return lines
 
 
 def _m(n: int) -> str:
