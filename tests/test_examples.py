@@ -190,14 +190,17 @@ def test_calibration_set_fits_and_is_disjoint_from_eval(name: str) -> None:
 
 
 def test_fashion_calibration_images_come_from_the_train_split() -> None:
-    from examples.calibration import FASHION_CNN_SIZE, FASHION_SIZE, fashion_cnn_indices, fashion_indices
+    from examples.calibration import (FASHION_CNN_SIZE, FASHION_SIZE, LENET300_SIZE, fashion_cnn_indices,
+                                      fashion_indices, lenet300_indices)
 
-    index, cnn_index = fashion_indices(), fashion_cnn_indices()
+    index, cnn_index, lenet_index = fashion_indices(), fashion_cnn_indices(), lenet300_indices()
     assert index.size == FASHION_SIZE == np.unique(index).size and index.max() < 60000
-    assert cnn_index.size == FASHION_CNN_SIZE == np.unique(cnn_index).size and cnn_index.max() < 60000
-    assert np.all(np.diff(cnn_index) > 0) and np.isin(index, cnn_index).all()
+    for nested, size in ((cnn_index, FASHION_CNN_SIZE), (lenet_index, LENET300_SIZE)):
+        assert nested.size == size == np.unique(nested).size and nested.max() < 60000
+        assert np.all(np.diff(nested) > 0)
+    assert np.isin(index, cnn_index).all() and np.isin(cnn_index, lenet_index).all()
     cnn, lenet = load_eval(EXAMPLES / "fashion_cnn" / "calib.npz"), load_eval(EXAMPLES / "lenet300" / "calib.npz")
-    assert len(cnn.y) == FASHION_CNN_SIZE and len(lenet.y) == FASHION_SIZE
-    # lenet300's images are fashion_cnn's at the positions of fashion_indices() within fashion_cnn_indices()
-    at = np.searchsorted(cnn_index, index)
-    assert np.array_equal(cnn.x[at].reshape(FASHION_SIZE, 784), lenet.x) and np.array_equal(cnn.y[at], lenet.y)
+    assert len(cnn.y) == FASHION_CNN_SIZE and len(lenet.y) == LENET300_SIZE
+    # fashion_cnn's images are lenet300's at the positions of fashion_cnn_indices() within lenet300_indices()
+    at = np.searchsorted(lenet_index, cnn_index)
+    assert np.array_equal(lenet.x[at], cnn.x.reshape(FASHION_CNN_SIZE, 784)) and np.array_equal(lenet.y[at], cnn.y)

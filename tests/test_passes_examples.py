@@ -4,7 +4,7 @@
 Slow (about a minute per model on 2 cores): the search runs for real, and the result is
 measured again here, independently of the search's own bookkeeping, with the reference
 interpreter on data the search never saw. The floors are what the examples reach today:
-har meets the issue's 12x; lenet300's floor (28x, measured 30.9x) is below the issue's 40x,
+har meets the issue's 12x; lenet300's floor (36x, measured 39.6x) is below the issue's 40x,
 which post-training compression does not reach at 1 point held out (docs/compression.md).
 fashion_cnn (12.9x) is measured by bench/compress_bench.py, not here (two minutes more).
 """
@@ -34,14 +34,15 @@ def _accuracy(graph, x, y) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "min_ratio"), [("lenet300", 28.0), ("har", 12.0)])
+@pytest.mark.parametrize(("name", "min_ratio"), [("lenet300", 36.0), ("har", 12.0)])
 def test_example_keeps_its_accuracy_on_held_out_data(name, min_ratio):
     folder = EXAMPLES / name
     graph = read_model(folder / "model_float32.tflite")
     calib = load_data(folder / "calib.npz", graph)
     with np.load(folder / "eval.npz") as held_out:
         x, y = held_out["x"], held_out["y"]
-    result = compress(graph, calib, max_drop=1.0, search_samples=calib.size // 2, disjoint_verify=True)
+    # as `dcagent compress --calib` runs it: the search chooses on up to 1,000 samples, verifies on the rest
+    result = compress(graph, calib, max_drop=1.0, search_samples=min(1000, calib.size // 2), disjoint_verify=True)
     validate(result.graph)
     dcb = pack(compact(clone(result.graph)), name=name, version=1, keep_names=False)  # the device build
     ratio = (folder / "model_float32.tflite").stat().st_size / len(dcb)

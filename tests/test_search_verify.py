@@ -1,5 +1,6 @@
 """The final verification: its sampling margin (engine.sampling_margin) and the fall-back from
-structural passes that no verified model survives (search.compress)."""
+structural passes that no verified model survives (search.compress); the search's anchor
+(engine.search_anchor) and the out-of-sample scoring of unit pruning (search._prune_units)."""
 from __future__ import annotations
 
 import math
@@ -8,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from host.data import load_data
+from host.data import Dataset, load_data
 from host.passes import search as search_module
-from host.passes.engine import sampling_margin
-from host.passes.fidelity import Fidelity
+from host.passes.engine import Evaluator, prepare, sampling_margin, search_anchor
+from host.passes.fidelity import Fidelity, measure
+from host.passes.rate import default_rate
 from host.passes.rewrite import clone
 from host.tflite import read_model
 
@@ -49,3 +51,61 @@ def test_a_structural_pass_no_verified_model_survives_is_dropped(monkeypatch):
     assert result.drop <= 1.0
     assert not any(np.array_equal(t.data, np.zeros_like(t.data)) for t in result.graph.tensors
                    if t.data is not None and t.data.ndim == 4)
+
+
+def test_search_anchor_takes_the_base_drop_from_every_sample():
+    # lenet300's case: the int8 base lost 0.9 points on the 1,000 search images and gained 0.15 on
+    # the 2,000 others; its drop is 0.2 over all 3,000, and the search keeps the other 0.8.
+    anchor = search_anchor(base_search=90.5, reference_search=91.4, search_count=1000,
+                           base_verify=92.45, reference_verify=92.3, verify_count=2000)
+    assert anchor - 90.5 == pytest.approx((0.9 * 1000 - 0.15 * 2000) / 3000)
+    # verification samples that include the search ones: their drop alone
+    assert search_anchor(90.5, 91.4, 0, 92.0, 92.3, 3000) == pytest.approx(90.5 + 0.3)
+    # where both drops agree the anchor is the reference's search score, as before
+    assert search_anchor(90.0, 91.0, 1000, 91.0, 92.0, 2000) == pytest.approx(91.0)
+
+
+def test_the_search_measures_drops_from_the_anchor():
+    graph = read_model(HAR / "model_float32.tflite")
+    calib = load_data(HAR / "calib.npz", graph)
+    start = search_module.start_search(graph, calib, 1.0, search_samples=calib.size // 2)
+    problem = prepare(start.int8_graph, start.int8_data, start.reference, search_module.SearchSpace(),
+                      calib.size // 2, (3,), default_rate, lambda _: None, disjoint_verify=True)
+    search_eval, full_eval = problem.search_eval, problem.full_eval
+    base_search = search_eval.fidelity(start.int8_graph).score
+    base_verify = full_eval.fidelity(start.int8_graph).score
+    reference_search = measure(search_eval.reference, search_eval.reference, search_eval.data.y).score
+    assert problem.search_anchor == pytest.approx(search_anchor(
+        base_search, reference_search, search_eval.data.size, base_verify, problem.reference_score,
+        full_eval.data.size))
+
+
+def test_unit_pruning_is_scored_on_the_samples_its_statistics_did_not_come_from(monkeypatch):
+    from host.passes import units  # noqa: PLC0415
+
+    graph = read_model(HAR / "model_float32.tflite")
+    calib = load_data(HAR / "calib.npz", graph)
+    start = search_module.start_search(graph, calib, 1.0, search_module.SearchSpace(unit_fractions=()),
+                                       search_samples=calib.size // 2)
+    samples = calib.size // 2
+    fitted = np.sort(np.random.default_rng(0).choice(calib.size, samples, replace=False))  # engine.prepare's draw
+    others = np.setdiff1d(np.arange(calib.size), fitted)
+    # No labels (the score is top-1 agreement), and a reference that is wrong on the fitted samples
+    # only: a score on them would be far below 100, on the others it is the int8 model's agreement.
+    data = Dataset(start.int8_data.x, None)
+    reference = start.reference.copy()
+    reference[fitted] = np.roll(reference[fitted], 1, axis=1)
+    seen = {}
+
+    def recording_choose_units(g, x, score, floor, *args, **kwargs):
+        seen["x"], seen["score"] = x, score(g)
+        return g, []
+
+    monkeypatch.setattr(units, "choose_units", recording_choose_units)
+    search_module._prune_units(start.int8_graph, data, reference, search_module.SearchSpace(), samples, 1.0,
+                               lambda _: None)
+    assert np.array_equal(seen["x"], data.x[fitted])
+    on_others = Evaluator(Dataset(data.x[others], None), reference[others]).fidelity(start.int8_graph).score
+    on_fitted = Evaluator(Dataset(data.x[fitted], None), reference[fitted]).fidelity(start.int8_graph).score
+    assert on_fitted < on_others - 50
+    assert seen["score"] == on_others
