@@ -37,9 +37,9 @@ typedef struct dc_model_tensor {
                                * (STREAMED: and the op's kernel scratch); streamed weights: the whole buffer,
                                * [chunk multipliers, shifts][kernel scratch][bias chunk, its decoder][one chunk
                                * of weights] */
-    uint8_t rule;             /* DC_LEVEL_RULE_*: how decoded levels rebuild the int8 values */
+    uint8_t rule;             /* DC_LEVEL_RULE_*: how decoded levels rebuild the values (scaled: int32) */
     uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 */
-    uint8_t step;             /* uniform/dependent step; codebook: its last index (length - 1) */
+    uint8_t step;             /* uniform/dependent step; codebook: its last index (length - 1); scaled: the shift */
     uint8_t zero_index;       /* codebook: index of the 0 entry */
     int8_t scale_exp;         /* compact scales (scale_bytes 1): the exponent, -126..120 */
     uint8_t scale_bytes;      /* 4: float32 LE; 1: mantissa bytes with scale_exp */
