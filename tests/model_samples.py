@@ -15,8 +15,8 @@ from host.container.reader import open_container
 from host.container.writer import TensorPayload, build_container
 from host.graph import (Activation, AddOptions, CodebookLevels, Conv2DOptions, DependentLevels, DepthwiseConv2DOptions,
                         DType, FullyConnectedOptions, Graph, NoOptions, Op, OpKind, Padding, Pool2DOptions,
-                        ReshapeOptions, SoftmaxOptions, UniformLevels, dependent_step, uniform_max_level,
-                        uniform_step)
+                        ReshapeOptions, ScaledLevels, SoftmaxOptions, UniformLevels, dependent_step,
+                        uniform_max_level, uniform_step)
 from host.model_format import pack
 from tests.op_models import GraphMaker
 
@@ -41,12 +41,21 @@ def encode_weights(tensor, rule: str, bits: int, seed: int) -> None:
     tensor.data = encoding.reconstruct()
 
 
+def scale_bias(tensor, shift: int) -> None:
+    """Store int32 bias `tensor` by rule scaled: its values rounded to multiples of 2**shift
+    (levels = round(value / 2**shift)), the encoding set, `data` its reconstruction."""
+    levels = np.round(np.asarray(tensor.data, dtype=np.float64) / (1 << shift)).astype(np.int32)
+    tensor.encoding = ScaledLevels(levels, shift)
+    tensor.data = tensor.encoding.reconstruct()
+
+
 def tiny_graph(seed: int = 7) -> Graph:
     """input [1,6,6,2] -> CONV_2D(SAME, relu) -> DEPTHWISE(x2) -> ADD(residual-free: with a PAD'ed
     copy) -> MAX_POOL -> AVERAGE_POOL -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX, plus a LOGISTIC
     branch as a second output. The three weight tensors are compressed, one per reconstruction
     rule: conv uniform 4-bit levels, depthwise a 3-bit codebook, fully connected dependent
-    (trellis) 3-bit levels."""
+    (trellis) 3-bit levels. The conv and fully connected biases are stored by rule scaled
+    (multiples of 4 and 8); the depthwise bias exactly."""
     g = GraphMaker(seed)
     x = g.activation("input", (1, 6, 6, 2))
     w1 = g.weights("conv/w", (4, 3, 3, 2), 0)
@@ -84,11 +93,14 @@ def tiny_graph(seed: int = 7) -> Graph:
     encode_weights(g.graph.tensors[w1], "uniform", 4, seed)
     encode_weights(g.graph.tensors[w2], "codebook", 3, seed + 1)
     encode_weights(g.graph.tensors[w3], "dependent", 3, seed + 2)
+    scale_bias(g.graph.tensors[b1], 2)
+    scale_bias(g.graph.tensors[b3], 3)
     return g.graph
 
 
-def tiny_container(seed: int = 7) -> bytes:
-    return pack(tiny_graph(seed), name="tiny", version=1, target="cortex-m4")
+def tiny_container(seed: int = 7, codec: str = "cabac") -> bytes:
+    """The tiny graph packed (`codec` raw: every payload raw, scaled biases as raw int32 levels)."""
+    return pack(tiny_graph(seed), name="tiny", version=1, target="cortex-m4", codec=codec)
 
 
 def _rebuild(data: bytes, edit) -> bytes:

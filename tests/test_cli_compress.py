@@ -49,9 +49,11 @@ def test_lossy_compress_meets_the_budget_and_reports(har_compressed):
     assert report["float32_bytes"] == 4 * 6324  # the float model's weights and biases
     assert report["ratio_vs_float32"] == pytest.approx(report["float32_bytes"] / report["compressed_bytes"], 1e-3)
     assert report["ratio_vs_float32"] > 4
-    weights = [t for t in report["tensors"] if t["rule"] != "exact"]
+    weights = [t for t in report["tensors"] if t["rule"] not in ("exact", "scaled")]
     assert weights and all({"name", "params", "bits", "sparsity", "bytes"} <= set(t) for t in report["tensors"])
     assert any(t["bits"] < 8 for t in weights)  # the search did compress
+    biases = [t for t in report["tensors"] if t["dtype"] == "int32"]
+    assert biases and all(t["rule"] == "scaled" and 8 <= t["bits"] <= 31 for t in biases)  # lossy biases
     assert sum(t["bytes"] for t in report["tensors"]) == report["payload_bytes"]
 
 
@@ -96,12 +98,14 @@ def test_inspect_shows_rules_bits_and_sparsity(har_compressed, capsys):
     capsys.readouterr()
     assert main(["inspect", str(out)]) == 0
     text = capsys.readouterr().out
-    for words in ("mode=lossy", "graph", "CONV_2D", "SOFTMAX", "rule", "sparsity", "uniform"):
+    for words in ("mode=lossy", "graph", "CONV_2D", "SOFTMAX", "rule", "sparsity", "uniform", "scaled x2^"):
         assert words in text
     assert main(["inspect", "--json", str(out)]) == 0
     data = json.loads(capsys.readouterr().out)
-    coded = [t for t in data["tensors"] if t["rule"] != "exact"]
+    coded = [t for t in data["tensors"] if t["rule"] not in ("exact", "scaled")]
     assert coded and all(0.0 <= t["sparsity"] <= 1.0 and 1 <= t["bits"] <= 8 for t in coded)
+    scaled = [t for t in data["tensors"] if t["rule"] == "scaled"]
+    assert scaled and all(1 <= t["shift"] <= 24 and t["bits"] == 32 - t["shift"] for t in scaled)
     assert len(data["graph"]["node_list"]) == data["graph"]["nodes"]
 
 
@@ -353,6 +357,7 @@ def test_lossless_with_data_reports_the_unchanged_accuracy(tmp_path):
     data = json.loads(report.read_text())
     assert data["mode"] == "lossless"
     assert data["accuracy"]["original"] == data["accuracy"]["compressed"] == pytest.approx(100 * 279 / 280)
+    assert {t["rule"] for t in data["tensors"]} == {"exact"}  # no lossy (scaled) bias either
 
 
 def test_factorized_layers_are_two_ops_and_run_bit_exactly():

@@ -64,6 +64,29 @@ def test_decoded_model_runs_in_litert_like_the_original(tmp_path):
     assert np.array_equal(outputs[0], outputs[1])
 
 
+def test_decode_writes_the_int32_values_of_scaled_biases(tmp_path):
+    """`dcagent decode` of a container with biases by rule scaled writes the values the device
+    rebuilds (level * 2^shift), not the stored levels."""
+    from host.runtime import DecodeMode, Runtime
+    from tests.model_samples import tiny_container
+
+    graph = tiny_graph()
+    out, decoded = tmp_path / "tiny.dcb", tmp_path / "tiny.tflite"
+    out.write_bytes(tiny_container())
+    assert main(["-q", "decode", str(out), "-o", str(decoded)]) == 0
+    written = {t.name: t for t in read_model(decoded).tensors}
+    scaled = [t for t in graph.tensors if t.encoding is not None and t.dtype.value == "int32"]
+    assert len(scaled) == 2
+    for t in scaled:
+        assert written[t.name].encoding is None and written[t.name].data.dtype == np.int32
+        assert np.array_equal(written[t.name].data, t.encoding.levels.astype(np.int64) << t.encoding.shift)
+    x = np.random.default_rng(5).integers(-128, 128, size=(1, 6, 6, 2), dtype=np.int8)
+    from host.reference import run
+
+    for ours, theirs in zip(Runtime(out.read_bytes(), DecodeMode.AT_LOAD).run([x]), run(read_model(decoded), [x])):
+        assert np.array_equal(ours, theirs)
+
+
 def test_lossy_compress_without_data_is_a_usage_error(tmp_path, capsys):
     out = tmp_path / "x.dcb"
     assert main(["compress", str(KWS), "-o", str(out), "--unsigned"]) == 2

@@ -235,7 +235,14 @@ def _edit(path, value=None, delete=False):
     (("tensors", 0, "e"), {"r": 2, "b": 2, "c": b"\x00\x01", "i": 1}, "the index of a 0 entry"),
     (("tensors", 0, "e"), {"r": 2, "b": 1, "c": b"\x00\x01\x02", "i": 0}, "a codebook byte string of 1..2 int8"),
     (("tensors", 0, "e"), {"r": 2, "b": 2, "c": b"\x00", "i": 0, "k": 1}, "unknown field"),
-    (("tensors", 1, "e"), {"r": 1, "b": 4, "k": 18}, "only int8 tensors have one"),
+    (("tensors", 1, "e"), {"r": 1, "b": 4, "k": 18}, "a rule for int32 values"),
+    (("tensors", 2, "e"), {"r": 4, "k": 3}, "only int8 and int32 tensors have one"),
+    (("tensors", 0, "e"), {"r": 4, "k": 3}, "a rule for int8 values"),
+    (("tensors", 1, "e"), {"r": 4, "k": 0}, "a shift in 1..24"),
+    (("tensors", 1, "e"), {"r": 4, "k": 25}, "a shift in 1..24"),
+    (("tensors", 1, "e"), {"r": 4, "k": -1}, "expected an unsigned integer"),
+    (("tensors", 1, "e"), {"r": 4, "k": 3, "b": 29}, "unknown field"),
+    (("tensors", 1, "e"), {"r": 4}, "required field is missing"),
     (("graph", "values", 0, "e"), {"r": 1, "b": 4, "k": 18}, "a value has no payload"),
     (("tensors", 0, "q", "a"), 1, "4 channels along axis 1"),
     (("tensors", 2, "q", "a"), 2, "expected an axis < 2"),
@@ -277,6 +284,11 @@ def test_valid_encodings_and_broadcast_zero_points_are_accepted():
         plain = _edit(("tensors", 0, "e"), encoding)
         assert both(with_metadata(plain)) == "DC_OK", encoding
         assert open_container(with_metadata(plain)).metadata.tensors[0].encoding.rule == rule
+    for shift in (1, 24):  # rule scaled on the int32 tensor, both ends of the shift range
+        plain = _edit(("tensors", 1, "e"), {"r": 4, "k": shift})
+        assert both(with_metadata(plain)) == "DC_OK", shift
+        encoding = open_container(with_metadata(plain)).metadata.tensors[1].encoding
+        assert (encoding.rule, encoding.shift, encoding.bits) == ("scaled", shift, 32 - shift)
     plain = _edit(("tensors", 0, "q", "z"), 3)
     assert both(with_metadata(plain)) == "DC_OK"
     assert open_container(with_metadata(plain)).metadata.tensors[0].quantization.zero_point == (3, 3, 3, 3)

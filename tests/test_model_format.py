@@ -11,7 +11,7 @@ from host.container.layout import Codec
 from host.container.reader import open_container
 from host.container.writer import TensorPayload, build_container
 from host.errors import BitstreamError, ModelError
-from host.graph import DType, UnsupportedModelError
+from host.graph import DType, ScaledLevels, UnsupportedModelError
 from host.model_format import compression_report, pack, unpack
 from host.tflite import read_model, write_model
 from tests.model_samples import tiny_graph
@@ -32,7 +32,7 @@ def assert_same_graph(a, b) -> None:
         assert (x.data is None) == (y.data is None), where
         assert type(x.encoding) is type(y.encoding), where
         if x.encoding is not None:
-            for field in ("bits", "step", "zero_index"):
+            for field in ("bits", "step", "zero_index", "shift"):
                 assert getattr(x.encoding, field, None) == getattr(y.encoding, field, None), f"{where}: {field}"
             assert np.array_equal(x.encoding.levels, y.encoding.levels), f"{where}: levels"
             if hasattr(x.encoding, "codebook"):
@@ -107,6 +107,7 @@ def test_bias_beyond_the_coder_range_is_stored_raw():
     graph = tiny_graph()
     bias = next(t for t in graph.tensors if t.name == "conv/b")
     bias.data = np.array([40000, -70000, 5, 0], dtype=np.int32)
+    bias.encoding = None  # stored exactly (tiny_graph stores it by rule scaled)
     weights = next(t for t in graph.tensors if t.name == "conv/w")
     weights.data = np.where(np.arange(weights.size) % 9 == 0, 3, 0).astype(np.int8).reshape(weights.shape)
     weights.encoding = None  # the lossless path: the int8 values are the levels
@@ -116,6 +117,49 @@ def test_bias_beyond_the_coder_range_is_stored_raw():
     weights = [t.name for t in container.metadata.tensors].index("conv/w")
     assert container.entries[weights].codec is Codec.CABAC
     assert_same_graph(graph, unpack(container))
+
+
+def test_scaled_biases_round_trip_with_either_codec():
+    """Rule scaled (int32 = level * 2^shift): the levels are stored (CABAC when the coder takes
+    them, raw int32 beyond its range or with codec raw), the rule in the metadata, and unpack
+    rebuilds the same encoding and the same int32 values; the report names the rule."""
+    graph = tiny_graph()
+    bias = next(t for t in graph.tensors if t.name == "conv/b")
+    assert isinstance(bias.encoding, ScaledLevels) and bias.encoding.shift == 2
+    assert np.array_equal(bias.data, bias.encoding.levels.astype(np.int32) * 4)
+    wide = tiny_graph()
+    wide_bias = next(t for t in wide.tensors if t.name == "conv/b")
+    wide_bias.encoding = ScaledLevels(np.array([40000, -(1 << 29), (1 << 29) - 1, 0], dtype=np.int32), 2)
+    wide_bias.data = wide_bias.encoding.reconstruct()
+    assert wide_bias.data.min() == -(1 << 31) and wide_bias.data.max() == (1 << 31) - 4
+    for g, codec, expected in ((graph, "cabac", Codec.CABAC), (graph, "raw", Codec.RAW), (wide, "cabac", Codec.RAW)):
+        container = open_container(pack(g, name="tiny", version=1, codec=codec))
+        index = [t.name for t in container.metadata.tensors].index("conv/b")
+        assert container.entries[index].codec is expected, codec
+        assert container.metadata.tensors[index].encoding.to_plain() == {"k": 2, "r": 4}
+        assert np.array_equal(container.levels(index), next(t for t in g.tensors if t.name == "conv/b").encoding.levels)
+        assert_same_graph(g, unpack(container))
+        rows = {row["name"]: row for row in compression_report(g, container, original_bytes=1)["tensors"]}
+        assert (rows["conv/b"]["rule"], rows["conv/b"]["bits"], rows["dw/b"]["rule"]) == ("scaled", 30, "exact")
+
+
+def test_scaled_levels_that_leave_int32_or_disagree_are_refused():
+    graph = tiny_graph()
+    bias = next(t for t in graph.tensors if t.name == "conv/b")
+    bias.encoding = ScaledLevels(np.array([1 << 29, 0, 0, 0], dtype=np.int32), 2)  # 2^31: not int32
+    with pytest.raises(UnsupportedModelError, match="leave"):
+        pack(graph, name="tiny", version=1)
+    bias.encoding = ScaledLevels(bias.data // 4 + 1, 2)  # levels that do not rebuild the values
+    with pytest.raises(UnsupportedModelError, match="reconstruction differs"):
+        pack(graph, name="tiny", version=1)
+    bias.encoding = ScaledLevels(bias.data // 2, 25)
+    with pytest.raises(UnsupportedModelError, match="shift 25 outside 1..24"):
+        pack(graph, name="tiny", version=1)
+    weights = next(t for t in graph.tensors if t.name == "dw/w")
+    bias.encoding = None
+    weights.encoding = ScaledLevels(weights.data.astype(np.int32), 1)
+    with pytest.raises(UnsupportedModelError, match="rebuilds int32 values"):
+        pack(graph, name="tiny", version=1)
 
 
 def test_derived_bias_quantization_is_not_stored_but_restored():

@@ -288,6 +288,49 @@ def test_tiny_golden_vector():
             assert first_mismatch(output, expected) is None
 
 
+@pytest.mark.parametrize("channels", [1, 3, 64])
+def test_tiny_raw_golden_vector(channels):
+    """tiny_raw.dcb: the tiny graph with raw payloads (the scaled biases as raw int32 levels); the
+    same outputs as tiny.dcb in every mode, streamed in chunks of 1 and 3 channels (the 4-channel
+    conv bias is then read a chunk at a time) and whole."""
+    data = (VECTORS / "tiny_raw.dcb").read_bytes()
+    assert data == tiny_container(codec="raw")
+    inputs = [np.frombuffer((VECTORS / "tiny.in0.bin").read_bytes(), dtype=np.int8).reshape(1, 6, 6, 2)]
+    for mode in DecodeMode:
+        outputs = Runtime(data, mode, stream_channels=channels).run(inputs)
+        for k, output in enumerate(outputs):
+            expected = np.frombuffer((VECTORS / f"tiny.out{k}.bin").read_bytes(), dtype=np.int8)
+            assert first_mismatch(output, expected) is None, (mode.name, k)
+
+
+def test_scaled_biases_run_bit_exactly_in_every_mode():
+    """AD01 with every bias stored by rule scaled (multiples of 16; the 640-unit layer's bias then
+    codes with CABAC): the C runtime equals the reference interpreter in every decode mode and
+    chunk size, and STREAMED still reads that 2,560-byte bias a chunk at a time (its arena stays
+    within the decoder state of the exact model's)."""
+    from host.graph import ScaledLevels
+    from tests.model_samples import scale_bias
+
+    name = "ad01_int8"
+    graph = read_model((MODELS / f"{name}.tflite").read_bytes())
+    exact = pack(graph, name=name, version=1)
+    biases = [op.inputs[2] for op in graph.ops if len(op.inputs) > 2 and op.inputs[2] >= 0]
+    for index in biases:
+        scale_bias(graph.tensors[index], 4)
+    scaled = pack(graph, name=name, version=1)
+    assert all(isinstance(graph.tensors[i].encoding, ScaledLevels) for i in biases)
+    assert arena_size(scaled, DecodeMode.STREAMED) <= arena_size(exact, DecodeMode.STREAMED) + 512
+    inputs = [np.random.default_rng(3).integers(-128, 128, size=t.shape, dtype=np.int8)
+              for t in graph.input_tensors()]
+    values = run_all(graph, inputs)
+    for mode in DecodeMode:
+        for channels in (7, STREAM_CHANNELS):
+            _, layers = Runtime(scaled, mode, stream_channels=channels).run(inputs, layers=True)
+            for index, (op, ours) in enumerate(zip(graph.ops, layers)):
+                problem = first_mismatch(ours, values[op.outputs[0]])
+                assert problem is None, f"{mode.name} chunk {channels} {graph.describe_op(index)}: {problem}"
+
+
 def _expected_status(path: Path) -> str:
     return path.with_suffix(".expect").read_text().split()[1]
 
@@ -411,19 +454,24 @@ def test_decoded_compressed_examples_run_identically_in_litert(compressed):
 
 
 def test_levels_outside_their_rule_are_corrupt():
-    """A level the rule cannot rebuild (codebook index out of range, |level| above the bits) is
-    DC_ERR_CORRUPT: at load when decoding at load, at the op when decoding per layer."""
+    """A level the rule cannot rebuild (codebook index out of range, |level| above the bits, a
+    scaled level whose value leaves int32) is DC_ERR_CORRUPT: at load when decoding at load, at
+    the op when decoding per layer or streamed (the scaled conv bias: read a chunk at a time)."""
     from host.container.layout import Codec, LevelDtype
     from host.container.reader import open_container
     from host.container.writer import TensorPayload, build_container
     from host.model_format import unpack
 
     good = open_container(tiny_container())
-    for rule in ("uniform", "codebook", "dependent"):
+    for rule in ("uniform", "codebook", "dependent", "scaled"):
         index = next(i for i, t in enumerate(good.metadata.tensors) if t.encoding and t.encoding.rule == rule)
         payloads = []
         for i, e in enumerate(good.entries):
-            if i == index:
+            if i == index and rule == "scaled":  # conv/b at shift 2: 2^29 * 2^2 leaves int32
+                levels = good.levels(i).astype(np.int64)
+                levels[1] = 1 << 29
+                payloads.append(TensorPayload.raw(levels, LevelDtype.INT32))
+            elif i == index:
                 levels = good.levels(i).astype(np.int64)
                 levels[5] = 100  # beyond 3/4-bit levels and beyond an 8-entry codebook
                 payloads.append(TensorPayload.raw(levels, LevelDtype.INT8))

@@ -36,7 +36,7 @@ def _operand_label(container: Container, operand: int) -> str:
 
 def _tensor_details(container: Container) -> list[dict]:
     """Per coded tensor: rule, level bits, zero-level fraction (pruned weights), level syntax
-    (raw, cabac or fast), codebook or step."""
+    (raw, cabac or fast), codebook, step or (rule scaled: value = level * 2^shift) shift."""
     rows = []
     for index, (entry, info) in enumerate(zip(container.entries, container.metadata.tensors)):
         encoding = info.encoding
@@ -48,6 +48,8 @@ def _tensor_details(container: Container) -> list[dict]:
             row["sparsity"] = round(float(np.mean(levels == 0)), 4) if levels.size else 0.0
         if encoding is not None and encoding.rule == "codebook":
             row["codebook"] = [int(v) for v in np.frombuffer(encoding.codebook, dtype=np.int8)]
+        elif encoding is not None and encoding.rule == "scaled":
+            row["shift"] = encoding.shift
         elif encoding is not None:
             row["step"] = encoding.step
         rows.append(row)
@@ -92,7 +94,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             [k, n.op, ", ".join(_operand_label(container, i) for i in n.inputs),
              ", ".join(_operand_label(container, i) for i in n.outputs)] for k, n in enumerate(meta.graph.nodes)])
     rows = [[f"#{k}" + (f" {t['name']}" if t["name"] else ""), "x".join(str(d) for d in t["shape"]) or "scalar",
-             t["dtype"], t["rule"], t["bits"], "-" if t["sparsity"] is None else f"{100 * t['sparsity']:.1f}%",
+             t["dtype"], t["rule"] + (f" x2^{t['shift']}" if "shift" in t else ""), t["bits"],
+             "-" if t["sparsity"] is None else f"{100 * t['sparsity']:.1f}%",
              t["syntax"] + (" delta" if t["delta"] else ""), t["level_count"], t["payload_length"],
              f"{t['bits_per_level']:.3f}"] for k, t in enumerate(report["tensors"])]
     console.table("tensors", ["tensor", "shape", "dtype", "rule", "bits", "sparsity", "coding", "levels", "bytes",

@@ -15,6 +15,7 @@ from typing import Any, Union
 from host.container import cbor
 from host.container.layout import MAX_LEVELS_PER_TENSOR, MAX_RANK, LevelDtype
 from host.errors import BitstreamError
+from host.graph.encoding import SCALED_MAX_SHIFT  # the rule "scaled" bound, shared with the graph IR
 
 Scalar = Union[int, float, str, bool]
 OptionValue = Union[Scalar, bytes, tuple[Scalar, ...]]
@@ -212,34 +213,45 @@ class Quantization:
         return plain
 
 
-LEVEL_RULES = ("uniform", "codebook", "dependent")
+LEVEL_RULES = ("uniform", "codebook", "dependent", "scaled")
 # The rule codes of the metadata (`r`), as the C runtime's DC_LEVEL_RULE_*.
-RULE_CODES = {"uniform": 1, "codebook": 2, "dependent": 3}
+RULE_CODES = {"uniform": 1, "codebook": 2, "dependent": 3, "scaled": 4}
 _RULE_BITS = {"uniform": (2, 8), "codebook": (1, 8), "dependent": (2, 7)}
-_RULE_KEYS = {"uniform": ("b", "k", "r"), "dependent": ("b", "k", "r"), "codebook": ("b", "c", "i", "r")}
+_RULE_KEYS = {"uniform": ("b", "k", "r"), "dependent": ("b", "k", "r"), "codebook": ("b", "c", "i", "r"),
+              "scaled": ("k", "r")}
 
 
 @dataclass(frozen=True)
 class LevelEncoding:
-    """How a coded int8 tensor's levels rebuild its int8 values (docs/bitstream.md section 4.2).
+    """How a coded tensor's levels rebuild its values (docs/bitstream.md section 4.2).
 
-    `rule` "uniform": int8 = level * step; "dependent": the 8-state trellis rule of
-    docs/compression.md with `step`; "codebook": int8 = codebook[level + zero_index].
-    `bits` bounds the levels (|level| <= 2**(bits-1) - 1 for uniform and dependent)."""
+    int8 tensors: `rule` "uniform": int8 = level * step; "dependent": the 8-state trellis rule
+    of docs/compression.md with `step`; "codebook": int8 = codebook[level + zero_index].
+    `bits` bounds the levels (|level| <= 2**(bits-1) - 1 for uniform and dependent).
+    int32 tensors: "scaled": int32 = level * 2**shift, shift 1..SCALED_MAX_SHIFT, the levels
+    in -2**(31-shift) .. 2**(31-shift) - 1 (`bits` = 32 - shift, not stored)."""
 
     rule: str
     bits: int
     step: int = 0
     codebook: bytes = b""
     zero_index: int = 0
+    shift: int = 0
 
     @property
     def max_level(self) -> int:
         return (1 << (self.bits - 1)) - 1
 
+    @property
+    def dtype(self) -> LevelDtype:
+        """The type of the values the rule rebuilds (int32 for "scaled", else int8)."""
+        return LevelDtype.INT32 if self.rule == "scaled" else LevelDtype.INT8
+
     def to_plain(self) -> dict[str, Any]:
         if self.rule == "codebook":
             return {"b": self.bits, "c": bytes(self.codebook), "i": self.zero_index, "r": RULE_CODES[self.rule]}
+        if self.rule == "scaled":
+            return {"k": self.shift, "r": RULE_CODES[self.rule]}
         return {"b": self.bits, "k": self.step, "r": RULE_CODES[self.rule]}
 
     @classmethod
@@ -250,8 +262,13 @@ class LevelEncoding:
         code = value.get("r")
         rule = next((name for name, c in RULE_CODES.items() if c == code and type(code) is int), None)
         if rule is None:
-            raise _fail(f"{path}.r", "a rule code: 1 uniform, 2 codebook, 3 dependent", code)
+            raise _fail(f"{path}.r", "a rule code: 1 uniform, 2 codebook, 3 dependent, 4 scaled", code)
         f = _fields(value, path, _RULE_KEYS[rule])
+        if rule == "scaled":
+            shift = _uint(f["k"], f"{path}.k")
+            if not 1 <= shift <= SCALED_MAX_SHIFT:
+                raise _fail(f"{path}.k", f"a shift in 1..{SCALED_MAX_SHIFT} for rule scaled", shift)
+            return cls(rule, 32 - shift, shift=shift)
         bits = _uint(f["b"], f"{path}.b")
         low, high = _RULE_BITS[rule]
         if not low <= bits <= high:
@@ -313,8 +330,9 @@ def _quantization(value: Any, path: str, shape: tuple[int, ...], dtype: LevelDty
 class TensorInfo:
     """An integer tensor: a coded weight tensor or a graph value.
 
-    `name` is optional (empty: not stored); `encoding` (coded int8 tensors only) says how the
-    decoded levels rebuild the int8 values; without it the levels are the values."""
+    `name` is optional (empty: not stored); `encoding` (coded int8 tensors, and int32 tensors
+    with rule "scaled") says how the decoded levels rebuild the values; without it the levels
+    are the values."""
 
     name: str
     shape: tuple[int, ...]
@@ -352,9 +370,12 @@ class TensorInfo:
         name = _text(f["n"], f"{path}.n", nonempty=True) if "n" in f else ""
         encoding = None
         if "e" in f:
-            if dtype is not LevelDtype.INT8:
-                raise _fail(f"{path}.e", "no encoding: only int8 tensors have one", dtype.type_name)
+            if dtype is LevelDtype.INT16:
+                raise _fail(f"{path}.e", "no encoding: only int8 and int32 tensors have one", dtype.type_name)
             encoding = LevelEncoding.from_plain(f["e"], f"{path}.e")
+            if encoding.dtype is not dtype:
+                raise _fail(f"{path}.e.r", f"a rule for {dtype.type_name} values (rule scaled: int32 only; "
+                            "uniform, codebook, dependent: int8 only)", RULE_CODES[encoding.rule])
         shape = tuple(_uint(d, f"{path}.s[{i}]") for i, d in enumerate(_array(f["s"], f"{path}.s")))
         if len(shape) > MAX_RANK:
             raise _fail(f"{path}.s", f"at most {MAX_RANK} dimensions", list(shape))

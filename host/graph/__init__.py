@@ -3,8 +3,9 @@
 Semantics are TensorFlow Lite's (int8 quantization spec); `host.reference` executes them.
 """
 from host.graph.encoding import (
-    DQ_STATE_TRANSITION, CodebookLevels, DependentLevels, QuantizerKind, UniformLevels,
-    WeightEncoding, check_encoding, dependent_step, uniform_max_level, uniform_step,
+    DQ_STATE_TRANSITION, SCALED_MAX_SHIFT, CodebookLevels, DependentLevels, QuantizerKind, ScaledLevels,
+    TensorEncoding, UniformLevels, WeightEncoding, check_encoding, dependent_step, scaled_level_range,
+    uniform_max_level, uniform_step,
 )
 from host.graph.graph import NO_TENSOR, Graph, Op
 from host.graph.ops import (
@@ -37,4 +38,5 @@ __all__ = [
     "Problem", "UnsupportedModelError", "find_problems", "validate",
     "DQ_STATE_TRANSITION", "CodebookLevels", "DependentLevels", "QuantizerKind", "UniformLevels",
     "WeightEncoding", "check_encoding", "dependent_step", "uniform_max_level", "uniform_step",
+    "SCALED_MAX_SHIFT", "ScaledLevels", "TensorEncoding", "scaled_level_range",
 ]

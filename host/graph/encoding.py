@@ -1,4 +1,4 @@
-"""How a compressed weight tensor is stored: integer levels plus the rule that rebuilds int8.
+"""How a compressed constant is stored: integer levels plus the rule that rebuilds its values.
 
 A weight tensor of the compressed graph keeps its int8 values in `Tensor.data` (what the
 reference interpreter and the device kernels run) and, in `Tensor.encoding`, the levels the
@@ -12,6 +12,10 @@ load time. The three rules (docs/compression.md, "Reconstruction"):
 
 Levels are signed, 0 always rebuilds to int8 0 (pruned weights are level 0), and the
 per-channel float scale of the int8 weights stays in `Tensor.quantization`.
+
+One rule rebuilds int32 values (the biases of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED):
+
+- `ScaledLevels`:    int32 = level * 2**shift (the bias without its `shift` low bits)
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ class QuantizerKind(enum.Enum):
     UNIFORM = "uniform"
     CODEBOOK = "codebook"
     DEPENDENT = "dependent"
+    SCALED = "scaled"
 
 
 def uniform_max_level(bits: int) -> int:
@@ -113,15 +118,65 @@ def dependent_states(flat_levels: np.ndarray) -> np.ndarray:
 
 WeightEncoding = UniformLevels | CodebookLevels | DependentLevels
 
+#: The largest shift of `ScaledLevels` (docs/bitstream.md section 4.2): levels keep at least 8 bits.
+SCALED_MAX_SHIFT = 24
 
-def check_encoding(name: str, data: np.ndarray, encoding: WeightEncoding) -> list[str]:
-    """Problems of `encoding` as the stored form of int8 `data` (empty when consistent)."""
+
+def scaled_level_range(shift: int) -> tuple[int, int]:
+    """The levels whose `level * 2**shift` fits int32: -2**(31-shift) .. 2**(31-shift) - 1."""
+    return -(1 << (31 - shift)), (1 << (31 - shift)) - 1
+
+
+@dataclass(eq=False)
+class ScaledLevels:
+    """int32 = level * 2**shift, `shift` in 1..SCALED_MAX_SHIFT, levels in `scaled_level_range`
+    (so the product never leaves int32). A lossy int32 bias: its values are multiples of 2**shift."""
+
+    levels: np.ndarray
+    shift: int
+
+    kind = QuantizerKind.SCALED
+
+    @property
+    def bits(self) -> int:
+        """The width of the level range: two's-complement 32 - shift bits."""
+        return 32 - self.shift
+
+    def reconstruct(self) -> np.ndarray:
+        return (self.levels.astype(np.int64) * (1 << self.shift)).astype(np.int32)
+
+
+#: What `Tensor.encoding` may hold: a weight rule (int8 values) or `ScaledLevels` (int32 values).
+TensorEncoding = WeightEncoding | ScaledLevels
+
+
+def _scaled_problems(name: str, data: np.ndarray, encoding: ScaledLevels) -> list[str]:
+    levels = encoding.levels
+    if data.dtype != np.int32:
+        return [f"{name}: rule scaled rebuilds int32 values, the tensor holds {data.dtype}"]
+    if not 1 <= encoding.shift <= SCALED_MAX_SHIFT:
+        return [f"{name}: shift {encoding.shift} outside 1..{SCALED_MAX_SHIFT}"]
+    low, high = scaled_level_range(encoding.shift)
+    if levels.size and (int(levels.min()) < low or int(levels.max()) > high):
+        return [f"{name}: levels {int(levels.min())}..{int(levels.max())} leave {low}..{high}, "
+                f"int32 at shift {encoding.shift}"]
+    if not np.array_equal(encoding.reconstruct(), data):
+        first = int(np.flatnonzero(encoding.reconstruct().reshape(-1) != data.reshape(-1))[0])
+        return [f"{name}: reconstruction differs from the int32 values at flat index {first}"]
+    return []
+
+
+def check_encoding(name: str, data: np.ndarray, encoding: TensorEncoding) -> list[str]:
+    """Problems of `encoding` as the stored form of `data` (int8; int32 for `ScaledLevels`;
+    empty when consistent)."""
     problems = []
     levels = encoding.levels
     if tuple(levels.shape) != tuple(data.shape):
         return [f"{name}: levels shape {levels.shape} != weights shape {data.shape}"]
     if not np.issubdtype(levels.dtype, np.integer):
         return [f"{name}: levels must be integers, are {levels.dtype}"]
+    if isinstance(encoding, ScaledLevels):
+        return _scaled_problems(name, data, encoding)
     bits = encoding.bits
     low, high = {UniformLevels: (2, 8), DependentLevels: (2, 7), CodebookLevels: (1, 8)}[type(encoding)]
     if not low <= bits <= high:
@@ -151,7 +206,7 @@ def check_encoding(name: str, data: np.ndarray, encoding: WeightEncoding) -> lis
     return problems
 
 
-def require_consistent(name: str, data: np.ndarray, encoding: WeightEncoding) -> None:
+def require_consistent(name: str, data: np.ndarray, encoding: TensorEncoding) -> None:
     """Raise `ModelError` when `encoding` does not rebuild `data` exactly."""
     problems = check_encoding(name, data, encoding)
     if problems:

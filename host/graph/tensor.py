@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from host.graph.encoding import WeightEncoding
+from host.graph.encoding import TensorEncoding
 
 
 class DType(enum.Enum):
@@ -68,8 +68,8 @@ class Tensor:
     """One tensor: `data` is set for constants (weights, biases, shape operands), else None.
 
     `shape_signature` keeps dynamic dimensions (-1) when the source model had them.
-    `encoding` is set on compressed weights: the levels and the rule that rebuild `data`
-    exactly (host/graph/encoding.py); validation checks that they do.
+    `encoding` is set on compressed weights (and scaled int32 biases): the levels and the rule
+    that rebuild `data` exactly (host/graph/encoding.py); validation checks that they do.
     """
 
     name: str
@@ -79,7 +79,7 @@ class Tensor:
     data: np.ndarray | None = None
     shape_signature: tuple[int, ...] | None = None
     is_variable: bool = False
-    encoding: WeightEncoding | None = None
+    encoding: TensorEncoding | None = None
 
     @property
     def is_constant(self) -> bool:

@@ -4,8 +4,8 @@ Layout of the graph in the metadata: docs/bitstream.md section 4 ("Graph"). In s
 constant tensors of the IR become the container's coded `tensors`, every other tensor a
 `graph.values` entry, both in the IR's order; node operands are indices into
 `tensors ++ values`. A constant's levels are its stored integers (the lossless path) or, for a
-compressed weight (`Tensor.encoding`), the encoding's levels plus the rule that rebuilds the
-int8 weights (tensor_info `encoding`, section 4.2). What the IR keeps that the device does not
+compressed weight or a scaled int32 bias (`Tensor.encoding`), the encoding's levels plus the
+rule that rebuilds the values (tensor_info `encoding`, section 4.2). What the IR keeps that the device does not
 need (the source order of the tensors, shape signatures, the model description, names) goes
 under `extensions["ir"]` / the optional `name`, so that `unpack` returns an equal graph; a
 compact build (`keep_names=False`) keeps only what the device and the order of operands need.
@@ -22,8 +22,8 @@ from host.container.metadata import (Compressor, Graph as MetaGraph, LevelEncodi
                                      Quantization, Target, TensorInfo)
 from host.container.writer import TensorPayload, build_container
 from host.errors import ModelError
-from host.graph import (NO_TENSOR, CodebookLevels, DependentLevels, DType, Graph, Problem, UniformLevels,
-                        UnsupportedModelError, WeightEncoding, find_problems)
+from host.graph import (NO_TENSOR, CodebookLevels, DependentLevels, DType, Graph, Problem, ScaledLevels,
+                        TensorEncoding, UniformLevels, UnsupportedModelError, find_problems, scaled_level_range)
 from host.model_format.options import node_options
 
 IR_EXTENSION = "ir"
@@ -108,8 +108,10 @@ def _quantization(tensor) -> Quantization | None:
                         axis=int(q.axis))
 
 
-def level_encoding(encoding: WeightEncoding) -> LevelEncoding:
-    """The metadata form of a weight encoding (the rule and its parameters; not the levels)."""
+def level_encoding(encoding: TensorEncoding) -> LevelEncoding:
+    """The metadata form of an encoding (the rule and its parameters; not the levels)."""
+    if isinstance(encoding, ScaledLevels):
+        return LevelEncoding("scaled", 32 - int(encoding.shift), shift=int(encoding.shift))
     if isinstance(encoding, UniformLevels):
         return LevelEncoding("uniform", int(encoding.bits), step=int(encoding.step))
     if isinstance(encoding, DependentLevels):
@@ -123,10 +125,17 @@ def level_encoding(encoding: WeightEncoding) -> LevelEncoding:
 
 def stored_levels(tensor) -> np.ndarray:
     """What the payload of a constant holds: its encoding's levels, else its values.
-    Raises ModelError for encoded levels that do not fit int8 (the directory's level type)."""
+    Raises ModelError for encoded levels that do not fit int8 (the directory's level type), or
+    for scaled int32 levels whose values would leave int32."""
     if tensor.encoding is None:
         return np.asarray(tensor.data)
     levels = np.asarray(tensor.encoding.levels).astype(np.int64)
+    if isinstance(tensor.encoding, ScaledLevels):
+        low, high = scaled_level_range(int(tensor.encoding.shift))
+        if levels.size and (levels.min() < low or levels.max() > high):
+            raise ModelError(f"tensor {tensor.name!r}: scaled levels {int(levels.min())}..{int(levels.max())} "
+                             f"leave {low}..{high} (int32 at shift {tensor.encoding.shift})")
+        return levels
     if levels.size and (levels.min() < -128 or levels.max() > 127):
         raise ModelError(f"tensor {tensor.name!r}: encoded levels {int(levels.min())}..{int(levels.max())} "
                          "do not fit int8")

@@ -10,7 +10,8 @@ from host.container.report import level_syntax
 from host.graph import Graph
 from host.model_format.pack import split_operands
 
-_RULES = {"UniformLevels": "uniform", "CodebookLevels": "codebook", "DependentLevels": "dependent"}
+_RULES = {"UniformLevels": "uniform", "CodebookLevels": "codebook", "DependentLevels": "dependent",
+          "ScaledLevels": "scaled"}
 
 
 def tensor_rows(graph: Graph, container: Container) -> list[dict[str, Any]]:

@@ -9,8 +9,9 @@ from host.container.layout import LevelDtype
 from host.container.metadata import LevelEncoding, Metadata, TensorInfo
 from host.container.reader import Container, open_container
 from host.errors import BitstreamError, ModelError
-from host.graph import (NO_TENSOR, CodebookLevels, DependentLevels, DType, Graph, Op, OpKind, Quantization, Tensor,
-                        UniformLevels, WeightEncoding, find_problems, uniform_max_level)
+from host.graph import (NO_TENSOR, CodebookLevels, DependentLevels, DType, Graph, Op, OpKind, Quantization,
+                        ScaledLevels, Tensor, TensorEncoding, UniformLevels, find_problems, scaled_level_range,
+                        uniform_max_level)
 from host.model_format.options import check_derived, op_options
 from host.model_format.pack import IR_EXTENSION, bias_scale
 
@@ -21,10 +22,16 @@ def _bad(message: str) -> BitstreamError:
     return BitstreamError(message, status="DC_ERR_METADATA")
 
 
-def weight_encoding(rule: LevelEncoding, levels: np.ndarray, where: str) -> WeightEncoding:
+def weight_encoding(rule: LevelEncoding, levels: np.ndarray, where: str) -> TensorEncoding:
     """The IR encoding of decoded `levels` under `rule`; BitstreamError (DC_ERR_CORRUPT) for a
     level the rule cannot rebuild (as the device's decoder reports it)."""
     levels = np.asarray(levels).astype(np.int32)
+    if rule.rule == "scaled":
+        low, high = scaled_level_range(rule.shift)
+        if levels.size and (int(levels.min()) < low or int(levels.max()) > high):
+            raise BitstreamError(f"{where}: a level leaves {low}..{high}: its value times 2^{rule.shift} "
+                                 "would leave int32", status="DC_ERR_CORRUPT")
+        return ScaledLevels(levels, rule.shift)
     if rule.rule == "codebook":
         book = np.frombuffer(rule.codebook, dtype=np.int8).copy()
         index = levels.astype(np.int64) + rule.zero_index
@@ -101,8 +108,8 @@ def _derive_bias_quantization(graph: Graph, biases: set[int]) -> None:
 def unpack(container: Container | bytes, *, progress=None) -> Graph:
     """The graph a container holds, every constant decoded (equal to the graph `pack` was given).
 
-    Encoded weights are rebuilt from their levels by their rule (`Tensor.encoding` set, `data`
-    the rebuilt int8 values); unnamed tensors are named `t<index>`. `progress(done, total)` is
+    Encoded weights and scaled biases are rebuilt from their levels by their rule
+    (`Tensor.encoding` set, `data` the rebuilt int8 / int32 values); unnamed tensors are named `t<index>`. `progress(done, total)` is
     called after each decoded tensor. Raises BitstreamError (a malformed container, a bad
     operand reference or option: DC_ERR_METADATA; payloads: the coder's statuses; a level the
     rule cannot rebuild: DC_ERR_CORRUPT), ModelError for an op this host does not know.

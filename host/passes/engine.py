@@ -24,6 +24,7 @@ import numpy as np
 
 from host.data import Dataset
 from host.graph import DType, Graph, OpKind, Quantization, Tensor
+from host.passes.bias import scaled_bias
 from host.passes.candidates import (
     WeightCandidate, codebook_candidate, compensated_candidate, dependent_candidate, keep_candidate,
     uniform_candidate, uniform_candidates,
@@ -297,14 +298,20 @@ def realize(base: Graph, layers: dict[int, Layer], chosen: list[LayerOption], bi
 
 
 def _set_bias(g: Graph, op_index: int, values: np.ndarray, bias_scale: np.ndarray) -> None:
+    """Set the op's int32 bias to `values`, stored by rule scaled (bias.py) where the output
+    cannot feel it: what the search measures is what is packed."""
     op = g.ops[op_index]
     q = Quantization(bias_scale.astype(np.float32), np.zeros(values.size, dtype=np.int64), 0)
+    out_q = g.tensors[op.outputs[0]].quantization
+    encoding = None if out_q is None else scaled_bias(values, q.scale, float(out_q.scale[0]))
+    if encoding is not None:
+        values = encoding.reconstruct()
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         b_t = g.tensors[op.inputs[2]]
-        g.tensors[op.inputs[2]] = dataclasses.replace(b_t, data=values, quantization=q)
+        g.tensors[op.inputs[2]] = dataclasses.replace(b_t, data=values, quantization=q, encoding=encoding)
     else:
         name = g.tensors[op.inputs[1]].name + "/bias"
-        g.tensors.append(Tensor(name, (values.size,), DType.INT32, q, values))
+        g.tensors.append(Tensor(name, (values.size,), DType.INT32, q, values, encoding=encoding))
         op.inputs = (op.inputs[0], op.inputs[1], len(g.tensors) - 1)
 
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from host.container import cbor, layout  # noqa: E402
 from host.container.hmac_tag import add_device_tag  # noqa: E402
 from host.container.layout import LevelDtype  # noqa: E402
+from host.container.metadata import LevelEncoding  # noqa: E402
 from host.container.reader import open_container  # noqa: E402
 from host.container.report import container_report  # noqa: E402
 from host.container.signing import sign_container  # noqa: E402
@@ -32,6 +33,8 @@ from tests.container_samples import (SAMPLE_LEVELS, TEST_DEVICE_KEY, sample_cont
                                      publisher_key)
 
 SPEC = "docs/bitstream.md"
+# The int32 bias of `scaled.dcb`: its levels times 2^3 (rule scaled, section 4.2).
+SCALED_BIAS = LevelEncoding("scaled", 29, shift=3)
 WRONG_BASE = bytes(range(32))
 
 
@@ -47,6 +50,11 @@ def _valid_vectors() -> dict[str, tuple[bytes, dict]]:
     delta = sign_container(build_container(sample_metadata(version=2), payloads, base_sha256=base.content_sha256), key)
     empty_meta = replace(sample_metadata(), tensors=(), extensions={"note": "no coded tensors", "list": [1, -2, 0.5, None]})
     empty = build_container(empty_meta, [])
+    scaled_meta = sample_metadata()
+    scaled_meta = replace(scaled_meta, tensors=(scaled_meta.tensors[0],
+                                                replace(scaled_meta.tensors[1], encoding=SCALED_BIAS),
+                                                scaled_meta.tensors[2]))
+    scaled = build_container(scaled_meta, sample_payloads())
     return {
         "unsigned": (unsigned, {}),
         "signed": (signed, {"public_key": True}),
@@ -54,6 +62,7 @@ def _valid_vectors() -> dict[str, tuple[bytes, dict]]:
         "delta": (delta, {"public_key": True, "base_sha256": base.content_sha256, "base_status": "DC_OK",
                           "delta_levels": {0: [int(v) for v in target0]}}),
         "no_tensors": (empty, {}),
+        "scaled": (scaled, {}),
     }
 
 
@@ -70,6 +79,10 @@ def _negative_vectors() -> dict[str, tuple[bytes, str, dict]]:
     # Swap to a non-deterministic head: re-encode the top-level map count (5) with a 1-byte argument.
     non_shortest = b"\xb8\x05" + unsorted[1:]
     meta_shape = dict(meta, tensors=[dict(meta["tensors"][0], s=[4, 1, 2, 3])] + meta["tensors"][1:])
+    # rule scaled (docs/bitstream.md 4.2): a shift beyond 24, and the rule on an int8 tensor
+    meta_scaled_shift = dict(meta, tensors=[meta["tensors"][0], dict(meta["tensors"][1], e={"k": 25, "r": 4}),
+                                            meta["tensors"][2]])
+    meta_scaled_dtype = dict(meta, tensors=[dict(meta["tensors"][0], e={"k": 3, "r": 4})] + meta["tensors"][1:])
     delta_base = open_container(u).content_sha256
     delta_payloads = sample_payloads()
     delta_payloads[0] = TensorPayload.raw(SAMPLE_LEVELS[0] * 0, LevelDtype.INT8, delta=True)
@@ -100,6 +113,10 @@ def _negative_vectors() -> dict[str, tuple[bytes, str, dict]]:
         "neg_metadata_unknown": (layout_container(cbor.encode(meta_unknown), sample_payloads()), "DC_ERR_METADATA", {}),
         "neg_metadata_missing": (layout_container(cbor.encode(meta_missing), sample_payloads()), "DC_ERR_METADATA", {}),
         "neg_metadata_cbor": (layout_container(non_shortest, sample_payloads()), "DC_ERR_METADATA", {}),
+        "neg_metadata_scaled_shift": (layout_container(cbor.encode(meta_scaled_shift), sample_payloads()),
+                                      "DC_ERR_METADATA", {}),
+        "neg_metadata_scaled_dtype": (layout_container(cbor.encode(meta_scaled_dtype), sample_payloads()),
+                                      "DC_ERR_METADATA", {}),
         "neg_tensor": (layout_container(cbor.encode(meta_shape), sample_payloads()), "DC_ERR_TENSOR", {}),
         "neg_base": (delta, "DC_OK", {"base_sha256": WRONG_BASE, "base_status": "DC_ERR_BASE"}),
     }

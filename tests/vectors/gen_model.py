@@ -1,8 +1,10 @@
 """Golden vectors of the model runtime (docs/bitstream.md section 4, "Graph"; firmware/lib/include/dc_model.h).
 
-`tiny.dcb` is a small int8 model using most ops (tests/model_samples.py); `tiny.in0.bin` is one
-input and `tiny.out<k>.bin` the reference interpreter's outputs for it, which the C runtime must
-reproduce in both decode modes. Each `neg_*.dcb` is a valid container whose graph the runtime
+`tiny.dcb` is a small int8 model using most ops and every level rule (tests/model_samples.py;
+its conv and fully connected biases by rule scaled); `tiny_raw.dcb` the same graph with every
+payload raw (scaled biases as raw int32 levels, the conv bias then read a chunk at a time when
+streamed); `tiny.in0.bin` is one input and `tiny.out<k>.bin` the reference interpreter's outputs
+for it, which the C runtime must reproduce from both files in every decode mode. Each `neg_*.dcb` is a valid container whose graph the runtime
 must refuse with the status in its `.expect` file (one per graph-builder status). They also seed
 the graph builder's fuzz target (tests/fuzz/fuzz_model_load.c).
 """
@@ -27,7 +29,9 @@ def generate(outdir: Path) -> list[str]:
     graph = tiny_graph()
     (outdir / "tiny.dcb").write_bytes(tiny_container())
     (outdir / "tiny.expect").write_text("status DC_OK\n")
-    written += ["tiny.dcb", "tiny.expect"]
+    (outdir / "tiny_raw.dcb").write_bytes(tiny_container(codec="raw"))
+    (outdir / "tiny_raw.expect").write_text("status DC_OK\n")
+    written += ["tiny.dcb", "tiny.expect", "tiny_raw.dcb", "tiny_raw.expect"]
     inputs = tiny_inputs(graph, 1)[0]
     (outdir / "tiny.in0.bin").write_bytes(inputs[0].tobytes())
     written.append("tiny.in0.bin")

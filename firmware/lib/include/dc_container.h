@@ -90,11 +90,14 @@ typedef struct {
     const uint8_t *payload; /* payload_length bytes in the buffer */
 } dc_tensor_entry_t;
 
-/* Level reconstruction rules of a coded int8 tensor (metadata `encoding.rule`, section 4.2). */
+/* Level reconstruction rules of a coded tensor (metadata `encoding.rule`, section 4.2): 1..3 rebuild int8
+ * values, 4 int32 values. */
 #define DC_LEVEL_RULE_NONE 0u      /* no `encoding`: the levels are the values */
 #define DC_LEVEL_RULE_UNIFORM 1u   /* int8 = level * step */
 #define DC_LEVEL_RULE_CODEBOOK 2u  /* int8 = codebook[level + zero_index] */
 #define DC_LEVEL_RULE_DEPENDENT 3u /* 8-state trellis: int8 = (2 level - sgn(level) (state & 1)) * step */
+#define DC_LEVEL_RULE_SCALED 4u    /* int32 = level * 2^step, step (the shift) 1..DC_LEVEL_SCALED_MAX_SHIFT */
+#define DC_LEVEL_SCALED_MAX_SHIFT 24u
 
 /* One metadata tensor_info (a coded tensor or a graph value), for building the graph. */
 typedef struct {
@@ -111,10 +114,10 @@ typedef struct {
     int32_t zero_point;        /* the first zero point (all of them when zero_point_count == 1) */
     uint32_t zero_point_count; /* 1: one zero point for every channel; else channel_count */
     dc_cbor_reader_t zero_points; /* zero_point_count > 1: positioned at the first of the array's ints */
-    /* `encoding` (coded int8 tensors only) */
+    /* `encoding` (coded int8 tensors; int32 tensors: rule scaled only) */
     uint8_t rule;              /* DC_LEVEL_RULE_* */
-    uint8_t bits;              /* level bound: |level| <= 2^(bits-1) - 1 (uniform, dependent) */
-    uint8_t step;              /* uniform, dependent: 1..127 */
+    uint8_t bits;              /* level bound: |level| <= 2^(bits-1) - 1 (uniform, dependent); 0 otherwise */
+    uint8_t step;              /* uniform, dependent: 1..127; scaled: the shift k, 1..24 */
     uint8_t zero_index;        /* codebook: the index of its 0 entry */
     uint16_t codebook_length;  /* codebook: 1..256 entries */
     const int8_t *codebook;    /* codebook: codebook_length int8 entries in the buffer */

@@ -216,7 +216,8 @@ static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint6
     return DC_OK;
 }
 
-/* encoding = {"b": bits, "k": step, "r": 1 (uniform) / 3 (dependent)} / {"b", "c": codebook, "i": zero_index, "r": 2} */
+/* encoding = {"b": bits, "k": step, "r": 1 (uniform) / 3 (dependent)} / {"b", "c": codebook, "i": zero_index, "r": 2}
+ *          / {"k": shift, "r": 4 (scaled)} */
 static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
 {
     static const char *const names[] = {"b", "c", "i", "k", "r"};
@@ -254,6 +255,13 @@ static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
             return META;
         }
         info->step = (uint8_t)step;
+    } else if (rule == DC_LEVEL_RULE_SCALED) {
+        if (seen != 0x18u || step < 1u || step > DC_LEVEL_SCALED_MAX_SHIFT) {
+            return META;
+        }
+        info->step = (uint8_t)step; /* the shift; bits stays 0 */
+        info->rule = (uint8_t)rule;
+        return DC_OK;
     } else {
         return META;
     }
@@ -324,8 +332,9 @@ int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
     if ((seen & 0x08u) == 0) { /* shape */
         return META;
     }
-    if (info->rule != DC_LEVEL_RULE_NONE && info->level_dtype != DC_LEVEL_INT8) {
-        return META; /* only int8 tensors are rebuilt from levels */
+    if (info->rule != DC_LEVEL_RULE_NONE &&
+        info->level_dtype != (info->rule == DC_LEVEL_RULE_SCALED ? DC_LEVEL_INT32 : DC_LEVEL_INT8)) {
+        return META; /* rule scaled rebuilds int32 values, the others int8 */
     }
     if (!quantized) {
         return DC_OK; /* channel_count 0: no quantization */

@@ -312,7 +312,7 @@ static dc_status_t stream_bias(dc_model_t *m, const dc_model_op_t *op, uint32_t 
         return DC_OK;
     }
     b = &m->tensors[index];
-    if (b->source != DC_TENSOR_CONST || b->dtype != DC_LEVEL_INT32 || b->rule != DC_LEVEL_RULE_NONE ||
+    if (b->source != DC_TENSOR_CONST || b->dtype != DC_LEVEL_INT32 || /* exact, or rule scaled */
         m->life[index].first != (int16_t)k || m->life[index].last != (int16_t)k) {
         return DC_OK;
     }

@@ -39,12 +39,12 @@ typedef struct dc_model_tensor {
                                * of weights] */
     uint16_t stream;          /* STREAMED int8 weights: output channels per chunk (0: decoded whole); an int32 bias:
                                * 1 when it is read a chunk at a time into its op's weight buffer */
-    uint8_t step;             /* uniform/dependent step; codebook: its last index (length - 1) */
+    uint8_t step;             /* uniform/dependent step; codebook: its last index (length - 1); scaled: the shift k */
     uint8_t zero_index;       /* codebook: index of the 0 entry */
     int8_t scale_exp;         /* compact scales: the exponent, -126..120 */
-    uint8_t rank;             /* as in the metadata (<= 8; <= 4 for tensors the kernels touch) */
-    uint8_t bits;             /* uniform/dependent: |level| <= 2^(bits-1) - 1 (<= 8) */
-    uint8_t rule : 2;         /* DC_LEVEL_RULE_* (0..3): how decoded levels rebuild the int8 values */
+    uint8_t rank : 4;         /* as in the metadata (<= 8; <= 4 for tensors the kernels touch) */
+    uint8_t bits : 4;         /* uniform/dependent: |level| <= 2^(bits-1) - 1 (<= 8) */
+    uint8_t rule : 3;         /* DC_LEVEL_RULE_* (0..4): how decoded levels rebuild the values (scaled: int32) */
     uint8_t dtype : 2;        /* DC_LEVEL_* (0..2) */
     uint8_t source : 2;       /* DC_TENSOR_* (0..3) */
     uint8_t decoded : 1;      /* PER_LAYER: decoded during this invoke */

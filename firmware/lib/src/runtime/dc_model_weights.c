@@ -1,4 +1,5 @@
-/* dc_model_weights.c: decode a coded tensor's levels (raw or CABAC, in slices) into its int8/int16/int32 buffer. */
+/* dc_model_weights.c: decode a coded tensor's levels (raw or CABAC, in slices) into its int8/int16/int32 buffer,
+ * rebuilt by the tensor's rule (docs/bitstream.md section 4.2). */
 #include <string.h>
 
 #include "dc_levels.h"
@@ -113,10 +114,30 @@ static dc_status_t rebuild(const dc_model_tensor_t *t, int8_t *out, uint32_t at,
     return DC_OK;
 }
 
+/* Rule scaled (int32 tensors): value = level * 2^k, k = step in 1..24 (checked by the parser). A level outside
+ * -2^(31-k) .. 2^(31-k) - 1, whose value would leave int32, is DC_ERR_CORRUPT; inside, the product is exact. */
+static dc_status_t scale(const dc_model_tensor_t *t, int8_t *out, uint32_t at, const int32_t *levels, uint32_t n)
+{
+    const int32_t high = (int32_t)((1u << (31u - t->step)) - 1u), low = -high - 1;
+    const int32_t factor = (int32_t)1 << t->step;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t value;
+        if (levels[i] < low || levels[i] > high) {
+            return DC_ERR_CORRUPT;
+        }
+        value = levels[i] * factor;
+        memcpy(out + 4u * (at + i), &value, sizeof value);
+    }
+    return DC_OK;
+}
+
 static dc_status_t put(const dc_model_tensor_t *t, int8_t *out, uint32_t at, const int32_t *levels, uint32_t n,
                        uint8_t *state)
 {
-    return t->rule == DC_LEVEL_RULE_NONE ? store(out, t->dtype, at, levels, n) : rebuild(t, out, at, levels, n, state);
+    if (t->rule == DC_LEVEL_RULE_NONE) {
+        return store(out, t->dtype, at, levels, n);
+    }
+    return t->rule == DC_LEVEL_RULE_SCALED ? scale(t, out, at, levels, n) : rebuild(t, out, at, levels, n, state);
 }
 
 static int32_t *slice_buffer(const dc_model_t *m)
@@ -169,8 +190,11 @@ dc_status_t dc_model_stream_read(dc_model_t *m, dc_model_stream_t *s, int8_t *ou
     const uint32_t most = dc_model_slice_levels(m->mode);
     for (uint32_t at = 0; status == DC_OK && at < count;) {
         uint32_t n = count - at < most ? count - at : most;
-        if (s->entry.codec == DC_CODEC_RAW) {
-            /* int8 levels (the parser allows a rule on int8 tensors only) */
+        if (s->entry.codec == DC_CODEC_RAW && t->dtype == DC_LEVEL_INT32) {
+            /* rule scaled: int32 little-endian levels (every supported target is little-endian) */
+            memcpy(slice, s->entry.payload + 4u * (size_t)(s->done + at), 4u * (size_t)n);
+        } else if (s->entry.codec == DC_CODEC_RAW) {
+            /* int8 levels (the parser allows the other rules on int8 tensors only) */
             for (uint32_t i = 0; i < n; i++) {
                 slice[i] = (int8_t)s->entry.payload[s->done + at + i];
             }
