@@ -3,10 +3,9 @@
 
 Slow (about a minute per model on 2 cores): the search runs for real, and the result is
 measured again here, independently of the search's own bookkeeping, with the reference
-interpreter on data the search never saw. The floors are what the examples reach today:
-har meets the issue's 12x; lenet300's floor (36x, measured 39.6x) is below the issue's 40x,
-which post-training compression does not reach at 1 point held out (docs/compression.md).
-fashion_cnn (12.9x) is measured by bench/compress_bench.py, not here (two minutes more).
+interpreter on data the search never saw. The floors are the issue's targets: har 12x,
+lenet300 40x (measured 40.4x: 26,424 B, 0.4 points lost on 9,500 unseen test images).
+fashion_cnn (13x) is measured by bench/compress_bench.py, not here (two minutes more).
 """
 from __future__ import annotations
 
@@ -34,7 +33,7 @@ def _accuracy(graph, x, y) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "min_ratio"), [("lenet300", 36.0), ("har", 12.0)])
+@pytest.mark.parametrize(("name", "min_ratio"), [("lenet300", 40.0), ("har", 12.0)])
 def test_example_keeps_its_accuracy_on_held_out_data(name, min_ratio):
     folder = EXAMPLES / name
     graph = read_model(folder / "model_float32.tflite")
