@@ -190,17 +190,15 @@ def test_calibration_set_fits_and_is_disjoint_from_eval(name: str) -> None:
 
 
 def test_fashion_calibration_images_come_from_the_train_split() -> None:
-    from examples.calibration import (FASHION_CNN_SIZE, FASHION_SIZE, LENET300_SIZE, fashion_cnn_indices,
-                                      fashion_indices, lenet300_indices)
+    from examples.calibration import FASHION_SIZES, fashion_indices
 
-    index, cnn_index, lenet_index = fashion_indices(), fashion_cnn_indices(), lenet300_indices()
-    assert index.size == FASHION_SIZE == np.unique(index).size and index.max() < 60000
-    for nested, size in ((cnn_index, FASHION_CNN_SIZE), (lenet_index, LENET300_SIZE)):
-        assert nested.size == size == np.unique(nested).size and nested.max() < 60000
-        assert np.all(np.diff(nested) > 0)
-    assert np.isin(index, cnn_index).all() and np.isin(cnn_index, lenet_index).all()
+    index = fashion_indices()
+    assert index.size == FASHION_SIZES[-1] == np.unique(index).size and index.max() < 60000
+    assert np.all(np.diff(index) > 0)
+    # every earlier, smaller set is a subset (the draws of the first steps are kept)
+    first = np.sort(np.random.default_rng(20261129).choice(60000, FASHION_SIZES[0], replace=False))
+    assert np.isin(first, index).all()
     cnn, lenet = load_eval(EXAMPLES / "fashion_cnn" / "calib.npz"), load_eval(EXAMPLES / "lenet300" / "calib.npz")
-    assert len(cnn.y) == FASHION_CNN_SIZE and len(lenet.y) == LENET300_SIZE
-    # fashion_cnn's images are lenet300's at the positions of fashion_cnn_indices() within lenet300_indices()
-    at = np.searchsorted(lenet_index, cnn_index)
-    assert np.array_equal(lenet.x[at], cnn.x.reshape(FASHION_CNN_SIZE, 784)) and np.array_equal(lenet.y[at], cnn.y)
+    assert len(cnn.y) == len(lenet.y) == FASHION_SIZES[-1]
+    # both examples calibrate on the same images, each in its model's input layout
+    assert np.array_equal(cnn.x.reshape(len(cnn.y), 784), lenet.x) and np.array_equal(cnn.y, lenet.y)

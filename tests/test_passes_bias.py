@@ -114,3 +114,21 @@ def test_realize_packs_scaled_biases_smaller_at_the_same_accuracy(har_int8, monk
     acc_exact, out_exact = _accuracy(exact, data)
     assert acc_scaled == acc_exact
     assert np.mean(out_scaled != out_exact) < 0.01  # int8 outputs: (measured: all) identical
+
+
+def test_a_layer_kept_as_it_is_keeps_its_exact_bias(har_int8):
+    """The "int8 as is" option changes nothing, bias included: realized with every layer kept,
+    the graph's biases carry no encoding, equal the int8 model's, and every output is the same
+    (a scaled bias on kept layers broke the MLPerf models' zero-flip agreement budgets)."""
+    q, data = har_int8
+    trace = run_samples(q, data.x)
+    layers = {layer.op_index: layer for layer in engine._layers(q, trace.values, default_rate)}
+    chosen = [engine.layer_options(layer, engine.SearchSpace(), default_rate, q)[0] for layer in layers.values()]
+    assert all(option.description == "int8 as is" for option in chosen)
+    kept = engine.realize(q, layers, chosen, True)
+    for op_index in weight_ops(kept):
+        bias = kept.tensors[kept.ops[op_index].inputs[2]]
+        assert bias.encoding is None
+        assert np.array_equal(bias.data, q.tensors[q.ops[op_index].inputs[2]].data)
+    assert np.array_equal(run_samples(kept, data.x, keep=set()).values[kept.outputs[0]],
+                          run_samples(q, data.x, keep=set()).values[q.outputs[0]])
