@@ -94,6 +94,9 @@ class Row:
     nnc_search_score: float = 0.0  # NNCodec's score on the data its step was searched on
     holdout_samples: int = 0
     holdout_float32_acc: float | None = None
+    holdout_int8_acc: float | None = None
+    holdout_lut_acc: float | None = None
+    holdout_nnc_acc: float | None = None
     holdout_ours_acc: float | None = None
 
     @property
@@ -215,6 +218,11 @@ def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT
         hx, hy = held
         row.holdout_samples = int(len(hy))
         row.holdout_float32_acc = _accuracy(graph, hx, hy)
+        row.holdout_int8_acc = _accuracy(int8_graph, hx, hy)
+        held_i8 = prepare_data(hx, hy, int8_graph).x
+        lut_held = real_outputs(int8_graph, run_tflm(lut.tflite, held_i8))
+        row.holdout_lut_acc = 100.0 * float(np.mean(lut_held.argmax(axis=1) == hy))
+        row.holdout_nnc_acc = _accuracy(nnc.graph, hx, hy)
         row.holdout_ours_acc = _accuracy(result.graph, hx, hy)
     return row
 
@@ -243,10 +251,11 @@ def markdown(rows: list[Row], max_drop: float) -> str:
             f"{r.lut_data / r.ours_bytes:.2f} | {r.nnc_bytes / r.ours_bytes:.2f} | {_score(r.original_score, m)} | "
             f"{_score(r.int8_score, m)} | {_score(r.lut_score, m)} | {_score(r.nnc_score, m)} | "
             f"{_score(r.ours_score, m)} |")
-    lines += ["", "| model | scored samples | calib samples | search | more held-out images: float32 / ours "
-              "| SQNR dB: TFLM LUT / NNCodec / ours |", "|---|---:|---:|---:|---|---|"]
+    lines += ["", "| model | scored samples | calib samples | search | more held-out images: float32 / TFLite int8 / "
+              "TFLM LUT 4b / NNCodec / ours | SQNR dB: TFLM LUT / NNCodec / ours |", "|---|---:|---:|---:|---|---|"]
     for r in rows:
-        held = (f"{r.holdout_float32_acc:.1f} / {r.holdout_ours_acc:.1f} ({r.holdout_samples})"
+        held = (f"{r.holdout_float32_acc:.1f} / {r.holdout_int8_acc:.1f} / {r.holdout_lut_acc:.1f} / "
+                f"{r.holdout_nnc_acc:.1f} / {r.holdout_ours_acc:.1f} ({r.holdout_samples})"
                 if r.holdout_samples else "-")
         lines.append(f"| {r.model} | {r.samples} | {r.calib_samples or '-'} | {r.seconds:.0f} s | {held} | "
                      f"{r.lut_sqnr:.1f} / {r.nnc_sqnr:.1f} / {r.ours_sqnr:.1f} |")
