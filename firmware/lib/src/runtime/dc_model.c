@@ -137,7 +137,7 @@ static dc_status_t stream_buffer_bytes(const dc_model_t *m, const dc_model_op_t 
     const int conv = op->kind == DC_OP_CONV_2D;
     const uint32_t rest = (uint32_t)out_c % chunk;
     int32_t scratch = conv ? conv_scratch(m, op, (int32_t)chunk) : 0;
-    int32_t quant_count = op->multiplier != NULL ? 0 : op->channels == 1 ? 1 : (int32_t)chunk; /* in the buffer */
+    int32_t quant_count = dc_model_buffer_quant_count(op, (int32_t)chunk);
     if (conv && rest != 0u) {
         int32_t last = conv_scratch(m, op, (int32_t)rest);
         scratch = last > scratch ? last : scratch;
@@ -371,7 +371,7 @@ static dc_status_t plan_streams(dc_model_t *m)
             op->planned_scratch = (uint8_t)conv;
             continue;
         }
-        quant_count = op->multiplier != NULL ? 0 : op->channels; /* a per-tensor FC: in the op record */
+        quant_count = dc_model_buffer_quant_count(op, op->channels);
         scratch = conv ? conv_scratch(m, op, out_c) : 0;
         if (scratch < 0) {
             return DC_ERR_ARG;

@@ -191,6 +191,14 @@ typedef struct dc_model_op {
     } p;
 } dc_model_op_t;
 
+/* How many multipliers (and as many shifts) an op keeps in its weights' planned buffer for `chunk` output channels:
+ * none when they live in the op record (a per-tensor FULLY_CONNECTED), 1 for other per-tensor weights, else `chunk`.
+ * The planner sizes the buffer with it and dc_model_invoke lays the buffer out with it. */
+static inline int32_t dc_model_buffer_quant_count(const dc_model_op_t *op, int32_t chunk)
+{
+    return op->multiplier != NULL ? 0 : op->channels == 1u ? 1 : chunk;
+}
+
 #if UINTPTR_MAX == 0xFFFFFFFFu
 /* The record sizes docs/runtime.md quotes, checked on every 32-bit build (a negative array size fails it). */
 typedef char dc_model_tensor_is_40_bytes[sizeof(dc_model_tensor_t) == 40u ? 1 : -1];

@@ -102,7 +102,7 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
     const int fc = op->kind == DC_OP_FULLY_CONNECTED;
     const int32_t out_c = fc ? w->dims[2] : w->dims[0], chunk = (int32_t)w->stream;
     const int32_t row = (int32_t)(dc_model_count(w) / (uint32_t)out_c), per_tensor = op->channels == 1;
-    const int32_t quant_count = op->multiplier != NULL ? 0 : per_tensor ? 1 : chunk; /* in the buffer */
+    const int32_t quant_count = dc_model_buffer_quant_count(op, chunk);
     int32_t *multiplier = dc_model_scratch_multipliers(w), *shift = multiplier + quant_count;
     int32_t *scratch = shift + quant_count; /* the conv kernel's, behind the multipliers */
     int8_t *buffer = w->data + w->extra - (uint32_t)(chunk * row); /* the chunk ends the buffer */
@@ -191,13 +191,13 @@ static dc_status_t run_conv(dc_model_t *m, dc_model_op_t *op)
     dc_model_conv_params(m, op, &p);
     if (op->kind == DC_OP_CONV_2D) {
         if (op->planned_scratch) {
-            planned_scratch(w, op->channels, &p.conv);
+            planned_scratch(w, dc_model_buffer_quant_count(op, op->channels), &p.conv);
         }
         return dc_conv_s8(&p.conv, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len, &yd, y->data,
                           len(y));
     }
     if (op->planned_scratch) {
-        planned_scratch(w, op->channels, &p.conv);
+        planned_scratch(w, dc_model_buffer_quant_count(op, op->channels), &p.conv);
     }
     return dc_depthwise_conv_s8(&p, &q, &xd, x->data, len(x), &wd, w->data, len(w), bias, bias_len, &yd, y->data,
                                 len(y));
