@@ -11,7 +11,7 @@ import pytest
 
 from host.data import Dataset, load_data
 from host.passes import search as search_module
-from host.passes.engine import Evaluator, prepare, sampling_margin, search_anchor
+from host.passes.engine import Evaluator, prepare, sampling_margin, search_anchor, search_split
 from host.passes.fidelity import Fidelity, measure
 from host.passes.rate import default_rate
 from host.passes.rewrite import clone
@@ -88,8 +88,7 @@ def test_unit_pruning_is_scored_on_the_samples_its_statistics_did_not_come_from(
     start = search_module.start_search(graph, calib, 1.0, search_module.SearchSpace(unit_fractions=()),
                                        search_samples=calib.size // 2)
     samples = calib.size // 2
-    fitted = np.sort(np.random.default_rng(0).choice(calib.size, samples, replace=False))  # engine.prepare's draw
-    others = np.setdiff1d(np.arange(calib.size), fitted)
+    fitted, others = search_split(calib.size, samples)  # engine.prepare's draw
     # No labels (the score is top-1 agreement), and a reference that is wrong on the fitted samples
     # only: a score on them would be far below 100, on the others it is the int8 model's agreement.
     data = Dataset(start.int8_data.x, None)

@@ -358,6 +358,16 @@ class Problem:
     search_anchor: float  # the score a candidate's drop on the search samples is measured from
 
 
+def search_split(size: int, search_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """(search, rest): the sample indices the search chooses on (all of them, or `search_samples`
+    drawn with default_rng(0), ascending) and the others (empty when the search takes all). The
+    one draw behind the search, its statistics, the structural passes and the verification."""
+    if size <= search_samples:
+        return np.arange(size), np.arange(0)
+    chosen = np.sort(np.random.default_rng(0).choice(size, search_samples, replace=False))
+    return chosen, np.setdiff1d(np.arange(size), chosen)
+
+
 def prepare(base: Graph, data: Dataset, reference_outputs: np.ndarray, space: SearchSpace,
             search_samples: int, probe_bits: tuple[int, ...], rate: RateFn,
             progress: ProgressFn, disjoint_verify: bool = False) -> Problem:
@@ -368,13 +378,10 @@ def prepare(base: Graph, data: Dataset, reference_outputs: np.ndarray, space: Se
     them, or with `disjoint_verify` (and more samples than `search_samples`) only on the others,
     so that the verification sees samples the search did not choose on.
     """
-    subset_index = np.arange(data.size)
-    if data.size > search_samples:
-        subset_index = np.sort(np.random.default_rng(0).choice(data.size, search_samples, replace=False))
+    subset_index, rest = search_split(data.size, search_samples)
     sub = Dataset(data.x[subset_index], None if data.y is None else data.y[subset_index])
     verify = data
-    if disjoint_verify and subset_index.size < data.size:
-        rest = np.setdiff1d(np.arange(data.size), subset_index)
+    if disjoint_verify and rest.size:
         verify = Dataset(data.x[rest], None if data.y is None else data.y[rest])
         verify_reference = reference_outputs[rest]
     else:
@@ -413,11 +420,8 @@ def prepare(base: Graph, data: Dataset, reference_outputs: np.ndarray, space: Se
     _floor_unmeasured_gains(gains)
     base_search = measure(search_eval.reference, base_sub_out, sub.y).score
     base_verify = full_eval.fidelity(base).score
-    if verify is data:  # the verification samples are all the samples (the search's among them)
-        anchor = search_anchor(base_search, sub_reference_score, 0, base_verify, reference_score, verify.size)
-    else:
-        anchor = search_anchor(base_search, sub_reference_score, sub.size, base_verify, reference_score,
-                               verify.size)
+    search_count = 0 if verify is data else sub.size  # verifying on all samples counts the search's already
+    anchor = search_anchor(base_search, sub_reference_score, search_count, base_verify, reference_score, verify.size)
     return Problem(base, layers, options, gains, search_eval, full_eval, reference_score, trace, sensitivities,
                    anchor)
 

@@ -17,7 +17,8 @@ from host.data import Dataset, prepare_data
 from host.errors import HostError
 from host.graph import DType, Graph, QuantizerKind
 from host.passes.engine import (
-    Evaluator, LayerOption, Progress, ProgressFn, SearchSpace, Sensitivity, _ignore, prepare, search, within_budget,
+    Evaluator, LayerOption, Progress, ProgressFn, SearchSpace, Sensitivity, _ignore, prepare, search, search_split,
+    within_budget,
 )
 from host.passes.execute import run_samples
 from host.passes.fidelity import Fidelity, measure, real_outputs
@@ -117,7 +118,7 @@ def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samp
     within `space.unit_share` of the `remaining` budget (points left after PTQ), removal of the
     dead units (shrink.py), then low-rank factorization (lowrank.py) within `space.lowrank_share`
     more. Their statistics come from the `samples` the search will use (engine.prepare draws the
-    same ones); when there are more samples, each trial is scored on the others. A pruning whose
+    same ones, engine.search_split); when there are more samples, each trial is scored on the others. A pruning whose
     compensation was fitted to the samples it is scored on looks nearly free: on lenet300 (3,000
     calibration images) halving the first layer cost 0.1 points on its own 1,000 and 1.0 on the
     other 2,000 (0.7 on 9,500 unseen test images)."""
@@ -125,11 +126,9 @@ def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samp
     from host.passes.shrink import shrink  # noqa: PLC0415
     from host.passes.units import choose_units  # noqa: PLC0415
 
-    index = np.arange(data.size)
-    scored = index
-    if data.size > samples:
-        index = np.sort(np.random.default_rng(0).choice(data.size, samples, replace=False))
-        scored = np.setdiff1d(np.arange(data.size), index)
+    index, scored = search_split(data.size, samples)
+    if not scored.size:
+        scored = index
     evaluator = Evaluator(Dataset(data.x[scored], None if data.y is None else data.y[scored]), reference[scored])
 
     def score(g: Graph) -> float:  # a pruning below the SQNR budget scores as unacceptable
