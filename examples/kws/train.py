@@ -3,7 +3,7 @@
 Run from the repository root with TensorFlow installed (`pip install .[train]`) and
 `apt-get install espeak-ng sox flite`:
     python examples/kws/train.py
-Synthesises the data (about a minute), trains, and writes model_float32.tflite,
+Synthesises the data (about two minutes), trains, and writes model_float32.tflite,
 model_int8.tflite, eval.npz and meta.json beside this file.
 """
 from __future__ import annotations
