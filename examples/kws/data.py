@@ -82,6 +82,11 @@ EVAL = Plan("eval", 2002, EVAL_VARIANTS, EVAL_FLITE, renders_per_keyword=24,
 CALIB_VARIANTS = ("klatt", "klatt3", "adam", "linda", "robert", "steph")
 CALIB = Plan("calib", 3003, CALIB_VARIANTS, (), renders_per_keyword=48,
              renders_per_unknown_word=4, copies=1, silence=40)
+# More held-out clips for the benchmark (bench/compress_bench.py --holdout), synthesised when it
+# runs and never committed: the eval voices, renderings of a seed of their own, four times as many
+# as eval.npz (1,200 clips). Nothing trains or calibrates on them.
+HELDOUT = Plan("heldout", 4004, EVAL_VARIANTS, EVAL_FLITE, renders_per_keyword=96,
+               renders_per_unknown_word=8, copies=1, silence=80)
 
 
 @dataclass(frozen=True)
@@ -242,10 +247,10 @@ if __name__ == "__main__":
     import time
 
     parser = argparse.ArgumentParser(description="Synthesise the kws data set and save it as .npz")
-    parser.add_argument("split", choices=("train", "eval", "calib"))
+    parser.add_argument("split", choices=("train", "eval", "calib", "heldout"))
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     start = time.monotonic()
-    x, y = build({"train": TRAIN, "eval": EVAL, "calib": CALIB}[args.split])
+    x, y = build({"train": TRAIN, "eval": EVAL, "calib": CALIB, "heldout": HELDOUT}[args.split])
     np.savez_compressed(args.out, x=x, y=y)
     print(f"{args.split}: {x.shape} in {time.monotonic() - start:.1f} s -> {args.out}", file=sys.stderr)
