@@ -121,7 +121,7 @@ def _accuracy(graph: Graph, x: np.ndarray, y: np.ndarray) -> float:
 def _holdout(name: str, count: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Up to `count` held-out samples beyond eval.npz, or None: for the Fashion-MNIST examples the
     t10k images after eval.npz's 500; for kws a fixed draw from examples.kws.data.HELDOUT (the
-    eval voices, other renderings, synthesised now: about 30 s)."""
+    eval voices, other renderings, synthesised on each run)."""
     if name not in ("fashion_cnn", "lenet300", "kws") or count <= 0:
         return None
     try:
