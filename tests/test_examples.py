@@ -189,6 +189,28 @@ def test_calibration_set_fits_and_is_disjoint_from_eval(name: str) -> None:
     assert not any(row.tobytes() in seen for row in calib.x.reshape(len(calib.y), -1))
 
 
+def test_kws_voice_splits_are_disjoint() -> None:
+    """Training never hears a calibration or eval voice, nor a relative of one (steph2 of steph,
+    klatt3 of klatt: espeak-ng variants that share a base voice); the benchmark's extra held-out
+    clips are the eval voices with a seed of their own."""
+    import re
+
+    from examples.kws import data
+
+    def base(variant: str) -> str:
+        return re.sub(r"\d+$", "", variant).lower()
+
+    held = set(data.EVAL_VARIANTS) | set(data.CALIB_VARIANTS)
+    assert not set(data.TRAIN_VARIANTS) & held
+    assert not set(data.TRAIN_FLITE) & set(data.EVAL_FLITE)
+    # relatives: the numbered m/f variants and klatt2 were the first release's and are distinct voices
+    named = {v for v in data.TRAIN_VARIANTS if not re.fullmatch(r"[mf]\d|klatt2|croak", v)}
+    assert not {base(v) for v in named} & {base(v) for v in held}
+    assert len(set(data.TRAIN_VARIANTS)) == len(data.TRAIN_VARIANTS) == 50
+    assert (data.HELDOUT.variants, data.HELDOUT.flite_voices) == (data.EVAL.variants, data.EVAL.flite_voices)
+    assert len({data.TRAIN.seed, data.EVAL.seed, data.CALIB.seed, data.HELDOUT.seed}) == 4
+
+
 def test_fashion_calibration_images_come_from_the_train_split() -> None:
     from examples.calibration import FASHION_SIZES, fashion_indices
 
