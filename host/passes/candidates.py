@@ -13,7 +13,7 @@ import numpy as np
 from host.graph import QuantizerKind, WeightEncoding, dependent_step, uniform_max_level, uniform_step
 from host.graph.encoding import UniformLevels
 from host.passes.cluster import codebook_levels
-from host.passes.gptq import compensated_levels
+from host.passes.gptq import compensated_levels, inverse_cholesky
 from host.passes.quantizers import ClipMethod, channel_scales, uniform_levels
 from host.passes.rate import storable_scales
 from host.passes.rdoq import rdoq_levels, trellis_levels
@@ -130,3 +130,25 @@ def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray
     encoding = UniformLevels(levels, bits, step)
     data = encoding.reconstruct()
     return WeightCandidate(data, scale, axis, encoding, _sparsity(data))
+
+
+def compensated_depthwise_candidate(w: np.ndarray, bits: int, covariance: np.ndarray, damping: float,
+                                    lam: float = 0.0, clip: ClipMethod = ClipMethod.MSE) -> WeightCandidate:
+    """Per-channel `bits`-bit uniform levels of a DEPTHWISE_CONV_2D filter `w` [1, kh, kw, c] by
+    GPTQ error compensation within each channel: channel j's kh*kw weights only multiply input
+    channel j, so each gets its own [kh*kw, kh*kw] patch covariance (`covariance` [c, k, k],
+    layerstats) and its own compensation (rate-aware with `lam` > 0, as compensated_candidate)."""
+    channels = w.shape[-1]
+    rows = np.moveaxis(np.asarray(w, dtype=np.float64).reshape(-1, channels), 1, 0)  # [c, kh*kw]
+    max_level = uniform_max_level(bits)
+    step = uniform_step(bits)
+    s_b = channel_scales(rows, 0, max_level, clip if bits < 6 else ClipMethod.MINMAX)
+    scale = storable_scales(s_b / step)
+    delta = scale.astype(np.float64) * step
+    levels = np.zeros(rows.shape, dtype=np.int32)
+    for j in range(channels):
+        upper, dead = inverse_cholesky(covariance[j], damping)
+        levels[j] = compensated_levels(rows[j:j + 1], delta[j:j + 1], upper, dead, bits, lam)[0]
+    encoding = UniformLevels(np.moveaxis(levels, 0, 1).reshape(w.shape), bits, step)
+    data = encoding.reconstruct()
+    return WeightCandidate(data, scale, 3, encoding, _sparsity(data))

@@ -26,8 +26,8 @@ from host.data import Dataset
 from host.graph import DType, Graph, OpKind, Quantization, Tensor
 from host.passes.bias import scaled_bias
 from host.passes.candidates import (
-    WeightCandidate, codebook_candidate, compensated_candidate, dependent_candidate, keep_candidate,
-    uniform_candidate, uniform_candidates,
+    WeightCandidate, codebook_candidate, compensated_candidate, compensated_depthwise_candidate, dependent_candidate,
+    keep_candidate, uniform_candidate, uniform_candidates,
 )
 from host.passes.execute import rerun_from, run_samples
 from host.passes.fidelity import Fidelity, measure, real_outputs
@@ -249,6 +249,8 @@ def layer_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph |
                 options.append(weight_option(layer, cand, f"dependent {bits}b" + suffix, rate))
     if compensated:
         options += compensated_options(layer, space, rate)
+    elif layer.kind is OpKind.DEPTHWISE_CONV_2D and space.compensated_bits and w.shape[0] == 1:
+        options += compensated_depthwise_options(layer, space, rate)
     if space.factorize:
         from host.passes.factorize import factor_options  # noqa: PLC0415 (factorize uses this module)
         options += factor_options(layer, space, rate, graph)
@@ -267,6 +269,17 @@ def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[
         for sparsity in space.compensated_sparsities:
             cand = compensated_candidate(layer.real, 0, bits, upper, dead, 0.0, sparsity)
             options.append(weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate))
+    return options
+
+
+def compensated_depthwise_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[LayerOption]:
+    """GPTQ options of a DEPTHWISE_CONV_2D layer (depth multiplier 1), channel by channel
+    (candidates.compensated_depthwise_candidate): every bit width and rate weight, no pruning."""
+    options = []
+    for bits in space.compensated_bits:
+        for lam in space.compensated_lambdas:
+            cand = compensated_depthwise_candidate(layer.real, bits, layer.stats.covariance, space.damping, lam)
+            options.append(weight_option(layer, cand, f"gptq {bits}b" + (f" rd {lam}" if lam else ""), rate))
     return options
 
 
