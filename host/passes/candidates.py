@@ -13,7 +13,7 @@ import numpy as np
 from host.graph import QuantizerKind, WeightEncoding, dependent_step, uniform_max_level, uniform_step
 from host.graph.encoding import UniformLevels
 from host.passes.cluster import codebook_levels
-from host.passes.gptq import compensated_levels, inverse_cholesky
+from host.passes.gptq import compensated_levels, compensated_levels_channelwise, inverse_cholesky
 from host.passes.quantizers import ClipMethod, channel_scales, uniform_levels
 from host.passes.rate import storable_scales
 from host.passes.rdoq import rdoq_levels, trellis_levels
@@ -137,7 +137,8 @@ def compensated_depthwise_candidate(w: np.ndarray, bits: int, covariance: np.nda
     """Per-channel `bits`-bit uniform levels of a DEPTHWISE_CONV_2D filter `w` [1, kh, kw, c] by
     GPTQ error compensation within each channel: channel j's kh*kw weights only multiply input
     channel j, so each gets its own [kh*kw, kh*kw] patch covariance (`covariance` [c, k, k],
-    layerstats) and its own compensation (rate-aware with `lam` > 0, as compensated_candidate)."""
+    layerstats) and its own compensation (gptq.compensated_levels_channelwise; rate-aware with
+    `lam` > 0, the rate model taken over the whole layer)."""
     channels = w.shape[-1]
     rows = np.moveaxis(np.asarray(w, dtype=np.float64).reshape(-1, channels), 1, 0)  # [c, kh*kw]
     max_level = uniform_max_level(bits)
@@ -145,10 +146,9 @@ def compensated_depthwise_candidate(w: np.ndarray, bits: int, covariance: np.nda
     s_b = channel_scales(rows, 0, max_level, clip if bits < 6 else ClipMethod.MINMAX)
     scale = storable_scales(s_b / step)
     delta = scale.astype(np.float64) * step
-    levels = np.zeros(rows.shape, dtype=np.int32)
-    for j in range(channels):
-        upper, dead = inverse_cholesky(covariance[j], damping)
-        levels[j] = compensated_levels(rows[j:j + 1], delta[j:j + 1], upper, dead, bits, lam)[0]
+    factors = [inverse_cholesky(covariance[j], damping) for j in range(channels)]
+    levels = compensated_levels_channelwise(rows, delta, np.stack([u for u, _ in factors]),
+                                            np.stack([d for _, d in factors]), bits, lam)
     encoding = UniformLevels(np.moveaxis(levels, 0, 1).reshape(w.shape), bits, step)
     data = encoding.reconstruct()
     return WeightCandidate(data, scale, 3, encoding, _sparsity(data))

@@ -112,3 +112,42 @@ def compensated_levels(w: np.ndarray, delta: np.ndarray, upper: np.ndarray, dead
         work[:, b1:] -= errors @ upper[b0:b1, b1:]
     levels[:, dead] = 0
     return levels.astype(np.int32)
+
+
+def compensated_levels_channelwise(w: np.ndarray, delta: np.ndarray, uppers: np.ndarray, deads: np.ndarray,
+                                   bits: int, lam: float = 0.0) -> np.ndarray:
+    """Levels [c, k] of `c` independent rows (a depthwise layer's channels: row j's k weights only
+    multiply input channel j), row j on step `delta[j]` with GPTQ compensation by its own
+    `uppers[j]` [k, k] and `deads[j]` [k] (inverse_cholesky of its own covariance). Row by row
+    the arithmetic of `compensated_levels`, all rows at once; with `lam` > 0 the rate model is
+    the histogram of plain rounding over the whole layer, as for any other layer. Rows of zeros
+    stay zero. Levels satisfy |level| <= 2**(bits-1) - 1.
+    """
+    max_level = uniform_max_level(bits)
+    work = np.array(w, dtype=np.float64)
+    work[deads] = 0.0
+    rows, k = work.shape
+    live = np.any(np.asarray(w) != 0, axis=1)
+    step = np.where(live, np.asarray(delta, dtype=np.float64).reshape(rows), 1.0)
+    diag = np.einsum("cii->ci", uppers)
+    levels = np.zeros((rows, k), dtype=np.int64)
+    cost_bits = relative = None
+    if lam > 0:
+        plain = np.clip(round_half_away(work[live] / step[live, None]), -max_level, max_level).astype(np.int64)
+        cost_bits = _level_bits(plain, max_level)
+        relative = 1.0 / diag ** 2
+        relative = relative / np.mean(relative, axis=1, keepdims=True)
+    for i in range(k):
+        col = work[:, i]
+        x = col / step
+        q = np.clip(round_half_away(x), -max_level, max_level)
+        if cost_bits is not None:
+            cands = np.stack([q, q - np.sign(q), np.zeros_like(q)])
+            cost = relative[:, i][None] * (x[None] - cands) ** 2 + lam * cost_bits[(cands + max_level).astype(np.int64)]
+            q = np.take_along_axis(cands, np.argmin(cost, axis=0)[None], axis=0)[0]
+        levels[:, i] = q.astype(np.int64)
+        err = (col - q * step) / diag[:, i]
+        work[:, i:] -= err[:, None] * uppers[:, i, i:]
+    levels[deads] = 0
+    levels[~live] = 0
+    return levels.astype(np.int32)
