@@ -16,7 +16,7 @@ Training hears 50 espeak-ng variants (the 12 of the first release and 38 named h
 ones, none of them a relative of a calibration or eval variant) and three flite voices. The
 first release trained on the 12 alone (5,600 clips): it scored 95.7 % on eval and its compressed
 model lost 4 points there; with 50 voices and 16,800 clips the model scores 98.0 % and its
-compressed model keeps that (docs/compression.md, "kws").
+compressed model stays within a 1-point budget (docs/compression.md, "kws").
 
 A clip is one second at 16 kHz: the rendering resampled by sox to 16 kHz mono int16, trimmed
 to where it exceeds 2% of its peak (+/- 10 ms), peak-normalised to a random level 0.2-0.9,
