@@ -65,6 +65,24 @@ def test_depthwise_compensation_beats_rounding_channel_by_channel(bits):
     assert ours.sum() < 0.8 * rounded.sum(), (ours.sum(), rounded.sum())
 
 
+def test_depthwise_compensation_with_a_depth_multiplier_uses_each_channels_input():
+    """Depth multiplier 2: output channel j reads input channel j // 2, and is compensated on that
+    channel's covariance (at the layer's steps, each channel is compensated_levels on it)."""
+    rng = np.random.default_rng(11)
+    w = rng.normal(0, 0.3, size=(1, 3, 3, 6))
+    covs = []
+    for _ in range(3):
+        x = rng.normal(size=(800, 2)) @ rng.normal(size=(2, 9)) + 0.1 * rng.normal(size=(800, 9))
+        covs.append(np.cov(x.T, bias=True))
+    cov = np.stack(covs)
+    both = compensated_depthwise_candidate(w, 3, cov, 0.01)
+    delta = both.scale.astype(np.float64) * both.encoding.step
+    for j in range(6):
+        upper, dead = inverse_cholesky(cov[j // 2], 0.01)
+        alone = compensated_levels(w[..., j].reshape(1, 9), delta[j:j + 1], upper, dead, 3)[0]
+        assert np.array_equal(both.encoding.levels[..., j].reshape(9), alone), f"channel {j}"
+
+
 def test_channelwise_compensation_is_each_row_on_its_own():
     """All rows at once give, without a rate weight, exactly what one compensated_levels call per
     row gives; a zero row stays zero, a dead input's weight is 0; with a rate weight the layer's

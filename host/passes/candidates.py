@@ -135,20 +135,23 @@ def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray
 def compensated_depthwise_candidate(w: np.ndarray, bits: int, covariance: np.ndarray, damping: float,
                                     lam: float = 0.0, clip: ClipMethod = ClipMethod.MSE) -> WeightCandidate:
     """Per-channel `bits`-bit uniform levels of a DEPTHWISE_CONV_2D filter `w` [1, kh, kw, c] by
-    GPTQ error compensation within each channel: channel j's kh*kw weights only multiply input
-    channel j, so each gets its own [kh*kw, kh*kw] patch covariance (`covariance` [c, k, k],
-    layerstats) and its own compensation (gptq.compensated_levels_channelwise; rate-aware with
-    `lam` > 0, the rate model taken over the whole layer)."""
+    GPTQ error compensation within each channel: output channel j's kh*kw weights only multiply
+    input channel j // m (m the depth multiplier, c / c_in), so each gets the [kh*kw, kh*kw] patch
+    covariance of that input channel (`covariance` [c_in, k, k], layerstats) and its own
+    compensation (gptq.compensated_levels_channelwise; rate-aware with `lam` > 0, the rate model
+    taken over the whole layer)."""
     channels = w.shape[-1]
+    multiplier = channels // covariance.shape[0]
     rows = np.moveaxis(np.asarray(w, dtype=np.float64).reshape(-1, channels), 1, 0)  # [c, kh*kw]
     max_level = uniform_max_level(bits)
     step = uniform_step(bits)
     s_b = channel_scales(rows, 0, max_level, clip if bits < 6 else ClipMethod.MINMAX)
     scale = storable_scales(s_b / step)
     delta = scale.astype(np.float64) * step
-    factors = [inverse_cholesky(covariance[j], damping) for j in range(channels)]
-    levels = compensated_levels_channelwise(rows, delta, np.stack([u for u, _ in factors]),
-                                            np.stack([d for _, d in factors]), bits, lam)
+    factors = [inverse_cholesky(cov, damping) for cov in covariance]  # one per input channel
+    source = np.arange(channels) // multiplier
+    levels = compensated_levels_channelwise(rows, delta, np.stack([u for u, _ in factors])[source],
+                                            np.stack([d for _, d in factors])[source], bits, lam)
     encoding = UniformLevels(np.moveaxis(levels, 0, 1).reshape(w.shape), bits, step)
     data = encoding.reconstruct()
     return WeightCandidate(data, scale, 3, encoding, _sparsity(data))

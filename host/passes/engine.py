@@ -249,7 +249,7 @@ def layer_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph |
                 options.append(weight_option(layer, cand, f"dependent {bits}b" + suffix, rate))
     if compensated:
         options += compensated_options(layer, space, rate)
-    elif layer.kind is OpKind.DEPTHWISE_CONV_2D and space.compensated_bits and w.shape[0] == 1:
+    elif layer.kind is OpKind.DEPTHWISE_CONV_2D and space.compensated_bits:
         options += compensated_depthwise_options(layer, space, rate)
     if space.factorize:
         from host.passes.factorize import factor_options  # noqa: PLC0415 (factorize uses this module)
@@ -273,7 +273,7 @@ def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[
 
 
 def compensated_depthwise_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[LayerOption]:
-    """GPTQ options of a DEPTHWISE_CONV_2D layer (depth multiplier 1), channel by channel
+    """GPTQ options of a DEPTHWISE_CONV_2D layer, channel by channel
     (candidates.compensated_depthwise_candidate): every bit width and rate weight, no pruning."""
     options = []
     for bits in space.compensated_bits:
