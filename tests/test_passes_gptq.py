@@ -6,7 +6,7 @@ import pytest
 
 from host.coder import encode_levels
 from host.passes.candidates import compensated_candidate, compensated_depthwise_candidate, uniform_candidate
-from host.passes.gptq import compensated_levels, compensated_levels_channelwise, inverse_cholesky
+from host.passes.gptq import compensated_levels, compensated_levels_channelwise, depthwise_factors, inverse_cholesky
 from host.passes.rate import CoderRate, cbor_float_bytes, storable_scales
 from host.passes.units import remove_groups
 
@@ -52,7 +52,7 @@ def test_depthwise_compensation_beats_rounding_channel_by_channel(bits):
         latent = rng.normal(size=(n, 3))
         patches.append(latent @ rng.normal(size=(3, 9)) + 0.2 * rng.normal(size=(n, 9)))
     cov = np.stack([np.cov(p.T, bias=True) for p in patches])
-    comp = compensated_depthwise_candidate(w, bits, cov, 0.01)
+    comp = compensated_depthwise_candidate(w, bits, *depthwise_factors(cov, channels, 0.01))
     plain = uniform_candidate(w, 3, bits)
     assert comp.data.shape == w.shape and comp.axis == 3 and comp.scale.shape == (channels,)
     assert np.abs(comp.encoding.levels).max() <= (1 << (bits - 1)) - 1
@@ -75,7 +75,7 @@ def test_depthwise_compensation_with_a_depth_multiplier_uses_each_channels_input
         x = rng.normal(size=(800, 2)) @ rng.normal(size=(2, 9)) + 0.1 * rng.normal(size=(800, 9))
         covs.append(np.cov(x.T, bias=True))
     cov = np.stack(covs)
-    both = compensated_depthwise_candidate(w, 3, cov, 0.01)
+    both = compensated_depthwise_candidate(w, 3, *depthwise_factors(cov, 6, 0.01))
     delta = both.scale.astype(np.float64) * both.encoding.step
     for j in range(6):
         upper, dead = inverse_cholesky(cov[j // 2], 0.01)

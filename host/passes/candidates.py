@@ -13,7 +13,7 @@ import numpy as np
 from host.graph import QuantizerKind, WeightEncoding, dependent_step, uniform_max_level, uniform_step
 from host.graph.encoding import UniformLevels
 from host.passes.cluster import codebook_levels
-from host.passes.gptq import compensated_levels, compensated_levels_channelwise, inverse_cholesky
+from host.passes.gptq import compensated_levels, compensated_levels_channelwise
 from host.passes.quantizers import ClipMethod, channel_scales, uniform_levels
 from host.passes.rate import storable_scales
 from host.passes.rdoq import rdoq_levels, trellis_levels
@@ -132,26 +132,20 @@ def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray
     return WeightCandidate(data, scale, axis, encoding, _sparsity(data))
 
 
-def compensated_depthwise_candidate(w: np.ndarray, bits: int, covariance: np.ndarray, damping: float,
+def compensated_depthwise_candidate(w: np.ndarray, bits: int, uppers: np.ndarray, deads: np.ndarray,
                                     lam: float = 0.0, clip: ClipMethod = ClipMethod.MSE) -> WeightCandidate:
     """Per-channel `bits`-bit uniform levels of a DEPTHWISE_CONV_2D filter `w` [1, kh, kw, c] by
-    GPTQ error compensation within each channel: output channel j's kh*kw weights only multiply
-    input channel j // m (m the depth multiplier, c / c_in), so each gets the [kh*kw, kh*kw] patch
-    covariance of that input channel (`covariance` [c_in, k, k], layerstats) and its own
-    compensation (gptq.compensated_levels_channelwise; rate-aware with `lam` > 0, the rate model
-    taken over the whole layer)."""
+    GPTQ error compensation within each channel: channel j's kh*kw weights are compensated by its
+    own factor (`uppers`, `deads`: gptq.depthwise_factors) in gptq.compensated_levels_channelwise,
+    rate-aware with `lam` > 0 (the rate model taken over the whole layer)."""
     channels = w.shape[-1]
-    multiplier = channels // covariance.shape[0]
     rows = np.moveaxis(np.asarray(w, dtype=np.float64).reshape(-1, channels), 1, 0)  # [c, kh*kw]
     max_level = uniform_max_level(bits)
     step = uniform_step(bits)
     s_b = channel_scales(rows, 0, max_level, clip if bits < 6 else ClipMethod.MINMAX)
     scale = storable_scales(s_b / step)
     delta = scale.astype(np.float64) * step
-    factors = [inverse_cholesky(cov, damping) for cov in covariance]  # one per input channel
-    source = np.arange(channels) // multiplier
-    levels = compensated_levels_channelwise(rows, delta, np.stack([u for u, _ in factors])[source],
-                                            np.stack([d for _, d in factors])[source], bits, lam)
+    levels = compensated_levels_channelwise(rows, delta, uppers, deads, bits, lam)
     encoding = UniformLevels(np.moveaxis(levels, 0, 1).reshape(w.shape), bits, step)
     data = encoding.reconstruct()
     return WeightCandidate(data, scale, 3, encoding, _sparsity(data))

@@ -31,7 +31,7 @@ from host.passes.candidates import (
 )
 from host.passes.execute import rerun_from, run_samples
 from host.passes.fidelity import Fidelity, measure, real_outputs
-from host.passes.gptq import inverse_cholesky
+from host.passes.gptq import depthwise_factors, inverse_cholesky
 from host.passes.layerstats import LayerStats, distortion, layer_stats, output_shift
 from host.passes.prune import PruneMode, magnitude_mask
 from host.passes.quantizers import ClipMethod, dequantize_weights
@@ -275,10 +275,11 @@ def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[
 def compensated_depthwise_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[LayerOption]:
     """GPTQ options of a DEPTHWISE_CONV_2D layer, channel by channel
     (candidates.compensated_depthwise_candidate): every bit width and rate weight, no pruning."""
+    uppers, deads = depthwise_factors(layer.stats.covariance, layer.real.shape[-1], space.damping)
     options = []
     for bits in space.compensated_bits:
         for lam in space.compensated_lambdas:
-            cand = compensated_depthwise_candidate(layer.real, bits, layer.stats.covariance, space.damping, lam)
+            cand = compensated_depthwise_candidate(layer.real, bits, uppers, deads, lam)
             options.append(weight_option(layer, cand, f"gptq {bits}b" + (f" rd {lam}" if lam else ""), rate))
     return options
 

@@ -50,6 +50,15 @@ def _level_bits(levels: np.ndarray, max_level: int) -> np.ndarray:
     return -np.log2(p)
 
 
+def _rate_aware(x: np.ndarray, q: np.ndarray, relative: np.ndarray | float, lam: float, cost_bits: np.ndarray,
+                max_level: int) -> np.ndarray:
+    """The level among {q, one toward zero, 0} minimising relative * (x - level)^2 + lam * bits(level),
+    per element of `x` (weights in steps) and `q` (their nearest levels)."""
+    cands = np.stack([q, q - np.sign(q), np.zeros_like(q)])
+    cost = relative * (x[None] - cands) ** 2 + lam * cost_bits[(cands + max_level).astype(np.int64)]
+    return np.take_along_axis(cands, np.argmin(cost, axis=0)[None], axis=0)[0]
+
+
 def compensated_levels(w: np.ndarray, delta: np.ndarray, upper: np.ndarray, dead: np.ndarray, bits: int,
                        lam: float = 0.0, sparsity: float = 0.0) -> np.ndarray:
     """Levels [rows, d] of real weights `w` [rows, d] on per-row steps `delta` [rows] with
@@ -99,10 +108,7 @@ def compensated_levels(w: np.ndarray, delta: np.ndarray, upper: np.ndarray, dead
             x = col / step
             q = np.clip(round_half_away(x), -max_level, max_level)
             if cost_bits is not None:
-                toward = q - np.sign(q)
-                cands = np.stack([q, toward, np.zeros_like(q)])
-                cost = relative[b0 + i] * (x[None] - cands) ** 2 + lam * cost_bits[(cands + max_level).astype(np.int64)]
-                q = np.take_along_axis(cands, np.argmin(cost, axis=0)[None], axis=0)[0]
+                q = _rate_aware(x, q, relative[b0 + i], lam, cost_bits, max_level)
             if keep is not None:
                 q = np.where(keep[:, i], q, 0.0)
             levels[:, b0 + i] = q.astype(np.int64)
@@ -142,12 +148,20 @@ def compensated_levels_channelwise(w: np.ndarray, delta: np.ndarray, uppers: np.
         x = col / step
         q = np.clip(round_half_away(x), -max_level, max_level)
         if cost_bits is not None:
-            cands = np.stack([q, q - np.sign(q), np.zeros_like(q)])
-            cost = relative[:, i][None] * (x[None] - cands) ** 2 + lam * cost_bits[(cands + max_level).astype(np.int64)]
-            q = np.take_along_axis(cands, np.argmin(cost, axis=0)[None], axis=0)[0]
+            q = _rate_aware(x, q, relative[:, i][None], lam, cost_bits, max_level)
         levels[:, i] = q.astype(np.int64)
         err = (col - q * step) / diag[:, i]
         work[:, i:] -= err[:, None] * uppers[:, i, i:]
     levels[deads] = 0
     levels[~live] = 0
     return levels.astype(np.int32)
+
+
+def depthwise_factors(covariance: np.ndarray, channels: int, damping: float) -> tuple[np.ndarray, np.ndarray]:
+    """(uppers [channels, k, k], deads [channels, k]) of a DEPTHWISE_CONV_2D layer with `channels`
+    output channels: output channel j reads input channel j // m alone (m = channels / c_in, the
+    depth multiplier), so its factor is inverse_cholesky of that channel's patch covariance
+    (`covariance` [c_in, k, k], layerstats). Computed once per input channel."""
+    factors = [inverse_cholesky(cov, damping) for cov in covariance]
+    source = np.arange(channels) // (channels // covariance.shape[0])
+    return np.stack([u for u, _ in factors])[source], np.stack([d for _, d in factors])[source]
