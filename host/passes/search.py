@@ -118,10 +118,10 @@ def _prune_units(base: Graph, data: Dataset, reference, space: SearchSpace, samp
     within `space.unit_share` of the `remaining` budget (points left after PTQ), removal of the
     dead units (shrink.py), then low-rank factorization (lowrank.py) within `space.lowrank_share`
     more. Their statistics come from the `samples` the search will use (engine.prepare draws the
-    same ones, engine.search_split); when there are more samples, each trial is scored on the others. A pruning whose
-    compensation was fitted to the samples it is scored on looks nearly free: on lenet300 (3,000
-    calibration images) halving the first layer cost 0.1 points on its own 1,000 and 1.0 on the
-    other 2,000 (0.7 on 9,500 unseen test images)."""
+    same ones, engine.search_split); when there are more samples, each trial is scored on the
+    others. A pruning whose compensation was fitted to the samples it is scored on looks nearly
+    free: on lenet300 (3,000 calibration images) halving the first layer cost 0.1 points on its
+    own 1,000 and 1.0 on the other 2,000 (0.7 on 9,500 unseen test images)."""
     from host.passes.lowrank import choose_ranks  # noqa: PLC0415
     from host.passes.shrink import shrink  # noqa: PLC0415
     from host.passes.units import choose_units  # noqa: PLC0415
