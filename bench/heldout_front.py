@@ -7,7 +7,7 @@ sweep would cost on data the compressor never sees.
 The compressor's own steps run on CALIB.npz exactly as `dcagent compress --calib` runs them
 (PTQ with the range method it picks, unit pruning, statistics, options, sensitivity; the
 search half and the verification half). Then, instead of the budget search, the multiplier mu
-sweeps a grid: each Lagrangian choice is realized, packed into a real unsigned .dcb (bytes
+sweeps a grid: each Lagrangian choice is assembled as the search assembles it (refitted), packed into a real unsigned .dcb (bytes
 counted), and scored on the search half, the verification half and the held-out DATA.npz.
 The held-out figures are for this table only: nothing here feeds back into a choice.
 """
@@ -25,7 +25,7 @@ from host.data import prepare_data, read_arrays
 from host.evaluation import evaluate, model_outputs
 from host.model_file import read_model_file
 from host.model_format import pack
-from host.passes.engine import SearchSpace, lagrangian_norm, prepare, realize, select
+from host.passes.engine import SearchSpace, assemble, lagrangian_norm, prepare, select
 from host.passes.fidelity import measure
 from host.passes.rewrite import clone, compact
 from host.passes.rate import default_rate
@@ -77,7 +77,7 @@ def front(model_path: Path, calib_path: Path, data_path: Path, points: int = 14,
         if key in seen:
             continue
         seen.add(key)
-        g = realize(problem.base, problem.layers, chosen, space.bias_correction)
+        g, _, _ = assemble(problem, chosen, space.bias_correction, space.damping if space.sequential_refit else None)
         s = problem.search_eval.fidelity(g)
         v = problem.full_eval.fidelity(g)
         compressed = compact(clone(g))

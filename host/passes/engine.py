@@ -37,6 +37,7 @@ from host.passes.prune import PruneMode, magnitude_mask
 from host.passes.quantizers import ClipMethod, dequantize_weights
 from host.passes.rate import DIRECTORY_BYTES, TENSOR_INFO_BYTES, RateFn, default_rate, tensor_bytes
 from host.passes.rewrite import channel_axis, clone, weight_ops
+from host.passes.sequential import Recipe, refit
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -98,6 +99,9 @@ class SearchSpace:
     lowrank_min_weights: int = 20000
     # Layers with GPTQ options and more weights than this get plain options without pruning only.
     plain_max_weights: int = 20000
+    # Refit the chosen GPTQ options in graph order on the compressed model's own inputs before
+    # measuring a candidate (sequential.py).
+    sequential_refit: bool = True
 
 
 @dataclass(eq=False)
@@ -127,6 +131,7 @@ class LayerOption:
     distortion: float
     description: str
     factor: object | None = None  # host.passes.factorize.Factorization
+    recipe: Recipe | None = None  # how a GPTQ option was made (sequential.refit makes it again)
 
     @property
     def effective_real(self) -> np.ndarray:
@@ -265,10 +270,11 @@ def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[
         for lam in space.compensated_lambdas:
             cand = compensated_candidate(layer.real, 0, bits, upper, dead, lam)
             tag = f"gptq {bits}b" + (f" rd {lam}" if lam else "")
-            options.append(weight_option(layer, cand, tag, rate))
+            options.append(dataclasses.replace(weight_option(layer, cand, tag, rate), recipe=Recipe(bits, lam)))
         for sparsity in space.compensated_sparsities:
             cand = compensated_candidate(layer.real, 0, bits, upper, dead, 0.0, sparsity)
-            options.append(weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate))
+            option = weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate)
+            options.append(dataclasses.replace(option, recipe=Recipe(bits, 0.0, sparsity)))
     return options
 
 
@@ -280,7 +286,8 @@ def compensated_depthwise_options(layer: Layer, space: SearchSpace, rate: RateFn
     for bits in space.compensated_bits:
         for lam in space.compensated_lambdas:
             cand = compensated_depthwise_candidate(layer.real, bits, uppers, deads, lam)
-            options.append(weight_option(layer, cand, f"gptq {bits}b" + (f" rd {lam}" if lam else ""), rate))
+            option = weight_option(layer, cand, f"gptq {bits}b" + (f" rd {lam}" if lam else ""), rate)
+            options.append(dataclasses.replace(option, recipe=Recipe(bits, lam)))
     return options
 
 
@@ -310,6 +317,17 @@ def realize(base: Graph, layers: dict[int, Layer], chosen: list[LayerOption], bi
         for option, shift in sorted(factored, key=lambda item: -item[0].op_index):
             splice(g, layers[option.op_index], option.factor, shift)
     return g
+
+
+def assemble(problem: Problem, chosen: list[LayerOption], bias_correction: bool,
+             refit_damping: float | None) -> tuple[Graph, list[LayerOption], np.ndarray | None]:
+    """The compressed graph of `chosen`, the options it holds and, when known, its raw output on
+    the search samples: `realize`d, then, unless `refit_damping` is None, sequentially refitted
+    (sequential.refit, which runs the graph on the search samples as it goes)."""
+    g = realize(problem.base, problem.layers, chosen, bias_correction)
+    if refit_damping is None:
+        return g, list(chosen), None
+    return refit(problem, g, chosen, bias_correction, refit_damping, problem.rate)
 
 
 def _keeps_layer(layer: Layer, cand: WeightCandidate) -> bool:
@@ -347,13 +365,15 @@ class Evaluator:
         self.reference = reference
         self.count = 0
 
-    def outputs(self, graph: Graph) -> np.ndarray:
+    def outputs(self, graph: Graph, raw: np.ndarray | None = None) -> np.ndarray:
+        """Real outputs of `graph` on the data (`raw`: its raw outputs there, already computed)."""
         self.count += 1
-        raw = run_samples(graph, self.data.x, keep=set()).values[graph.outputs[0]]
+        if raw is None:
+            raw = run_samples(graph, self.data.x, keep=set()).values[graph.outputs[0]]
         return real_outputs(graph, raw)
 
-    def fidelity(self, graph: Graph) -> Fidelity:
-        return measure(self.reference, self.outputs(graph), self.data.y)
+    def fidelity(self, graph: Graph, raw: np.ndarray | None = None) -> Fidelity:
+        return measure(self.reference, self.outputs(graph, raw), self.data.y)
 
 
 @dataclass(eq=False)
@@ -370,6 +390,8 @@ class Problem:
     trace: object
     sensitivities: list[Sensitivity]
     search_anchor: float  # the score a candidate's drop on the search samples is measured from
+    rate: RateFn = default_rate
+    refit_patches: dict = field(default_factory=dict)  # sequential.py: op -> (patch draw, base patches)
 
 
 def search_split(size: int, search_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -437,7 +459,7 @@ def prepare(base: Graph, data: Dataset, reference_outputs: np.ndarray, space: Se
     search_count = 0 if verify is data else sub.size  # verifying on all samples counts the search's already
     anchor = search_anchor(base_search, sub_reference_score, search_count, base_verify, reference_score, verify.size)
     return Problem(base, layers, options, gains, search_eval, full_eval, reference_score, trace, sensitivities,
-                   anchor)
+                   anchor, rate)
 
 
 def search_anchor(base_search: float, reference_search: float, search_count: int,
@@ -555,7 +577,8 @@ def sampling_margin(fidelity: Fidelity, z: float) -> float:
 
 def search(problem: Problem, max_drop: float, bias_correction: bool, progress: ProgressFn = _ignore,
            steps: int = 14, refine_evaluations: int = 60, seconds: float | None = None,
-           min_sqnr_db: float | None = None, verify_margin: float = 0.0) -> tuple[Outcome | None, Outcome]:
+           min_sqnr_db: float | None = None, verify_margin: float = 0.0,
+           refit_damping: float | None = None) -> tuple[Outcome | None, Outcome]:
     """Step 4: (best outcome meeting the budget or None, smallest measured outcome overall).
 
     A bisection on the multiplier finds the smallest Lagrangian choice within the budget on the
@@ -570,19 +593,21 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     `verify_margin` (z, standard errors): the verification passes a candidate only when its drop
     plus `sampling_margin(fidelity, z)` is within the budget, so that a budget met on disjoint
     verification samples also holds on unseen data with some confidence (0: no margin).
+    `refit_damping` (optional): every candidate is refitted (`assemble`, sequential.py) with this
+    damping before it is measured; the outcome lists the refitted options.
     Returns (best_within_budget, best_found): best_within_budget is None when no mu met the
     budget on all samples; best_found is then the candidate with the least drop.
     """
     norm = lagrangian_norm(problem)
-    evaluated: dict[tuple[int, ...], tuple[Graph, Fidelity]] = {}
+    evaluated: dict[tuple[int, ...], tuple[Graph, Fidelity, list[LayerOption]]] = {}
     sub_ref = problem.search_anchor
 
     def measure_choice(chosen: list[LayerOption]) -> tuple[Graph, Fidelity]:
         key = tuple(id(o) for o in chosen)
         if key not in evaluated:
-            g = realize(problem.base, problem.layers, chosen, bias_correction)
-            evaluated[key] = (g, problem.search_eval.fidelity(g))
-        return evaluated[key]
+            g, made, raw = assemble(problem, chosen, bias_correction, refit_damping)
+            evaluated[key] = (g, problem.search_eval.fidelity(g, raw), made)
+        return evaluated[key][:2]
 
     def evaluate(mu: float):
         chosen = select(problem, mu)
@@ -614,7 +639,8 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     def verify(chosen: list[LayerOption]) -> Outcome:
         nonlocal best_found
         g, _ = measure_choice(chosen)
-        outcome = Outcome(g, chosen, problem.full_eval.fidelity(g), problem.reference_score,
+        made = evaluated[tuple(id(o) for o in chosen)][2]
+        outcome = Outcome(g, made, problem.full_eval.fidelity(g), problem.reference_score,
                           problem.sensitivities, problem.search_eval.count + problem.full_eval.count)
         progress(Progress("verify", 1, 1, f"{total_bytes(chosen):.0f} B, drop {outcome.drop:.2f} pt"))
         if best_found is None or outcome.drop < best_found.drop:
@@ -731,7 +757,8 @@ def run_pass(graph: Graph, data: Dataset, max_drop: float, space: SearchSpace, r
 
     reference = real_outputs(graph, run_samples(graph, data.x, keep=set()).values[graph.outputs[0]])
     problem = prepare(graph, data, reference, space, search_samples, (3,), rate, progress)
-    within, _ = search(problem, max_drop, space.bias_correction, progress)
+    within, _ = search(problem, max_drop, space.bias_correction, progress,
+                       refit_damping=space.damping if space.sequential_refit else None)
     before = graph_bytes(graph, rate).total
     if within is None:
         fid = measure(reference, reference, data.y)

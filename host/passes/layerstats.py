@@ -84,6 +84,36 @@ def layer_stats(graph: Graph, op_index: int, inputs: np.ndarray, max_patches: in
     return LayerStats(op_index, mean_input, covariance, patches)
 
 
+@dataclass(frozen=True)
+class PatchSample:
+    """Which samples (`rows`, None: all) and which of their patches (`keep`, None: all) the
+    statistics of an op's input use; the same draw as `layer_stats` makes."""
+
+    rows: np.ndarray | None
+    keep: np.ndarray | None
+
+    @classmethod
+    def draw(cls, graph: Graph, op_index: int, sample_shape: tuple[int, ...], max_patches: int = 8192,
+             seed: int = 0) -> "PatchSample":
+        rng = np.random.default_rng(seed)
+        n = sample_shape[0]
+        size = int(np.prod(sample_shape[1:]))
+        n_keep = max(1, min(n, (1 << 24) // max(1, size * 16)))
+        rows = np.sort(rng.choice(n, n_keep, replace=False)) if n_keep < n else None
+        probe = _patches(graph, graph.ops[op_index], np.zeros((1,) + tuple(sample_shape[1:])))
+        count = probe.shape[0] * (n if rows is None else rows.size)
+        keep = rng.choice(count, max_patches, replace=False) if count > max_patches else None
+        return cls(rows, keep)
+
+    def patches(self, graph: Graph, op_index: int, x: np.ndarray) -> np.ndarray:
+        """The chosen patches of real-valued input `x` [n, ...]."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.rows is not None:
+            x = x[self.rows]
+        patches = _patches(graph, graph.ops[op_index], x)
+        return patches if self.keep is None else patches[self.keep]
+
+
 def distortion(op_kind: OpKind, stats: LayerStats, delta: np.ndarray) -> float:
     """Expected squared error per output position that weight change `delta` adds (bias-corrected)."""
     cov = stats.covariance32

@@ -1,0 +1,186 @@
+"""Sequential refit: each compressed layer compensated for the error of the compressed layers before it.
+
+The search's options are fitted on the int8 base model's inputs (engine.prepare), so in the
+compressed model every layer adds its own error to what reaches it. Once the search has
+chosen one option per layer, `refit` runs the compressed model on the search samples op by
+op. Before each chosen GPTQ layer (an option with a `Recipe`) it takes the weights that map the
+inputs the layer now receives, Q, to what the base layer computed from its own inputs, P,
+ridge-regularised toward the base weights W (so a layer whose inputs are unchanged keeps W):
+
+    W* = (W C_pq + d W) (C_qq + d I)^-1,    d = damping * mean(diag(C_qq))
+
+(centered patch covariances; per channel for DEPTHWISE_CONV_2D), and quantizes W* again by
+the option's own recipe (bits, rate weight, SparseGPT sparsity) with C_qq as its Hessian. With
+bias correction, the bias then makes the layer's mean output what the base layer's was:
+b* = b + out(W, mean P) - out(W*_q, mean Q) (layerstats.output_shift). The refitted options
+keep their bit widths; their sizes are measured again. docs/compression.md ("Sequential refit")
+has the measurements.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from host.graph import Graph, NO_TENSOR, OpKind, Quantization
+from host.passes.candidates import WeightCandidate, compensated_candidate, compensated_depthwise_candidate
+from host.passes.execute import batched, chunk_size
+from host.passes.gptq import depthwise_factors, inverse_cholesky
+from host.passes.layerstats import PatchSample, output_shift
+from host.passes.rate import RateFn
+from host.reference.common import OpContext
+from host.reference.interpreter import KERNELS
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a GPTQ option was made, so that it can be made again on other inputs."""
+
+    bits: int
+    lam: float = 0.0
+    sparsity: float = 0.0
+
+
+def refit_weights(real: np.ndarray, kind: OpKind, base_patches: np.ndarray, patches: np.ndarray,
+                  damping: float) -> tuple[np.ndarray, np.ndarray]:
+    """(W*, C_qq): the real weights `real` refitted to `patches` (Q) against `base_patches` (P),
+    and the centered covariance of Q (per channel [c, k, k] for DEPTHWISE_CONV_2D)."""
+    p = base_patches - base_patches.mean(axis=0, keepdims=True)
+    q = patches - patches.mean(axis=0, keepdims=True)
+    n = max(1, q.shape[0])
+    if kind is OpKind.DEPTHWISE_CONV_2D:
+        qt = np.ascontiguousarray(q.transpose(2, 1, 0))  # [c, k, m]
+        c_qq = qt @ qt.transpose(0, 2, 1) / n
+        c_pq = np.ascontiguousarray(p.transpose(2, 1, 0)) @ qt.transpose(0, 2, 1) / n
+        source = np.arange(real.shape[-1]) // (real.shape[-1] // c_qq.shape[0])  # output j reads input j // m
+        w = real.reshape(-1, real.shape[-1]).T  # [c_out, kh*kw]
+        d = (damping * np.einsum("ckk->c", c_qq) / c_qq.shape[1] + 1e-12)[source]
+        lhs = np.einsum("ck,ckl->cl", w, c_pq[source]) + d[:, None] * w
+        system = c_qq[source] + d[:, None, None] * np.eye(c_qq.shape[1])
+        refit = np.linalg.solve(system, lhs[:, :, None])[:, :, 0]  # C_qq is symmetric
+        return refit.T.reshape(real.shape), c_qq
+    c_qq = q.T @ q / n
+    c_pq = p.T @ q / n
+    w = real.reshape(real.shape[0], -1)
+    d = damping * float(np.mean(np.diag(c_qq))) + 1e-12
+    refit = np.linalg.solve(c_qq + d * np.eye(c_qq.shape[0]), (w @ c_pq + d * w).T).T
+    return refit.reshape(real.shape), c_qq
+
+
+def requantize(layer, recipe: Recipe, real: np.ndarray, c_qq: np.ndarray, damping: float) -> WeightCandidate:
+    """The recipe's candidate for weights `real` with input covariance `c_qq`."""
+    if layer.kind is OpKind.DEPTHWISE_CONV_2D:
+        uppers, deads = depthwise_factors(c_qq, real.shape[-1], damping)
+        return compensated_depthwise_candidate(real, recipe.bits, uppers, deads, recipe.lam)
+    upper, dead = inverse_cholesky(c_qq, damping)
+    return compensated_candidate(real, 0, recipe.bits, upper, dead, recipe.lam, recipe.sparsity)
+
+
+class _Runner:
+    """Runs a graph op by op over `x` in chunks, keeping every value of every chunk."""
+
+    def __init__(self, graph: Graph, x: np.ndarray) -> None:
+        self.graph = graph
+        step = chunk_size(graph)
+        self.chunks = []
+        self.rows = []
+        for begin in range(0, x.shape[0], step):
+            rows = x[begin:begin + step]
+            values: list[np.ndarray | None] = [None] * len(graph.tensors)
+            values[graph.inputs[0]] = rows
+            self.chunks.append(values)
+            self.rows.append(rows.shape[0])
+
+    def value(self, index: int) -> np.ndarray:
+        return np.concatenate([values[index] for values in self.chunks], axis=0)
+
+    def run(self, op_index: int) -> None:
+        for values, rows in zip(self.chunks, self.rows):
+            values.extend([None] * (len(self.graph.tensors) - len(values)))  # a bias added since
+            g = batched(self.graph, rows)
+            op = g.ops[op_index]
+            args = [(values[i] if values[i] is not None else g.tensors[i].data) if i != NO_TENSOR else None
+                    for i in op.inputs]
+            result = KERNELS[op.kind](OpContext(g, op, op_index, args))
+            values[op.outputs[0]] = result.astype(g.tensors[op.outputs[0]].dtype.numpy, copy=False)
+            for i in op.inputs:  # free what no later op reads
+                if i != NO_TENSOR and not g.tensors[i].is_constant and i not in self._later_inputs(op_index):
+                    values[i] = None
+
+    def _later_inputs(self, op_index: int) -> set[int]:
+        if not hasattr(self, "_later"):
+            later: list[set[int]] = [set() for _ in self.graph.ops]
+            seen = set(self.graph.outputs)
+            for k in range(len(self.graph.ops) - 1, -1, -1):
+                later[k] = set(seen)
+                seen |= {i for i in self.graph.ops[k].inputs if i != NO_TENSOR}
+            self._later = later
+        return self._later[op_index]
+
+
+def _real(graph: Graph, index: int, values: np.ndarray) -> np.ndarray:
+    scale, zero = graph.tensors[index].quantization.single()
+    return (values.astype(np.float64) - zero) * np.float64(scale)
+
+
+def refit(problem, graph: Graph, chosen: list, bias_correction: bool, damping: float, rate: RateFn
+          ) -> tuple[Graph, list, np.ndarray | None]:
+    """(graph, chosen, outputs): every chosen option that has a recipe refitted in graph order,
+    and the refitted graph's raw output on the search samples (None when nothing was refitted).
+
+    `graph` is `engine.realize(problem.base, problem.layers, chosen, ...)`; it is changed in
+    place. Options without a recipe (plain, codebook, factorized, int8 as is) stay as chosen.
+    """
+    from host.passes.engine import _bias_int32, _set_bias, weight_option  # noqa: PLC0415 (engine imports this module)
+    by_op = {option.op_index: k for k, option in enumerate(chosen)}
+    todo = {op for op, k in by_op.items() if chosen[k].recipe is not None and chosen[k].factor is None}
+    if not todo:
+        return graph, chosen, None
+    out = list(chosen)
+    x = problem.search_eval.data.x
+    runner = _Runner(graph, x)
+    base_values = problem.trace.values
+    for op_index in range(len(graph.ops)):
+        if op_index in todo:
+            k = by_op[op_index]
+            option, layer = chosen[k], problem.layers[op_index]
+            input_index = graph.ops[op_index].inputs[0]
+            received = runner.value(input_index)
+            if np.array_equal(received, base_values[input_index]):  # nothing before it changed what it sees
+                runner.run(op_index)
+                continue
+            mine = _real(graph, input_index, received)
+            sample, p = _base_patches(problem, op_index, input_index)
+            q = sample.patches(problem.base, op_index, mine)
+            real, c_qq = refit_weights(layer.real, layer.kind, p, q, damping)
+            cand = requantize(layer, option.recipe, real, c_qq, damping)
+            _apply(graph, op_index, cand)
+            shift = None
+            if bias_correction:
+                shift = (output_shift(problem.base, op_index, cand.real(), mine.mean(axis=0))
+                         - output_shift(problem.base, op_index, layer.real, layer.stats.mean_input))
+            _set_bias(graph, op_index, _bias_int32(layer, cand.scale, shift), layer.in_scale * cand.scale)
+            refitted = weight_option(layer, cand, option.description + ", refit", rate)
+            out[k] = dataclasses.replace(refitted, recipe=option.recipe)
+        runner.run(op_index)
+    return graph, out, runner.value(graph.outputs[0])
+
+
+def _base_patches(problem, op_index: int, input_index: int) -> tuple[PatchSample, np.ndarray]:
+    """The patch draw of op `op_index` and the base model's patches under it (kept on `problem`)."""
+    cache = problem.refit_patches
+    if op_index not in cache:
+        base_in = _real(problem.base, input_index, problem.trace.values[input_index])
+        sample = PatchSample.draw(problem.base, op_index, base_in.shape)
+        cache[op_index] = (sample, sample.patches(problem.base, op_index, base_in))
+    return cache[op_index]
+
+
+def _apply(graph: Graph, op_index: int, cand: WeightCandidate) -> None:
+    op = graph.ops[op_index]
+    w_t = graph.tensors[op.inputs[1]]
+    graph.tensors[op.inputs[1]] = dataclasses.replace(
+        w_t, data=cand.data,
+        quantization=Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), cand.axis),
+        encoding=cand.encoding)
