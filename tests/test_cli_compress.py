@@ -57,6 +57,18 @@ def test_lossy_compress_meets_the_budget_and_reports(har_compressed):
     assert sum(t["bytes"] for t in report["tensors"]) == report["payload_bytes"]
 
 
+def test_refit_is_on_by_default_and_no_refit_turns_it_off(har_compressed, tmp_path):
+    """The search refits the chosen layers on the compressed model's own inputs (sequential.py):
+    the report names the refitted choices; --no-refit leaves every choice as the search made it."""
+    _, _, report = har_compressed
+    assert any(c["choice"].endswith(", refit") for c in report["choices"])
+    out, plain = tmp_path / "plain.dcb", tmp_path / "plain.json"
+    assert main(["-q", "compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--data", str(HAR / "eval.npz"),
+                 "--max-drop", "1", "--report", str(plain), "--unsigned", "--check", "0", "--no-refit"]) == 0
+    choices = json.loads(plain.read_text())["choices"]
+    assert choices and not any("refit" in c["choice"] for c in choices)
+
+
 def test_compressed_container_runs_as_reported_in_the_c_runtime(har_compressed, tmp_path, capsys):
     _, out, report = har_compressed
     container = read_container(out)

@@ -33,6 +33,12 @@ from host.reference.common import OpContext
 from host.reference.interpreter import KERNELS
 
 
+#: A layer is refitted only from at least this many input patches per input of a row (d for FC
+#: and CONV_2D, kh*kw for DEPTHWISE_CONV_2D); with fewer the least-squares fit follows the search
+#: samples rather than the data.
+MIN_PATCHES_PER_INPUT = 8
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How a GPTQ option was made, so that it can be made again on other inputs."""
@@ -152,6 +158,9 @@ def refit(problem, graph: Graph, chosen: list, bias_correction: bool, damping: f
                 continue
             mine = _real(graph, input_index, received)
             sample, p = _base_patches(problem, op_index, input_index)
+            if p.shape[0] < MIN_PATCHES_PER_INPUT * int(np.prod(p.shape[1:2])):  # too few to fit a row
+                runner.run(op_index)
+                continue
             q = sample.patches(problem.base, op_index, mine)
             real, c_qq = refit_weights(layer.real, layer.kind, p, q, damping)
             cand = requantize(layer, option.recipe, real, c_qq, damping)
