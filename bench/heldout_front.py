@@ -2,13 +2,14 @@
 sweep would cost on data the compressor never sees.
 
     python -m bench.heldout_front examples/kws/model_float32.tflite \
-        --calib examples/kws/calib.npz --data examples/kws/eval.npz [--points 14] [--markdown]
+        --calib examples/kws/calib.npz --data examples/kws/eval.npz [--points 14] [--refit]
 
 The compressor's own steps run on CALIB.npz exactly as `dcagent compress --calib` runs them
 (PTQ with the range method it picks, unit pruning, statistics, options, sensitivity; the
 search half and the verification half). Then, instead of the budget search, the multiplier mu
-sweeps a grid: each Lagrangian choice is assembled as the search assembles it (refitted), packed into a real unsigned .dcb (bytes
-counted), and scored on the search half, the verification half and the held-out DATA.npz.
+sweeps a grid: each Lagrangian choice is assembled as the search assembles it
+(engine.assemble; refitted with `--refit`), packed into a real unsigned .dcb (bytes counted), and scored on the search
+half, the verification half and the held-out DATA.npz.
 The held-out figures are for this table only: nothing here feeds back into a choice.
 """
 from __future__ import annotations
@@ -47,8 +48,10 @@ class Point:
 
 
 def front(model_path: Path, calib_path: Path, data_path: Path, points: int = 14,
-          search_samples: int = 1000, low: float = -3.0, high: float = 3.0) -> tuple[dict, list[Point]]:
-    """(summary, points): the sweep of log10(mu / norm) over [low, high] in `points` steps."""
+          search_samples: int = 1000, low: float = -3.0, high: float = 3.0,
+          refit: bool = False) -> tuple[dict, list[Point]]:
+    """(summary, points): the sweep of log10(mu / norm) over [low, high] in `points` steps
+    (`refit`: every choice sequentially refitted, as `dcagent compress --refit` does)."""
     model = read_model_file(model_path)
     graph = model.graph
     cx, cy = read_arrays(calib_path)
@@ -57,7 +60,7 @@ def front(model_path: Path, calib_path: Path, data_path: Path, points: int = 14,
     held = prepare_data(model.samples(ex), ey, graph)
     held_reference = model_outputs(graph, held)
     held_original = evaluate(held_reference, held.y).accuracy
-    space = SearchSpace()
+    space = SearchSpace(sequential_refit=refit)
     samples = min(search_samples, calib.size // 2)
     start = start_search(graph, calib, 1.0, space, search_samples=samples)
     problem = prepare(start.base, start.int8_data, start.reference, space, samples, (3,), default_rate,
@@ -98,9 +101,11 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=14)
     parser.add_argument("--low", type=float, default=-3.0)
     parser.add_argument("--high", type=float, default=3.0)
+    parser.add_argument("--refit", action="store_true", help="refit each choice as `dcagent compress --refit` does")
     args = parser.parse_args()
     started = time.monotonic()
-    summary, points = front(args.model, args.calib, args.data, args.points, low=args.low, high=args.high)
+    summary, points = front(args.model, args.calib, args.data, args.points, low=args.low, high=args.high,
+                            refit=args.refit)
     f32 = args.model.stat().st_size
     print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
     print("| log mu | .dcb bytes | vs float32 file | search-half drop | verify-half drop | verify agreement "

@@ -57,16 +57,18 @@ def test_lossy_compress_meets_the_budget_and_reports(har_compressed):
     assert sum(t["bytes"] for t in report["tensors"]) == report["payload_bytes"]
 
 
-def test_refit_is_on_by_default_and_no_refit_turns_it_off(har_compressed, tmp_path):
-    """The search refits the chosen layers on the compressed model's own inputs (sequential.py):
-    the report names the refitted choices; --no-refit leaves every choice as the search made it."""
+def test_refit_refits_the_chosen_layers_and_is_off_by_default(har_compressed, tmp_path):
+    """--refit: the search refits the chosen layers on the compressed model's own inputs
+    (sequential.py) and the report names the refitted choices; without it every choice is as the
+    search made it."""
     _, _, report = har_compressed
-    assert any(c["choice"].endswith(", refit") for c in report["choices"])
-    out, plain = tmp_path / "plain.dcb", tmp_path / "plain.json"
+    assert report["choices"] and not any("refit" in c["choice"] for c in report["choices"])
+    out, refitted = tmp_path / "refit.dcb", tmp_path / "refit.json"
     assert main(["-q", "compress", str(HAR / "model_float32.tflite"), "-o", str(out), "--data", str(HAR / "eval.npz"),
-                 "--max-drop", "1", "--report", str(plain), "--unsigned", "--check", "0", "--no-refit"]) == 0
-    choices = json.loads(plain.read_text())["choices"]
-    assert choices and not any("refit" in c["choice"] for c in choices)
+                 "--max-drop", "1", "--report", str(refitted), "--unsigned", "--check", "4", "--refit"]) == 0
+    data = json.loads(refitted.read_text())
+    assert any(c["choice"].endswith(", refit") for c in data["choices"])
+    assert data["accuracy"]["original"] - data["accuracy"]["compressed"] <= 1.0 + 1e-9
 
 
 def test_compressed_container_runs_as_reported_in_the_c_runtime(har_compressed, tmp_path, capsys):

@@ -61,33 +61,11 @@ def _patches(graph: Graph, op: Op, x: np.ndarray) -> np.ndarray:
     return cols
 
 
-def layer_stats(graph: Graph, op_index: int, inputs: np.ndarray, max_patches: int = 8192,
-                seed: int = 0) -> LayerStats:
-    """Statistics of op `op_index`'s input from real-valued samples `inputs` [n, ...]."""
-    op = graph.ops[op_index]
-    x = np.asarray(inputs, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    mean_input = x.mean(axis=0)
-    # Bound the im2col size: subsample samples first, then patches.
-    n_keep = max(1, min(x.shape[0], (1 << 24) // max(1, x[0].size * 16)))
-    if n_keep < x.shape[0]:
-        x = x[np.sort(rng.choice(x.shape[0], n_keep, replace=False))]
-    patches = _patches(graph, op, x)
-    if patches.shape[0] > max_patches:
-        patches = patches[rng.choice(patches.shape[0], max_patches, replace=False)]
-    if op.kind is OpKind.DEPTHWISE_CONV_2D:
-        centered = patches - patches.mean(axis=0, keepdims=True)
-        covariance = np.einsum("mkc,mlc->ckl", centered, centered) / max(1, patches.shape[0])
-    else:
-        centered = patches - patches.mean(axis=0, keepdims=True)
-        covariance = centered.T @ centered / max(1, patches.shape[0])
-    return LayerStats(op_index, mean_input, covariance, patches)
-
-
 @dataclass(frozen=True)
 class PatchSample:
     """Which samples (`rows`, None: all) and which of their patches (`keep`, None: all) the
-    statistics of an op's input use; the same draw as `layer_stats` makes."""
+    statistics of an op's input use: the im2col size is bounded by subsampling the samples
+    first, then the patches (seeded, so two inputs of one shape get the same draw)."""
 
     rows: np.ndarray | None
     keep: np.ndarray | None
@@ -112,6 +90,20 @@ class PatchSample:
             x = x[self.rows]
         patches = _patches(graph, graph.ops[op_index], x)
         return patches if self.keep is None else patches[self.keep]
+
+
+def layer_stats(graph: Graph, op_index: int, inputs: np.ndarray, max_patches: int = 8192,
+                seed: int = 0) -> LayerStats:
+    """Statistics of op `op_index`'s input from real-valued samples `inputs` [n, ...]."""
+    op = graph.ops[op_index]
+    x = np.asarray(inputs, dtype=np.float64)
+    patches = PatchSample.draw(graph, op_index, x.shape, max_patches, seed).patches(graph, op_index, x)
+    centered = patches - patches.mean(axis=0, keepdims=True)
+    if op.kind is OpKind.DEPTHWISE_CONV_2D:
+        covariance = np.einsum("mkc,mlc->ckl", centered, centered) / max(1, patches.shape[0])
+    else:
+        covariance = centered.T @ centered / max(1, patches.shape[0])
+    return LayerStats(op_index, x.mean(axis=0), covariance, patches)
 
 
 def distortion(op_kind: OpKind, stats: LayerStats, delta: np.ndarray) -> float:

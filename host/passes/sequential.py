@@ -84,45 +84,38 @@ def requantize(layer, recipe: Recipe, real: np.ndarray, c_qq: np.ndarray, dampin
 
 
 class _Runner:
-    """Runs a graph op by op over `x` in chunks, keeping every value of every chunk."""
+    """Runs a graph op by op over samples `x` in chunks; keeps each chunk's values until no later
+    op reads them. The graph may change between ops (refit replaces weights and biases)."""
 
     def __init__(self, graph: Graph, x: np.ndarray) -> None:
         self.graph = graph
         step = chunk_size(graph)
-        self.chunks = []
-        self.rows = []
+        self.chunks: list[tuple[int, list[np.ndarray | None]]] = []
         for begin in range(0, x.shape[0], step):
-            rows = x[begin:begin + step]
             values: list[np.ndarray | None] = [None] * len(graph.tensors)
-            values[graph.inputs[0]] = rows
-            self.chunks.append(values)
-            self.rows.append(rows.shape[0])
+            values[graph.inputs[0]] = x[begin:begin + step]
+            self.chunks.append((values[graph.inputs[0]].shape[0], values))
+        self.read_later: list[set[int]] = [set() for _ in graph.ops]  # activations read after op k
+        seen = set(graph.outputs)
+        for k in range(len(graph.ops) - 1, -1, -1):
+            self.read_later[k] = set(seen)
+            seen |= {i for i in graph.ops[k].inputs if i != NO_TENSOR}
 
     def value(self, index: int) -> np.ndarray:
-        return np.concatenate([values[index] for values in self.chunks], axis=0)
+        return np.concatenate([values[index] for _, values in self.chunks], axis=0)
 
     def run(self, op_index: int) -> None:
-        for values, rows in zip(self.chunks, self.rows):
+        for rows, values in self.chunks:
             values.extend([None] * (len(self.graph.tensors) - len(values)))  # a bias added since
             g = batched(self.graph, rows)
             op = g.ops[op_index]
-            args = [(values[i] if values[i] is not None else g.tensors[i].data) if i != NO_TENSOR else None
+            args = [None if i == NO_TENSOR else values[i] if values[i] is not None else g.tensors[i].data
                     for i in op.inputs]
             result = KERNELS[op.kind](OpContext(g, op, op_index, args))
             values[op.outputs[0]] = result.astype(g.tensors[op.outputs[0]].dtype.numpy, copy=False)
-            for i in op.inputs:  # free what no later op reads
-                if i != NO_TENSOR and not g.tensors[i].is_constant and i not in self._later_inputs(op_index):
+            for i in op.inputs:
+                if i != NO_TENSOR and not g.tensors[i].is_constant and i not in self.read_later[op_index]:
                     values[i] = None
-
-    def _later_inputs(self, op_index: int) -> set[int]:
-        if not hasattr(self, "_later"):
-            later: list[set[int]] = [set() for _ in self.graph.ops]
-            seen = set(self.graph.outputs)
-            for k in range(len(self.graph.ops) - 1, -1, -1):
-                later[k] = set(seen)
-                seen |= {i for i in self.graph.ops[k].inputs if i != NO_TENSOR}
-            self._later = later
-        return self._later[op_index]
 
 
 def _real(graph: Graph, index: int, values: np.ndarray) -> np.ndarray:
