@@ -52,7 +52,7 @@ from host.passes.execute import run_samples  # noqa: E402
 from host.passes.fidelity import measure, real_outputs  # noqa: E402
 from host.passes.rate import graph_bytes  # noqa: E402
 from host.passes.rewrite import clone, compact  # noqa: E402
-from host.passes.search import BudgetError, compress  # noqa: E402
+from host.passes.search import BudgetError, SearchSpace, compress  # noqa: E402
 from host.tflite import read_model  # noqa: E402
 
 EXAMPLES = ("fashion_cnn", "lenet300", "kws", "har")
@@ -171,8 +171,9 @@ def _dcb_bytes(graph: Graph, name: str) -> int:
 
 
 def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT_MLPERF,
-                samples: int = 100) -> Row:
-    """Compress one model with ours and both peers and measure them.
+                samples: int = 100, refit: bool = False) -> Row:
+    """Compress one model with ours (`refit`: as `dcagent compress --refit`) and both peers and
+    measure them.
 
     Raises DcagentError when its files cannot be read, PeerError when a peer is missing.
     """
@@ -185,7 +186,8 @@ def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT
     start = time.perf_counter()
     met = True
     try:
-        result = compress(graph, search_data, max_drop, disjoint_verify=held_out,
+        result = compress(graph, search_data, max_drop, SearchSpace(sequential_refit=refit),
+                          disjoint_verify=held_out,
                           search_samples=min(1000, search_data.size // 2) if held_out else 1000)
     except BudgetError as exc:
         result, met = exc.best, False
@@ -285,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="32 MLPerf inputs, no held-out set")
     parser.add_argument("--json", default=str(ROOT / "bench" / "out" / "compress.json"))
     parser.add_argument("--markdown", action="store_true", help="print the markdown table")
+    parser.add_argument("--refit", action="store_true", help="ours with sequential refit (dcagent compress --refit)")
     args = parser.parse_args(argv)
     if args.quick:
         args.mlperf_samples, args.holdout = min(args.mlperf_samples, 32), 0
@@ -295,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: unknown model {name!r} (known: {', '.join(EXAMPLES + MLPERF)})", file=sys.stderr)
                 return 2
             print(f"compressing {name} ...", file=sys.stderr, flush=True)
-            rows.append(bench_model(name, args.max_drop, args.holdout, Path(args.mlperf), args.mlperf_samples))
+            rows.append(bench_model(name, args.max_drop, args.holdout, Path(args.mlperf), args.mlperf_samples,
+                                    args.refit))
             r = rows[-1]
             print(f"  ours {r.ours_bytes:,} B ({r.ours_dcb:,} B .dcb), {r.ratio:.1f}x vs float32, "
                   f"{r.metric} {r.ours_score:.1f} (original {r.original_score:.1f}); TFLM LUT {r.lut_file:,} B "

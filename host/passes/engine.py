@@ -305,12 +305,7 @@ def realize(base: Graph, layers: dict[int, Layer], chosen: list[LayerOption], bi
             factored.append((option, shift))
             continue
         cand = option.weights
-        op = g.ops[option.op_index]
-        w_t = g.tensors[op.inputs[1]]
-        g.tensors[op.inputs[1]] = dataclasses.replace(
-            w_t, data=cand.data,
-            quantization=Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), cand.axis),
-            encoding=cand.encoding)
+        _set_weights(g, option.op_index, cand)
         if not _keeps_layer(layer, cand):  # a layer kept as it is keeps its exact bias too
             _set_bias(g, option.op_index, _bias_int32(layer, cand.scale, shift), layer.in_scale * cand.scale)
     if factored:
@@ -338,6 +333,15 @@ def _keeps_layer(layer: Layer, cand: WeightCandidate) -> bool:
     break the budget)."""
     return (cand.data.shape == layer.data.shape and np.array_equal(cand.data, layer.data)
             and np.array_equal(np.asarray(cand.scale), np.asarray(layer.scale)))
+
+
+def _set_weights(g: Graph, op_index: int, cand: WeightCandidate) -> None:
+    """Replace the op's weights by `cand` (int8 data, per-channel scales, encoding)."""
+    op = g.ops[op_index]
+    g.tensors[op.inputs[1]] = dataclasses.replace(
+        g.tensors[op.inputs[1]], data=cand.data,
+        quantization=Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), cand.axis),
+        encoding=cand.encoding)
 
 
 def _set_bias(g: Graph, op_index: int, values: np.ndarray, bias_scale: np.ndarray) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from host.graph import Graph, NO_TENSOR, OpKind, Quantization
+from host.graph import NO_TENSOR, Graph, OpKind
 from host.passes.candidates import WeightCandidate, compensated_candidate, compensated_depthwise_candidate
 from host.passes.execute import batched, chunk_size
 from host.passes.gptq import depthwise_factors, inverse_cholesky
@@ -126,47 +126,49 @@ def _real(graph: Graph, index: int, values: np.ndarray) -> np.ndarray:
 def refit(problem, graph: Graph, chosen: list, bias_correction: bool, damping: float, rate: RateFn
           ) -> tuple[Graph, list, np.ndarray | None]:
     """(graph, chosen, outputs): every chosen option that has a recipe refitted in graph order,
-    and the refitted graph's raw output on the search samples (None when nothing was refitted).
+    and the refitted graph's raw output on the search samples (None when nothing had a recipe).
 
     `graph` is `engine.realize(problem.base, problem.layers, chosen, ...)`; it is changed in
     place. Options without a recipe (plain, codebook, factorized, int8 as is) stay as chosen.
     """
-    from host.passes.engine import _bias_int32, _set_bias, weight_option  # noqa: PLC0415 (engine imports this module)
     by_op = {option.op_index: k for k, option in enumerate(chosen)}
     todo = {op for op, k in by_op.items() if chosen[k].recipe is not None and chosen[k].factor is None}
     if not todo:
         return graph, chosen, None
     out = list(chosen)
-    x = problem.search_eval.data.x
-    runner = _Runner(graph, x)
-    base_values = problem.trace.values
+    runner = _Runner(graph, problem.search_eval.data.x)
     for op_index in range(len(graph.ops)):
         if op_index in todo:
             k = by_op[op_index]
-            option, layer = chosen[k], problem.layers[op_index]
-            input_index = graph.ops[op_index].inputs[0]
-            received = runner.value(input_index)
-            if np.array_equal(received, base_values[input_index]):  # nothing before it changed what it sees
-                runner.run(op_index)
-                continue
-            mine = _real(graph, input_index, received)
-            sample, p = _base_patches(problem, op_index, input_index)
-            if p.shape[0] < MIN_PATCHES_PER_INPUT * int(np.prod(p.shape[1:2])):  # too few to fit a row
-                runner.run(op_index)
-                continue
-            q = sample.patches(problem.base, op_index, mine)
-            real, c_qq = refit_weights(layer.real, layer.kind, p, q, damping)
-            cand = requantize(layer, option.recipe, real, c_qq, damping)
-            _apply(graph, op_index, cand)
-            shift = None
-            if bias_correction:
-                shift = (output_shift(problem.base, op_index, cand.real(), mine.mean(axis=0))
-                         - output_shift(problem.base, op_index, layer.real, layer.stats.mean_input))
-            _set_bias(graph, op_index, _bias_int32(layer, cand.scale, shift), layer.in_scale * cand.scale)
-            refitted = weight_option(layer, cand, option.description + ", refit", rate)
-            out[k] = dataclasses.replace(refitted, recipe=option.recipe)
+            out[k] = _refit_layer(problem, graph, runner.value(graph.ops[op_index].inputs[0]), chosen[k],
+                                  bias_correction, damping, rate) or chosen[k]
         runner.run(op_index)
     return graph, out, runner.value(graph.outputs[0])
+
+
+def _refit_layer(problem, graph: Graph, received: np.ndarray, option, bias_correction: bool, damping: float,
+                 rate: RateFn):
+    """The option refitted to the raw input `received` and applied to `graph`; None (graph
+    unchanged) when the input is the base model's or too few patches would fit it."""
+    from host.passes.engine import _bias_int32, _set_bias, _set_weights, weight_option  # noqa: PLC0415 (cycle)
+    op_index, layer = option.op_index, problem.layers[option.op_index]
+    input_index = graph.ops[op_index].inputs[0]
+    if np.array_equal(received, problem.trace.values[input_index]):  # nothing before it changed
+        return None
+    sample, p = _base_patches(problem, op_index, input_index)
+    if p.shape[0] < MIN_PATCHES_PER_INPUT * p.shape[1]:  # p: [m, d] or, depthwise, [m, kh*kw, c]
+        return None
+    mine = _real(graph, input_index, received)
+    real, c_qq = refit_weights(layer.real, layer.kind, p, sample.patches(problem.base, op_index, mine), damping)
+    cand = requantize(layer, option.recipe, real, c_qq, damping)
+    _set_weights(graph, op_index, cand)
+    shift = None
+    if bias_correction:  # the base layer's mean output, from the inputs it now receives
+        shift = (output_shift(problem.base, op_index, cand.real(), mine.mean(axis=0))
+                 - output_shift(problem.base, op_index, layer.real, layer.stats.mean_input))
+    _set_bias(graph, op_index, _bias_int32(layer, cand.scale, shift), layer.in_scale * cand.scale)
+    return dataclasses.replace(weight_option(layer, cand, option.description + ", refit", rate),
+                               recipe=option.recipe)
 
 
 def _base_patches(problem, op_index: int, input_index: int) -> tuple[PatchSample, np.ndarray]:
@@ -177,12 +179,3 @@ def _base_patches(problem, op_index: int, input_index: int) -> tuple[PatchSample
         sample = PatchSample.draw(problem.base, op_index, base_in.shape)
         cache[op_index] = (sample, sample.patches(problem.base, op_index, base_in))
     return cache[op_index]
-
-
-def _apply(graph: Graph, op_index: int, cand: WeightCandidate) -> None:
-    op = graph.ops[op_index]
-    w_t = graph.tensors[op.inputs[1]]
-    graph.tensors[op.inputs[1]] = dataclasses.replace(
-        w_t, data=cand.data,
-        quantization=Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), cand.axis),
-        encoding=cand.encoding)
