@@ -67,13 +67,14 @@ def test_refitted_weights_undo_most_of_an_input_error():
     refit_dw, _ = refit_weights(wd, OpKind.DEPTHWISE_CONV_2D, pd, qd, damping=0.05)
     for c in range(3):
         w_c, r_c = wd[..., c].reshape(1, 9), refit_dw[..., c].reshape(1, 9)
-        assert _output_error(r_c, pd[:, :, c], qd[:, :, c], w_c) < 0.5 * _output_error(w_c, pd[:, :, c], qd[:, :, c], w_c)
+        p_c, q_c = pd[:, :, c], qd[:, :, c]
+        assert _output_error(r_c, p_c, q_c, w_c) < 0.5 * _output_error(w_c, p_c, q_c, w_c)
     wd2 = rng.normal(size=(1, 3, 3, 6))  # depth multiplier 2
     refit_m2, _ = refit_weights(wd2, OpKind.DEPTHWISE_CONV_2D, pd, qd, damping=0.05)
     for j in range(6):
-        c = j // 2
         w_j, r_j = wd2[..., j].reshape(1, 9), refit_m2[..., j].reshape(1, 9)
-        assert _output_error(r_j, pd[:, :, c], qd[:, :, c], w_j) < 0.5 * _output_error(w_j, pd[:, :, c], qd[:, :, c], w_j)
+        p_c, q_c = pd[:, :, j // 2], qd[:, :, j // 2]
+        assert _output_error(r_j, p_c, q_c, w_j) < 0.5 * _output_error(w_j, p_c, q_c, w_j)
 
 
 def _problem(graph, data: Dataset, samples: int):
