@@ -11,7 +11,8 @@
    hull of the size/distortion front, assuming additive output distortion). A bisection on
    log(mu), each step a real evaluation of the assembled model, finds the smallest model
    whose measured drop stays within `max_drop`; the winner is verified on all samples, and
-   mu is raised until it passes.
+   mu is raised until it passes. With `SearchSpace.sequential_refit` each evaluated model is
+   first refitted layer by layer on its own inputs (`assemble`, sequential.py).
 """
 from __future__ import annotations
 
