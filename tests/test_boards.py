@@ -211,6 +211,41 @@ def test_stop_reaps_the_process(boards):
     assert board.stop() == 0  # idempotent
 
 
+def test_stop_from_two_threads_at_once_releases_the_board_once(boards, monkeypatch):
+    # A HIL watchdog kills a stuck case's board while the case's own thread powers it off. Both
+    # reach the release; with the port handle closed between one's check and its close, the
+    # other's close failed with EBADF (a flaky tests/test_hil_run.py). os.close is slowed here so
+    # the two overlap every time.
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from dcagent.boards import board as board_module  # noqa: PLC0415
+
+    board, _ = boards("native")
+    real_close = os.close
+
+    def slow_close(fd: int) -> None:
+        time.sleep(0.2)
+        real_close(fd)
+
+    monkeypatch.setattr(board_module.os, "close", slow_close)
+    errors: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            board.stop()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=stop) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10.0)
+    assert errors == []
+    assert board.stop() == 0
+
+
 def test_missing_cross_compiler_names_the_package(tmp_path):
     with pytest.raises(BoardError) as caught:
         check_build_tools("qemu-m4", path=str(tmp_path))

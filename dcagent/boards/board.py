@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 import tty
 from abc import ABC, abstractmethod
@@ -60,6 +61,9 @@ class Board(ABC):
         self._log_path: Path | None = None
         self._logs = ""
         self.startup_s: float | None = None  # launch to ready line, seconds
+        # stop() may come from two threads at once (a HIL watchdog kills the board while the case's
+        # own thread powers it off): one of them ends and releases the board, the other waits.
+        self._stopping = threading.RLock()
 
     # ---- the interface ----
 
@@ -92,16 +96,17 @@ class Board(ABC):
         Returns its exit status (negative: killed by that signal), or None if it never
         ran. Safe to call more than once.
         """
-        process = self._process
-        if process is not None and process.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                process.wait(timeout)
-        self._release()
-        return None if process is None else process.returncode
+        with self._stopping:
+            process = self._process
+            if process is not None and process.poll() is None:
+                self._signal_group(signal.SIGTERM)
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._signal_group(signal.SIGKILL)
+                    process.wait(timeout)
+            self._release()
+            return None if process is None else process.returncode
 
     def wait(self, timeout: float) -> int:
         """Wait for the firmware to end by itself; return its exit status.
@@ -229,13 +234,14 @@ class Board(ABC):
             pass
 
     def _release(self) -> None:
-        """Close our port handle, keep the logs, remove the run directory."""
-        if self._held_fd is not None:
-            os.close(self._held_fd)
-            self._held_fd = None
-        if self._run_dir is not None:
-            self._on_release()
-            self._logs = self.logs()
-            shutil.rmtree(self._run_dir, ignore_errors=True)
-            self._run_dir = None
-            self._log_path = None
+        """Close our port handle, keep the logs, remove the run directory (once, whichever thread)."""
+        with self._stopping:
+            if self._held_fd is not None:
+                os.close(self._held_fd)
+                self._held_fd = None
+            if self._run_dir is not None:
+                self._on_release()
+                self._logs = self.logs()
+                shutil.rmtree(self._run_dir, ignore_errors=True)
+                self._run_dir = None
+                self._log_path = None
