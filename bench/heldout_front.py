@@ -8,8 +8,8 @@ The compressor's own steps run on CALIB.npz exactly as `dcagent compress --calib
 (PTQ with the range method it picks, unit pruning, statistics, options, sensitivity; the
 search half and the verification half). Then, instead of the budget search, the multiplier mu
 sweeps a grid: each Lagrangian choice is assembled as the search assembles it
-(engine.assemble; refitted with `--refit`), packed into a real unsigned .dcb (bytes counted), and scored on the search
-half, the verification half and the held-out DATA.npz.
+(engine.assemble; refitted with `--refit`), packed into a real unsigned .dcb (bytes counted),
+and scored on the search half, the verification half and the held-out DATA.npz.
 The held-out figures are for this table only: nothing here feeds back into a choice.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def front(model_path: Path, calib_path: Path, data_path: Path, points: int = 14,
         if key in seen:
             continue
         seen.add(key)
-        g, _, _ = assemble(problem, chosen, space.bias_correction, space.damping if space.sequential_refit else None)
+        g, _, _ = assemble(problem, chosen, space.bias_correction, space.refit_damping)
         s = problem.search_eval.fidelity(g)
         v = problem.full_eval.fidelity(g)
         compressed = compact(clone(g))

@@ -9,12 +9,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import serial
 
 from dcagent.boards import BOARD_NAMES, FAULT_EXIT_CODE, QemuBoard, create_board
+from dcagent.boards import board as board_module
 from dcagent.boards.firmware import check_build_tools, firmware_version
 from dcagent.errors import BoardError
 
@@ -216,11 +219,6 @@ def test_stop_from_two_threads_at_once_releases_the_board_once(boards, monkeypat
     # reach the release; with the port handle closed between one's check and its close, the
     # other's close failed with EBADF (a flaky tests/test_hil_run.py). os.close is slowed here so
     # the two overlap every time.
-    import threading  # noqa: PLC0415
-    import time  # noqa: PLC0415
-
-    from dcagent.boards import board as board_module  # noqa: PLC0415
-
     board, _ = boards("native")
     real_close = os.close
 

@@ -108,7 +108,7 @@ def _low_bit_choice(problem):
     return chosen
 
 
-def test_refit_brings_a_compressed_model_closer_to_the_reference(har_problem):
+def test_refit_brings_a_compressed_model_closer_to_the_base_model(har_problem):
     problem = har_problem
     chosen = _low_bit_choice(problem)
     plain, kept, _ = assemble(problem, chosen, True, None)

@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--refit", action="store_true",
                         help="refit the chosen layers in graph order on the compressed model's own inputs "
                              "(sequential refit): smaller models under loose budgets (--max-drop 2 and up), "
-                             "a search about a third slower")
+                             "each evaluated model costing about a third more time")
     search.add_argument("--search-samples", type=int, default=1000, metavar="N",
                         help="samples the search evaluates candidates on (default 1000; all are used to verify; with "
                              "--calib at most half of CALIB.npz, the other half verifies)")

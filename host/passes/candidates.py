@@ -107,6 +107,16 @@ def _sparsity(data: np.ndarray) -> float:
     return float(np.mean(data == 0)) if data.size else 0.0
 
 
+def _compensation_grid(rows: np.ndarray, bits: int, clip: ClipMethod, kept: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, int, np.ndarray]:
+    """(int8 scale per row, int8 step, real step per row) of `bits`-bit levels for the rows'
+    weights (`kept`: only those), the scales on the compact grid."""
+    step = uniform_step(bits)
+    s_b = channel_scales(rows, 0, uniform_max_level(bits), clip if bits < 6 else ClipMethod.MINMAX, kept)
+    scale = storable_scales(s_b / step)
+    return scale, step, scale.astype(np.float64) * step
+
+
 def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray, dead: np.ndarray,
                           lam: float = 0.0, sparsity: float = 0.0,
                           clip: ClipMethod = ClipMethod.MSE) -> WeightCandidate:
@@ -115,17 +125,13 @@ def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray
     and its remaining axes in the order of the input covariance behind `upper` (FC, CONV_2D)."""
     if axis != 0:
         raise ValueError("compensated quantization needs output channels on axis 0")
-    max_level = uniform_max_level(bits)
-    step = uniform_step(bits)
     rows = np.asarray(w, dtype=np.float64).reshape(w.shape[0], -1)
     kept = None
     if sparsity > 0:  # the scale serves the weights that survive (largest OBS saliency)
         saliency = rows ** 2 / np.diag(upper)[None, :] ** 2
         count = int(round(saliency.size * sparsity))
         kept = saliency > np.partition(saliency.reshape(-1), count - 1)[count - 1] if count else None
-    s_b = channel_scales(rows, 0, max_level, clip if bits < 6 else ClipMethod.MINMAX, kept)
-    scale = storable_scales(s_b / step)
-    delta = scale.astype(np.float64) * step
+    scale, step, delta = _compensation_grid(rows, bits, clip, kept)
     levels = compensated_levels(rows, delta, upper, dead, bits, lam, sparsity).reshape(w.shape)
     encoding = UniformLevels(levels, bits, step)
     data = encoding.reconstruct()
@@ -140,11 +146,7 @@ def compensated_depthwise_candidate(w: np.ndarray, bits: int, uppers: np.ndarray
     rate-aware with `lam` > 0 (the rate model taken over the whole layer)."""
     channels = w.shape[-1]
     rows = np.moveaxis(np.asarray(w, dtype=np.float64).reshape(-1, channels), 1, 0)  # [c, kh*kw]
-    max_level = uniform_max_level(bits)
-    step = uniform_step(bits)
-    s_b = channel_scales(rows, 0, max_level, clip if bits < 6 else ClipMethod.MINMAX)
-    scale = storable_scales(s_b / step)
-    delta = scale.astype(np.float64) * step
+    scale, step, delta = _compensation_grid(rows, bits, clip)
     levels = compensated_levels_channelwise(rows, delta, uppers, deads, bits, lam)
     encoding = UniformLevels(np.moveaxis(levels, 0, 1).reshape(w.shape), bits, step)
     data = encoding.reconstruct()

@@ -105,6 +105,11 @@ class SearchSpace:
     # 1-point budget the search's result moved either way (docs/compression.md, "Sequential refit").
     sequential_refit: bool = False
 
+    @property
+    def refit_damping(self) -> float | None:
+        """The damping `search`/`assemble` refit with, None when sequential refit is off."""
+        return self.damping if self.sequential_refit else None
+
 
 @dataclass(eq=False)
 class Layer:
@@ -205,14 +210,16 @@ def _bias_int32(layer: Layer, scale: np.ndarray, shift: np.ndarray | None) -> np
     return np.clip(np.round(bias / bias_scale), _INT32_MIN, _INT32_MAX).astype(np.int32)
 
 
-def weight_option(layer: Layer, cand: WeightCandidate, description: str, rate: RateFn) -> LayerOption:
-    """A layer option for replacing the layer's weights by `cand` (bytes and distortion)."""
+def weight_option(layer: Layer, cand: WeightCandidate, description: str, rate: RateFn,
+                  recipe: Recipe | None = None) -> LayerOption:
+    """A layer option for replacing the layer's weights by `cand` (bytes and distortion); `recipe`:
+    how a GPTQ candidate was made."""
     tensor = Tensor("w", cand.data.shape, DType.INT8,
                     Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), cand.axis),
                     cand.data, encoding=cand.encoding)
     size = tensor_bytes(tensor, rate) + bias_bytes(_bias_int32(layer, cand.scale, None), rate)
     d = distortion(layer.kind, layer.stats, cand.real() - layer.real)
-    return LayerOption(layer.op_index, cand, size, d, description)
+    return LayerOption(layer.op_index, cand, size, d, description, recipe=recipe)
 
 
 def input_variance(layer: Layer) -> np.ndarray:
@@ -272,11 +279,11 @@ def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[
         for lam in space.compensated_lambdas:
             cand = compensated_candidate(layer.real, 0, bits, upper, dead, lam)
             tag = f"gptq {bits}b" + (f" rd {lam}" if lam else "")
-            options.append(dataclasses.replace(weight_option(layer, cand, tag, rate), recipe=Recipe(bits, lam)))
+            options.append(weight_option(layer, cand, tag, rate, Recipe(bits, lam)))
         for sparsity in space.compensated_sparsities:
             cand = compensated_candidate(layer.real, 0, bits, upper, dead, 0.0, sparsity)
-            option = weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate)
-            options.append(dataclasses.replace(option, recipe=Recipe(bits, 0.0, sparsity)))
+            options.append(weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate,
+                                         Recipe(bits, 0.0, sparsity)))
     return options
 
 
@@ -288,8 +295,8 @@ def compensated_depthwise_options(layer: Layer, space: SearchSpace, rate: RateFn
     for bits in space.compensated_bits:
         for lam in space.compensated_lambdas:
             cand = compensated_depthwise_candidate(layer.real, bits, uppers, deads, lam)
-            option = weight_option(layer, cand, f"gptq {bits}b" + (f" rd {lam}" if lam else ""), rate)
-            options.append(dataclasses.replace(option, recipe=Recipe(bits, lam)))
+            options.append(weight_option(layer, cand, f"gptq {bits}b" + (f" rd {lam}" if lam else ""), rate,
+                                         Recipe(bits, lam)))
     return options
 
 
@@ -763,8 +770,7 @@ def run_pass(graph: Graph, data: Dataset, max_drop: float, space: SearchSpace, r
 
     reference = real_outputs(graph, run_samples(graph, data.x, keep=set()).values[graph.outputs[0]])
     problem = prepare(graph, data, reference, space, search_samples, (3,), rate, progress)
-    within, _ = search(problem, max_drop, space.bias_correction, progress,
-                       refit_damping=space.damping if space.sequential_refit else None)
+    within, _ = search(problem, max_drop, space.bias_correction, progress, refit_damping=space.refit_damping)
     before = graph_bytes(graph, rate).total
     if within is None:
         fid = measure(reference, reference, data.y)

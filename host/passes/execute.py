@@ -47,12 +47,13 @@ def chunk_size(graph: Graph, limit: int = 256) -> int:
     return max(1, min(limit, _CHUNK_ELEMENTS // max(largest, 1)))
 
 
-def forward(graph: Graph, values: list[np.ndarray | None], start: int = 0) -> None:
-    """Run ops `start..` of a (batched) graph in place on `values` (indexed like its tensors).
+def forward(graph: Graph, values: list[np.ndarray | None], start: int = 0, stop: int | None = None) -> None:
+    """Run ops `start..stop-1` (to the end without `stop`) of a (batched) graph in place on
+    `values` (indexed like its tensors).
 
     Raises `ModelError` when an op computes another shape than the graph declares.
     """
-    for op_index in range(start, len(graph.ops)):
+    for op_index in range(start, len(graph.ops) if stop is None else stop):
         op = graph.ops[op_index]
         args = [values[i] if i != NO_TENSOR else None for i in op.inputs]
         result = KERNELS[op.kind](OpContext(graph, op, op_index, args))

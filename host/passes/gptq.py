@@ -157,11 +157,17 @@ def compensated_levels_channelwise(w: np.ndarray, delta: np.ndarray, uppers: np.
     return levels.astype(np.int32)
 
 
+def depthwise_sources(out_channels: int, in_channels: int) -> np.ndarray:
+    """The input channel each output channel of a DEPTHWISE_CONV_2D reads: j // m, m the depth
+    multiplier out_channels / in_channels."""
+    return np.arange(out_channels) // (out_channels // in_channels)
+
+
 def depthwise_factors(covariance: np.ndarray, channels: int, damping: float) -> tuple[np.ndarray, np.ndarray]:
     """(uppers [channels, k, k], deads [channels, k]) of a DEPTHWISE_CONV_2D layer with `channels`
     output channels: output channel j reads input channel j // m alone (m = channels / c_in, the
     depth multiplier), so its factor is inverse_cholesky of that channel's patch covariance
     (`covariance` [c_in, k, k], layerstats). Computed once per input channel."""
     factors = [inverse_cholesky(cov, damping) for cov in covariance]
-    source = np.arange(channels) // (channels // covariance.shape[0])
+    source = depthwise_sources(channels, covariance.shape[0])
     return np.stack([u for u, _ in factors])[source], np.stack([d for _, d in factors])[source]

@@ -234,7 +234,7 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
         within, best_found = search(problem, max_drop, space.bias_correction, progress, seconds=search_seconds,
                                     min_sqnr_db=min_sqnr_db,
                                     verify_margin=VERIFY_MARGIN if disjoint_verify else 0.0,
-                                    refit_damping=space.damping if space.sequential_refit else None)
+                                    refit_damping=space.refit_damping)
         return problem, within, best_found
 
     problem, within, best_found = run_search(base)

@@ -18,19 +18,16 @@ has the measurements.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from host.graph import NO_TENSOR, Graph, OpKind
 from host.passes.candidates import WeightCandidate, compensated_candidate, compensated_depthwise_candidate
-from host.passes.execute import batched, chunk_size
-from host.passes.gptq import depthwise_factors, inverse_cholesky
+from host.passes.execute import batched, chunk_size, forward
+from host.passes.gptq import depthwise_factors, depthwise_sources, inverse_cholesky
 from host.passes.layerstats import PatchSample, output_shift
 from host.passes.rate import RateFn
-from host.reference.common import OpContext
-from host.reference.interpreter import KERNELS
 
 
 #: A layer is refitted only from at least this many input patches per input of a row (d for FC
@@ -59,7 +56,7 @@ def refit_weights(real: np.ndarray, kind: OpKind, base_patches: np.ndarray, patc
         qt = np.ascontiguousarray(q.transpose(2, 1, 0))  # [c, k, m]
         c_qq = qt @ qt.transpose(0, 2, 1) / n
         c_pq = np.ascontiguousarray(p.transpose(2, 1, 0)) @ qt.transpose(0, 2, 1) / n
-        source = np.arange(real.shape[-1]) // (real.shape[-1] // c_qq.shape[0])  # output j reads input j // m
+        source = depthwise_sources(real.shape[-1], c_qq.shape[0])
         w = real.reshape(-1, real.shape[-1]).T  # [c_out, kh*kw]
         d = (damping * np.einsum("ckk->c", c_qq) / c_qq.shape[1] + 1e-12)[source]
         lhs = np.einsum("ck,ckl->cl", w, c_pq[source]) + d[:, None] * w
@@ -109,10 +106,10 @@ class _Runner:
             values.extend([None] * (len(self.graph.tensors) - len(values)))  # a bias added since
             g = batched(self.graph, rows)
             op = g.ops[op_index]
-            args = [None if i == NO_TENSOR else values[i] if values[i] is not None else g.tensors[i].data
-                    for i in op.inputs]
-            result = KERNELS[op.kind](OpContext(g, op, op_index, args))
-            values[op.outputs[0]] = result.astype(g.tensors[op.outputs[0]].dtype.numpy, copy=False)
+            for i in op.inputs:  # constants as the graph holds them now
+                if i != NO_TENSOR and g.tensors[i].is_constant:
+                    values[i] = g.tensors[i].data
+            forward(g, values, op_index, op_index + 1)
             for i in op.inputs:
                 if i != NO_TENSOR and not g.tensors[i].is_constant and i not in self.read_later[op_index]:
                     values[i] = None
@@ -167,8 +164,7 @@ def _refit_layer(problem, graph: Graph, received: np.ndarray, option, bias_corre
         shift = (output_shift(problem.base, op_index, cand.real(), mine.mean(axis=0))
                  - output_shift(problem.base, op_index, layer.real, layer.stats.mean_input))
     _set_bias(graph, op_index, _bias_int32(layer, cand.scale, shift), layer.in_scale * cand.scale)
-    return dataclasses.replace(weight_option(layer, cand, option.description + ", refit", rate),
-                               recipe=option.recipe)
+    return weight_option(layer, cand, option.description + ", refit", rate, option.recipe)
 
 
 def _base_patches(problem, op_index: int, input_index: int) -> tuple[PatchSample, np.ndarray]:
