@@ -37,6 +37,14 @@ class DecodeMode(enum.IntEnum):
     AUTO = _runtime.MODE_AUTO              # load: the first of the three that fits; arena_size: the least
 
 
+class Device(enum.IntEnum):
+    """The device an arena is sized for (dc_model_target_t)."""
+
+    HOST = _runtime.TARGET_BUILD                  # this host's build: 64-bit tables, reference kernels
+    CORTEX_M = _runtime.TARGET_CORTEX_M           # a Cortex-M board with the reference kernels (qemu-m4-ref)
+    CORTEX_M_DSP = _runtime.TARGET_CORTEX_M_DSP   # a Cortex-M board with the armv7em DSP kernels (qemu-m4/m7/m33)
+
+
 STREAM_CHANNELS = _runtime.STREAM_CHANNELS  # output channels per chunk in STREAMED mode unless told otherwise
 
 
@@ -55,14 +63,16 @@ def _channels(stream_channels: int | None) -> int:
 
 
 def arena_size(container: bytes, mode: DecodeMode = DecodeMode.PER_LAYER, *,
-               stream_channels: int | None = None) -> int:
-    """Bytes of arena the model in `container` needs in `mode` (dc_model_arena_size_config);
-    `stream_channels`: output channels per chunk in STREAMED mode (default STREAM_CHANNELS).
+               stream_channels: int | None = None, device: Device = Device.HOST) -> int:
+    """Bytes of arena the model in `container` needs in `mode` (dc_model_arena_size_config) on
+    `device`; `stream_channels`: output channels per chunk in STREAMED mode (default
+    STREAM_CHANNELS). A Cortex-M's tables hold 4-byte pointers (its firmware build checks the
+    record sizes the host sizes with) and its DSP kernels ask for CONV_2D scratch.
 
     Raises BitstreamError for a container that does not open, RuntimeStatusError for a graph
     the runtime cannot build (DC_ERR_GRAPH, DC_ERR_OP, DC_ERR_OPTION, DC_ERR_SHAPE, ...),
     ValueError for stream_channels outside [1, 65535]."""
-    status, size = _runtime.arena_size(bytes(container), int(mode), _channels(stream_channels))
+    status, size = _runtime.arena_size(bytes(container), int(mode), _channels(stream_channels), int(device))
     if status != "DC_OK":
         _raise(status, "the runtime cannot size this model")
     return int(size)

@@ -14,7 +14,7 @@ import cbor2
 import serial
 from smp import packet as smppacket
 
-from dcagent.boards import Board, create_board
+from dcagent.boards import Board, QemuBoard, create_board
 from dcagent.link import SmpSession, provision
 from tests.link_models import DEVICE_KEY
 
@@ -30,12 +30,14 @@ def slot_offset(physical: int) -> int:
 
 
 @contextlib.contextmanager
-def board_running(name: str, state_dir, *, key: bytes | None = DEVICE_KEY, env: dict[str, str] | None = None
-                  ) -> Iterator[Board]:
-    """A started board on `state_dir`, provisioned with `key`; stopped afterwards."""
+def board_running(name: str, state_dir, *, key: bytes | None = DEVICE_KEY, env: dict[str, str] | None = None,
+                  kernels: str = "opt") -> Iterator[Board]:
+    """A started board on `state_dir`, provisioned with `key`; stopped afterwards. `kernels` "ref":
+    a QEMU board's firmware with the reference kernels (dcagent.boards.QemuBoard)."""
     saved = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
-    board = create_board(name, state_dir=state_dir)
+    board = create_board(name, state_dir=state_dir) if kernels == "opt" else QemuBoard(name, state_dir=state_dir,
+                                                                                        kernels=kernels)
     try:
         board.start(timeout=60)
     finally:

@@ -112,7 +112,8 @@ def test_inspect_shows_rules_bits_and_sparsity(har_compressed, capsys):
     capsys.readouterr()
     assert main(["inspect", str(out)]) == 0
     text = capsys.readouterr().out
-    for words in ("mode=lossy", "graph", "CONV_2D", "SOFTMAX", "rule", "sparsity", "uniform", "scaled x2^"):
+    for words in ("mode=lossy", "graph", "CONV_2D", "SOFTMAX", "rule", "sparsity", "uniform", "scaled x2^",
+                  "least arena bytes", "cortex-m-dsp"):
         assert words in text
     assert main(["inspect", "--json", str(out)]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -121,6 +122,10 @@ def test_inspect_shows_rules_bits_and_sparsity(har_compressed, capsys):
     scaled = [t for t in data["tensors"] if t["rule"] == "scaled"]
     assert scaled and all(1 <= t["shift"] <= 24 and t["bits"] == 32 - t["shift"] for t in scaled)
     assert len(data["graph"]["node_list"]) == data["graph"]["nodes"]
+    # min RAM: of each device's least arena (its smallest decode mode), the most
+    arena = data["arena"]
+    assert set(arena) == {"host", "cortex_m", "cortex_m_dsp"} and all(len(modes) == 3 for modes in arena.values())
+    assert data["target"]["min_ram"] == max(min(modes.values()) for modes in arena.values())
 
 
 def test_without_labels_the_budget_is_top1_agreement(tmp_path):

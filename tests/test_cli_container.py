@@ -58,6 +58,7 @@ def test_inspect_table_and_json(capsys):
     assert report["header"] == expected["header"]
     assert [t["name"] for t in report["tensors"]] == ["conv/weights", "conv/bias", "fc/weights"]
     assert report["tensors"][0]["delta"] is True
+    assert report["arena"] is None  # a delta is applied to its base before the runtime sizes anything
 
 
 def test_inspect_bad_file_exits_3(capsys, tmp_path):

@@ -27,15 +27,16 @@ def active_hash(port: str) -> bytes:
 
 def flashed_mlperf_models(board, samples: int):
     """Flash the four MLPerf Tiny models (lossless) onto `board` one after the other; after each,
-    yield (name, graph, output tensor spec, `samples` seeded int8 inputs)."""
+    yield (name, graph, output tensor spec, `samples` seeded int8 inputs, the container)."""
     import numpy as np
 
     for version, name in enumerate(MLPERF_MODELS, start=1):
         g = mlperf_graph(name)
-        flash(board.port, mlperf_container(name, version_code(version)), confirm=True)
+        container = mlperf_container(name, version_code(version))
+        flash(board.port, container, confirm=True)
         (spec,), (out,) = g.input_tensors(), g.output_tensors()
         yield name, g, out, np.random.default_rng(version).integers(-128, 128, size=(samples, *spec.shape),
-                                                                    dtype=np.int8)
+                                                                    dtype=np.int8), container
 
 
 def test_qemu_m4_update_cycle(tmp_path):
@@ -108,7 +109,7 @@ def test_qemu_m4_mlperf_models_equal_the_reference(tmp_path):
     from host.reference import run as reference_run
 
     with board_running("qemu-m4", tmp_path) as board:
-        for name, g, out, x in flashed_mlperf_models(board, 2):
+        for name, g, out, x, _ in flashed_mlperf_models(board, 2):
             for i, result in enumerate(infer(board.port, x, timeout_s=60)):
                 (expected,) = reference_run(g, [x[i]])
                 got = np.frombuffer(result.output, dtype=np.int8).reshape(out.shape)
@@ -154,14 +155,17 @@ def test_qemu_m4_mlperf_models_in_every_decode_mode(tmp_path):
     console's `decode` command: PER_LAYER, STREAMED in chunks of 16 output channels and of 7 (no layer's
     channel count is a multiple of 7, so every streamed layer ends on a short, mostly odd chunk), and
     AUTO (decoded at load in this board's 384 KiB arena). Every output equals the host reference
-    interpreter's; the device's arena shrinks from one mode to the next."""
+    interpreter's; the device's arena shrinks from one mode to the next, and is in every mode, to the
+    byte, what the host's runtime computes for this board (`arena_size(device=Device.CORTEX_M_DSP)`),
+    which differs from the host's own figure (64-bit tables, no kernel scratch)."""
     import numpy as np
 
     from dcagent.link import console_command, console_model, infer
     from host.reference import run as reference_run
+    from host.runtime import DecodeMode, Device, arena_size
 
     with board_running("qemu-m4", tmp_path) as board:
-        for name, g, out, x in flashed_mlperf_models(board, 1):
+        for name, g, out, x, container in flashed_mlperf_models(board, 1):
             (expected,) = reference_run(g, [x[0]])
             arenas = {}
             for mode, channels in (("per_layer", 16), ("streamed", 16), ("streamed", 7), ("auto", 0)):
@@ -173,6 +177,10 @@ def test_qemu_m4_mlperf_models_in_every_decode_mode(tmp_path):
                 if mode == "streamed":
                     assert line["chunk"] == str(channels)
                 arenas[(mode, channels)] = int(line["arena"].split("/")[0])
+                decode = DecodeMode.AT_LOAD if mode == "auto" else DecodeMode[mode.upper()]
+                sized = {d: arena_size(container, decode, stream_channels=channels or None, device=d) for d in Device}
+                assert arenas[(mode, channels)] == sized[Device.CORTEX_M_DSP] != sized[Device.HOST], \
+                    (name, mode, channels, arenas[(mode, channels)], sized)
                 (result,) = infer(board.port, x, timeout_s=120)
                 got = np.frombuffer(result.output, dtype=np.int8).reshape(out.shape)
                 bad = np.flatnonzero(got.reshape(-1) != expected.reshape(-1))
@@ -181,3 +189,23 @@ def test_qemu_m4_mlperf_models_in_every_decode_mode(tmp_path):
             assert arenas[("streamed", 16)] < arenas[("per_layer", 16)] < arenas[("auto", 0)], arenas
         with pytest.raises(DeviceError):
             console_command(board.port, "decode sideways")
+
+
+def test_qemu_m4_reference_kernels_arena_is_the_hosts_cortex_m_figure(tmp_path):
+    """The Cortex-M4 firmware built with the reference kernels (no kernel scratch) needs, in each decode
+    mode, exactly the arena the host computes for `Device.CORTEX_M`: 32-bit tables, which the host sizes
+    with the record sizes the firmware's own 32-bit build checks. Less than on the host itself."""
+    from dcagent.link import console_command, console_model
+    from host.runtime import DecodeMode, Device, arena_size
+
+    container = mlperf_container("kws_ref_model", version_code(1))
+    with board_running("qemu-m4", tmp_path, kernels="ref") as board:
+        flash(board.port, container, confirm=True)
+        for mode, channels in (("per_layer", 0), ("streamed", 8), ("auto", 0)):
+            assert console_command(board.port, f"decode {mode} {channels}" if channels else f"decode {mode}",
+                                   timeout_s=60) == "ok"
+            line = console_model(board.port)
+            decode = DecodeMode.AT_LOAD if mode == "auto" else DecodeMode[mode.upper()]
+            ours = arena_size(container, decode, stream_channels=channels or None, device=Device.CORTEX_M)
+            assert line["status"] == "DC_OK" and int(line["arena"].split("/")[0]) == ours, (mode, line)
+            assert ours < arena_size(container, decode, stream_channels=channels or None)

@@ -490,3 +490,24 @@ def test_levels_outside_their_rule_are_corrupt():
         with pytest.raises(BitstreamError) as err:
             unpack(bad)
         assert err.value.status == "DC_ERR_CORRUPT", rule
+
+
+def test_arena_per_device_and_the_min_ram_pack_writes():
+    """A Cortex-M's tables hold 4-byte pointers, so with the reference kernels it needs less than the
+    host in every mode; its DSP kernels add CONV_2D scratch (har's convolutions: more than the host at
+    load). pack's target.min_ram is the most of the three least (AUTO) arenas, so a device policy that
+    admits a model by it admits one every board runs (the boards' own figures: tests/test_link_qemu.py)."""
+    from host.container.reader import open_container
+    from host.runtime import Device
+
+    graph = read_model("examples/har/model_int8.tflite")
+    container = pack(graph, name="har", version=1)
+    sizes = {d: {m: arena_size(container, m, device=d) for m in DecodeMode} for d in Device}
+    for mode in (DecodeMode.AT_LOAD, DecodeMode.PER_LAYER, DecodeMode.STREAMED):
+        assert sizes[Device.CORTEX_M][mode] < sizes[Device.HOST][mode]
+        assert sizes[Device.CORTEX_M][mode] <= sizes[Device.CORTEX_M_DSP][mode]
+    assert sizes[Device.CORTEX_M_DSP][DecodeMode.AT_LOAD] > sizes[Device.HOST][DecodeMode.AT_LOAD]
+    assert all(sizes[d][DecodeMode.AUTO] == min(sizes[d][m] for m in DecodeMode if m is not DecodeMode.AUTO)
+               for d in Device)
+    min_ram = open_container(container).metadata.target.min_ram
+    assert min_ram == max(sizes[d][DecodeMode.AUTO] for d in Device)

@@ -161,7 +161,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
          f"{c_runtime.accuracy:.2f}%", f"{result.compressed.accuracy:.2f}%"],
         ["  payload / metadata", f"{report['payload_bytes']} / {report['metadata_bytes']}", "", "", ""],
         ["  bits per parameter", f"{report['bits_per_param']:.3f}", "", "", ""],
-        ["  arena (per-layer decoding)", report["min_ram"], "", "", ""],
+        ["  min RAM (least arena, every board)", report["min_ram"], "", "", ""],
     ])
     console.table("tensors", ["name", "params", "rule", "bits", "sparsity", "bytes"], [
         [t["name"][-40:], t["params"], t["rule"], t["bits"], f"{100 * t['sparsity']:.0f}%", t["bytes"]]

@@ -56,6 +56,19 @@ def _tensor_details(container: Container) -> list[dict]:
     return rows
 
 
+def _arenas(data: bytes) -> dict[str, dict[str, int]] | None:
+    """Least arena bytes per device and decode mode (host.runtime.arena_size); None when the runtime
+    cannot size the container (a delta, a graph it refuses)."""
+    from host.errors import HostError  # noqa: PLC0415
+    from host.runtime import DecodeMode, Device, arena_size  # noqa: PLC0415
+
+    modes = (DecodeMode.AT_LOAD, DecodeMode.PER_LAYER, DecodeMode.STREAMED)
+    try:
+        return {d.name.lower(): {m.name.lower(): arena_size(data, m, device=d) for m in modes} for d in Device}
+    except HostError:
+        return None
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     container = read_container(args.file)
     report = container_report(container)
@@ -64,6 +77,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     meta = container.metadata
     report["graph"]["node_list"] = [{"op": n.op, "inputs": list(n.inputs), "outputs": list(n.outputs)}
                                     for n in meta.graph.nodes]
+    report["arena"] = _arenas(Path(args.file).read_bytes())
     if args.json:
         console.result(json.dumps(report, indent=2))
         return 0
@@ -100,4 +114,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
              f"{t['bits_per_level']:.3f}"] for k, t in enumerate(report["tensors"])]
     console.table("tensors", ["tensor", "shape", "dtype", "rule", "bits", "sparsity", "coding", "levels", "bytes",
                               "bits/level"], rows)
+    if report["arena"]:
+        console.table("least arena bytes (min RAM is the most of the smallest per device)",
+                      ["device", "at load", "per layer", "streamed"],
+                      [[device.replace("_", "-")] + list(modes.values()) for device, modes in report["arena"].items()])
     return 0

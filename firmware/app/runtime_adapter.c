@@ -23,7 +23,7 @@ static const uint8_t *g_loaded;
 static size_t g_loaded_len;
 static int g_have_output;
 /* How the model is loaded (the console's `decode` command changes it; boot: AUTO). */
-static dc_model_config_t g_config = {DC_MODEL_DECODE_AUTO, 0u};
+static dc_model_config_t g_config = {DC_MODEL_DECODE_AUTO, 0u, DC_MODEL_TARGET_BUILD};
 
 static void profile_op(void *context, uint32_t op_index, dc_model_event_t event)
 {

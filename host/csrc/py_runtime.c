@@ -245,7 +245,7 @@ static PyObject *py_load(PyObject *self, PyObject *args)
     }
     Py_INCREF(data);
     model->data = data;
-    const dc_model_config_t config = {(dc_model_mode_t)mode, stream_channels};
+    const dc_model_config_t config = {(dc_model_mode_t)mode, stream_channels, DC_MODEL_TARGET_BUILD};
     int status = dc_model_load_config(&model->model, (const uint8_t *)PyBytes_AS_STRING(data),
                                       (size_t)PyBytes_GET_SIZE(data), model->arena, (size_t)arena_size, &config);
     size_t needed = model->model.arena_needed;
@@ -256,19 +256,19 @@ static PyObject *py_load(PyObject *self, PyObject *args)
     return Py_BuildValue("(NNn)", status_str(status), (PyObject *)model, (Py_ssize_t)needed);
 }
 
-/* arena_size(data, mode[, stream_channels]) -> (status, bytes) */
+/* arena_size(data, mode[, stream_channels[, target]]) -> (status, bytes) */
 static PyObject *py_arena_size(PyObject *self, PyObject *args)
 {
     Py_buffer data;
-    int mode;
+    int mode, target = DC_MODEL_TARGET_BUILD;
     unsigned int stream_channels = 0;
     size_t size = 0, work_size = 1u << 20;
     int status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*i|I", &data, &mode, &stream_channels)) {
+    if (!PyArg_ParseTuple(args, "y*i|Ii", &data, &mode, &stream_channels, &target)) {
         return NULL;
     }
-    const dc_model_config_t config = {(dc_model_mode_t)mode, stream_channels};
+    const dc_model_config_t config = {(dc_model_mode_t)mode, stream_channels, (dc_model_target_t)target};
     for (;;) {
         uint8_t *work = malloc(work_size);
         if (work == NULL) {
@@ -310,7 +310,10 @@ PyMODINIT_FUNC PyInit__runtime(void)
         PyModule_AddIntConstant(m, "MODE_STREAMED", DC_MODEL_DECODE_STREAMED) != 0 ||
         PyModule_AddIntConstant(m, "MODE_AUTO", DC_MODEL_DECODE_AUTO) != 0 ||
         PyModule_AddIntConstant(m, "STREAM_CHANNELS", DC_MODEL_STREAM_CHANNELS) != 0 ||
-        PyModule_AddIntConstant(m, "ARENA_ALIGN", DC_MODEL_ARENA_ALIGN) != 0) {
+        PyModule_AddIntConstant(m, "ARENA_ALIGN", DC_MODEL_ARENA_ALIGN) != 0 ||
+        PyModule_AddIntConstant(m, "TARGET_BUILD", DC_MODEL_TARGET_BUILD) != 0 ||
+        PyModule_AddIntConstant(m, "TARGET_CORTEX_M", DC_MODEL_TARGET_CORTEX_M) != 0 ||
+        PyModule_AddIntConstant(m, "TARGET_CORTEX_M_DSP", DC_MODEL_TARGET_CORTEX_M_DSP) != 0) {
         Py_DECREF(m);
         return NULL;
     }

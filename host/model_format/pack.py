@@ -210,8 +210,9 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     Every constant tensor's values are stored exactly (see encode_tensor); the metadata holds
     the graph and every parameter the device needs (host.model_format.options). `target`
     names the architecture; `target.min_flash` is the container length and `target.min_ram`
-    the smallest arena the C runtime can run it in (its AUTO decode mode: at load, per layer or
-    streamed, whichever needs least; 0 when host._runtime is not built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
+    an arena that runs it on every runtime dcagent builds: the most, over the host and the Cortex-M
+    boards with reference or DSP kernels (host.runtime.Device), of the least arena each needs in
+    one of its decode modes (AUTO: at load, per layer or streamed; 0 when host._runtime is not built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
     `keep_names=False` is the compact device build: no tensor names, shape signatures or
     description (unpack names tensors `t<index>`).
     `progress(done, total)` is called after each coded tensor. `coder` picks the level syntax
@@ -259,9 +260,15 @@ def _with_target(metadata: Metadata, payloads: list[TensorPayload], arch: str) -
 
 
 def _arena_bytes(data: bytes) -> int:
+    """The most of the least arenas (AUTO) of the host and of each kind of Cortex-M board."""
     try:
         from host import _runtime
     except ImportError:  # pragma: no cover - the extension is part of every build
         return 0
-    status, size = _runtime.arena_size(data, _runtime.MODE_AUTO)
-    return int(size) if status == "DC_OK" else 0
+    most = 0
+    for device in (_runtime.TARGET_BUILD, _runtime.TARGET_CORTEX_M, _runtime.TARGET_CORTEX_M_DSP):
+        status, size = _runtime.arena_size(data, _runtime.MODE_AUTO, 0, device)
+        if status != "DC_OK":
+            return 0
+        most = max(most, int(size))
+    return most

@@ -78,10 +78,20 @@ typedef enum {
                                     * STREAMED (m->mode says which); dc_model_arena_size: the least of the three */
 } dc_model_mode_t;
 
+/* The device an arena size is computed for (dc_model_arena_size_config): this build itself, or a Cortex-M
+ * (4-byte pointers in the tables) with the reference kernels or with the armv7em DSP kernels (their CONV_2D
+ * scratch). A host sizes a board's arena with it to the byte; dc_model_load takes only TARGET_BUILD. */
+typedef enum {
+    DC_MODEL_TARGET_BUILD = 0,
+    DC_MODEL_TARGET_CORTEX_M = 1,
+    DC_MODEL_TARGET_CORTEX_M_DSP = 2,
+} dc_model_target_t;
+
 /* Load options beyond the mode (dc_model_load_config). */
 typedef struct {
     dc_model_mode_t mode;
     uint32_t stream_channels;  /* DECODE_STREAMED: output channels per chunk, 0: DC_MODEL_STREAM_CHANNELS */
+    dc_model_target_t target;  /* dc_model_arena_size_config: the device sized (0: this build) */
 } dc_model_config_t;
 
 /* Profiling hook: called with DC_MODEL_EVENT_BEGIN before op `op_index` (before its weights are
@@ -134,6 +144,7 @@ typedef struct {
     uint8_t *plan;                    /* start of the planned region */
     void *decoder;                    /* decoder scratch (dc_levels_dec_t + columns + slice) */
     uint32_t decoder_columns;         /* column entries the scratch holds */
+    dc_model_target_t target;         /* the device sized (dc_model_arena_size_config); BUILD when loaded */
     dc_model_profile_fn profile;
     void *profile_context;
     int loaded;
@@ -151,7 +162,8 @@ dc_status_t dc_model_load(dc_model_t *m, const uint8_t *container, size_t len, u
 dc_status_t dc_model_load_config(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena,
                                  size_t arena_size, const dc_model_config_t *config);
 
-/* dc_model_arena_size with options (as dc_model_load_config). */
+/* dc_model_arena_size with options (as dc_model_load_config); config->target sizes another device's arena
+ * (dc_model_target_t): its record sizes and its kernels' scratch. */
 dc_status_t dc_model_arena_size_config(const uint8_t *container, size_t len, const dc_model_config_t *config,
                                        uint8_t *work, size_t work_size, size_t *size);
 

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../kernels/dc_conv_s8_dsp_size.h"
 #include "dc_model_internal.h"
 
 static size_t align8(size_t bytes)
@@ -20,6 +21,22 @@ static int needs_decoder(const dc_model_t *m)
         }
     }
     return 0;
+}
+
+/* The scratch a CONV_2D / DEPTHWISE_CONV_2D kernel asks for on the device sized (m->target): the kernels built
+ * in, the reference kernels (none) or the armv7em ones (CONV_2D only; its depthwise kernel needs none). */
+static int32_t kernel_scratch_bytes(const dc_model_t *m, const dc_model_op_t *op, const dc_depthwise_conv_params_t *p,
+                                    const dc_dims_t *x, const dc_dims_t *w, const dc_dims_t *y)
+{
+    const int conv = op->kind == DC_OP_CONV_2D;
+    switch (m->target) {
+    case DC_MODEL_TARGET_CORTEX_M:
+        return 0;
+    case DC_MODEL_TARGET_CORTEX_M_DSP:
+        return conv ? dc_conv_s8_dsp_buffer_size(&p->conv, x, w, y) : 0;
+    default:
+        return conv ? dc_conv_s8_get_buffer_size(&p->conv, x, w, y) : dc_depthwise_conv_s8_get_buffer_size(p, x, w, y);
+    }
 }
 
 /* The kernels' scratch memory (dc_conv_params_t.scratch): one persistent buffer of the largest size any
@@ -44,8 +61,7 @@ static dc_status_t reserve_kernel_scratch(dc_model_t *m, dc_model_bump_t *b)
         wd = (dc_dims_t){w->dims[0], w->dims[1], w->dims[2], w->dims[3]};
         yd = (dc_dims_t){y->dims[0], y->dims[1], y->dims[2], y->dims[3]};
         dc_model_conv_params(m, op, &p);
-        bytes = op->kind == DC_OP_CONV_2D ? dc_conv_s8_get_buffer_size(&p.conv, &xd, &wd, &yd)
-                                          : dc_depthwise_conv_s8_get_buffer_size(&p, &xd, &wd, &yd);
+        bytes = kernel_scratch_bytes(m, op, &p, &xd, &wd, &yd);
         if (bytes < 0) {
             return DC_ERR_ARG;
         }
@@ -71,12 +87,11 @@ static int32_t conv_scratch(const dc_model_t *m, const dc_model_op_t *op, int32_
     dc_dims_t yd = {y->dims[0], y->dims[1], y->dims[2], y->dims[3]};
     dc_depthwise_conv_params_t p;
     dc_model_conv_params(m, op, &p);
-    if (op->kind == DC_OP_DEPTHWISE_CONV_2D) {
-        return dc_depthwise_conv_s8_get_buffer_size(&p, &xd, &wd, &yd);
+    if (op->kind != DC_OP_DEPTHWISE_CONV_2D) {
+        wd.n = channels;
+        yd.c = channels;
     }
-    wd.n = channels;
-    yd.c = channels;
-    return dc_conv_s8_get_buffer_size(&p.conv, &xd, &wd, &yd);
+    return kernel_scratch_bytes(m, op, &p, &xd, &wd, &yd);
 }
 
 /* DECODE_STREAMED, before dc_model_prepare_ops: raw int8 weights read in place by one CONV_2D /
@@ -116,7 +131,7 @@ static dc_status_t bias_state_bytes(const dc_model_t *m, uint32_t index, uint32_
     *bytes = 0;
     if (status == DC_OK && dc_container_tensor(&m->container, index, &entry) == DC_OK &&
         entry.codec != DC_CODEC_RAW) {
-        *bytes = (uint32_t)dc_model_decoder_bytes(columns, 0) + (DC_MODEL_ARENA_ALIGN - DC_MODEL_PLAN_ALIGN);
+        *bytes = (uint32_t)dc_model_decoder_bytes(m, columns, 0) + (DC_MODEL_ARENA_ALIGN - DC_MODEL_PLAN_ALIGN);
     }
     return status;
 }
@@ -390,7 +405,9 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     dc_model_mode_t mode = config->mode;
     dc_model_bump_t b = {arena, arena_size, 0};
     dc_status_t status;
-    size_t planned = 0, decoder_bytes = 0, region, needed;
+    size_t planned = 0, decoder_bytes = 0, region, needed, table_slack = 0;
+    /* sizing a Cortex-M's tables on a wider build: its record sizes (the tables themselves are built native) */
+    const int resize = config->target != DC_MODEL_TARGET_BUILD && UINTPTR_MAX != 0xFFFFFFFFu;
     uint32_t columns = 0;
     if (m == NULL) {
         return DC_ERR_ARG;
@@ -399,7 +416,9 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     if (container == NULL || (arena == NULL && arena_size > 0) ||
         ((uintptr_t)arena % DC_MODEL_ARENA_ALIGN) != 0u ||
         (mode != DC_MODEL_DECODE_AT_LOAD && mode != DC_MODEL_DECODE_PER_LAYER && mode != DC_MODEL_DECODE_STREAMED) ||
-        config->stream_channels > UINT16_MAX) {
+        config->stream_channels > UINT16_MAX ||
+        (uint32_t)config->target > (uint32_t)DC_MODEL_TARGET_CORTEX_M_DSP ||
+        (config->target != DC_MODEL_TARGET_BUILD && decode)) {
         return DC_ERR_ARG;
     }
     status = (dc_status_t)dc_container_open(&m->container, container, len);
@@ -413,6 +432,7 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     m->stream_channels = config->stream_channels != 0u ? config->stream_channels : DC_MODEL_STREAM_CHANNELS;
     m->arena = arena;
     m->arena_size = arena_size;
+    m->target = config->target;
     status = dc_model_build_graph(m, &b);
     if (status == DC_ERR_ARENA) {
         m->arena_needed = b.used; /* a lower bound: the tables alone */
@@ -438,7 +458,7 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     }
     m->decoder_columns = columns;
     if (needs_decoder(m)) {
-        decoder_bytes = dc_model_decoder_bytes(columns, dc_model_slice_levels(mode));
+        decoder_bytes = dc_model_decoder_bytes(m, columns, dc_model_slice_levels(mode));
     }
     for (uint32_t i = 0; mode == DC_MODEL_DECODE_AT_LOAD && i < m->coded_count; i++) {
         dc_model_tensor_t *t = &m->tensors[i];
@@ -461,7 +481,12 @@ static dc_status_t load(dc_model_t *m, const uint8_t *container, size_t len, uin
     if (dc_model_load_bytes(m) > region) {
         region = dc_model_load_bytes(m); /* the load-time records sit at the top of the arena until now */
     }
-    m->persistent_bytes = align8(b.used);
+    if (resize) { /* the tensor and op tables are the first two pieces, each 8-aligned */
+        size_t ops = m->op_count > 0 ? m->op_count : 1u;
+        table_slack = align8(sizeof(dc_model_tensor_t) * m->operand_count) + align8(sizeof(dc_model_op_t) * ops) -
+                      align8(DC_MODEL_TENSOR_BYTES_32 * m->operand_count) - align8(DC_MODEL_OP_BYTES_32 * ops);
+    }
+    m->persistent_bytes = align8(b.used) - table_slack;
     m->planned_bytes = region;
     needed = m->persistent_bytes + region;
     m->arena_needed = needed;
@@ -547,7 +572,7 @@ dc_status_t dc_model_load_config(dc_model_t *m, const uint8_t *container, size_t
 dc_status_t dc_model_load(dc_model_t *m, const uint8_t *container, size_t len, uint8_t *arena, size_t arena_size,
                           dc_model_mode_t mode)
 {
-    const dc_model_config_t config = {mode, 0u};
+    const dc_model_config_t config = {mode, 0u, DC_MODEL_TARGET_BUILD};
     return dc_model_load_config(m, container, len, arena, arena_size, &config);
 }
 
@@ -593,7 +618,7 @@ dc_status_t dc_model_arena_size_config(const uint8_t *container, size_t len, con
 dc_status_t dc_model_arena_size(const uint8_t *container, size_t len, dc_model_mode_t mode, uint8_t *work,
                                 size_t work_size, size_t *size)
 {
-    const dc_model_config_t config = {mode, 0u};
+    const dc_model_config_t config = {mode, 0u, DC_MODEL_TARGET_BUILD};
     return dc_model_arena_size_config(container, len, &config, work, work_size, size);
 }
 

@@ -7,6 +7,7 @@
 
 #include "dc_cbor.h"
 #include "dc_kernels.h"
+#include "dc_levels.h"
 #include "dc_model.h"
 
 #define DC_MODEL_NONE 0xFFFFu   /* an absent operand */
@@ -199,10 +200,14 @@ static inline int32_t dc_model_buffer_quant_count(const dc_model_op_t *op, int32
     return op->multiplier != NULL ? 0 : op->channels == 1u ? 1 : chunk;
 }
 
+/* The record sizes on a 32-bit target (docs/runtime.md), which DC_MODEL_TARGET_CORTEX_M* size with; checked on
+ * every 32-bit build (a negative array size fails it), so a 64-bit host computes the target's arena to the byte. */
+#define DC_MODEL_TENSOR_BYTES_32 40u
+#define DC_MODEL_OP_BYTES_32 36u
 #if UINTPTR_MAX == 0xFFFFFFFFu
-/* The record sizes docs/runtime.md quotes, checked on every 32-bit build (a negative array size fails it). */
-typedef char dc_model_tensor_is_40_bytes[sizeof(dc_model_tensor_t) == 40u ? 1 : -1];
-typedef char dc_model_op_is_36_bytes[sizeof(dc_model_op_t) == 36u ? 1 : -1];
+typedef char dc_model_tensor_is_40_bytes[sizeof(dc_model_tensor_t) == DC_MODEL_TENSOR_BYTES_32 ? 1 : -1];
+typedef char dc_model_op_is_36_bytes[sizeof(dc_model_op_t) == DC_MODEL_OP_BYTES_32 ? 1 : -1];
+typedef char dc_levels_dec_is_848_bytes[sizeof(dc_levels_dec_t) == DC_LEVELS_DEC_BYTES ? 1 : -1];
 #endif
 
 /* The kernel parameters of a CONV_2D / DEPTHWISE_CONV_2D op (scratch: the model's shared kernel scratch, or
@@ -272,7 +277,7 @@ static inline uint32_t dc_model_slice_levels(dc_model_mode_t mode)
     return mode == DC_MODEL_DECODE_STREAMED ? DC_MODEL_STREAM_SLICE : DC_MODEL_SLICE;
 }
 /* Bytes of the decoder scratch: the level decoder, `columns` column records, a slice of `slice` levels. */
-size_t dc_model_decoder_bytes(uint32_t columns, uint32_t slice);
+size_t dc_model_decoder_bytes(const dc_model_t *m, uint32_t columns, uint32_t slice);
 dc_status_t dc_model_max_columns(const dc_model_t *m, uint32_t *columns);
 /* dc_model_invoke.c */
 dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index);

@@ -122,7 +122,7 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
         if (status == DC_OK && dc_container_tensor(&m->container, index, &entry) == DC_OK &&
             entry.codec != DC_CODEC_RAW) {
             /* its decoder state, 8-aligned, ends where the weights' chunk begins */
-            bias_end -= dc_model_decoder_bytes(columns, 0) + (DC_MODEL_ARENA_ALIGN - DC_MODEL_PLAN_ALIGN);
+            bias_end -= dc_model_decoder_bytes(m, columns, 0) + (DC_MODEL_ARENA_ALIGN - DC_MODEL_PLAN_ALIGN);
         }
         bias_chunk = (int32_t *)(void *)(bias_end - sizeof(int32_t) * (uint32_t)chunk);
         if (status == DC_OK) {

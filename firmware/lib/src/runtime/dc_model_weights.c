@@ -10,9 +10,10 @@ static size_t align8(size_t bytes)
     return (bytes + 7u) & ~(size_t)7u;
 }
 
-size_t dc_model_decoder_bytes(uint32_t columns, uint32_t slice)
+size_t dc_model_decoder_bytes(const dc_model_t *m, uint32_t columns, uint32_t slice)
 {
-    return align8(sizeof(dc_levels_dec_t)) + align8(sizeof(dc_levels_col_t) * columns) + sizeof(int32_t) * slice;
+    size_t state = m->target != DC_MODEL_TARGET_BUILD ? DC_LEVELS_DEC_BYTES : sizeof(dc_levels_dec_t);
+    return align8(state) + align8(sizeof(dc_levels_col_t) * columns) + sizeof(int32_t) * slice;
 }
 
 dc_status_t dc_model_tensor_columns(const dc_model_t *m, uint32_t index, uint32_t *columns)
