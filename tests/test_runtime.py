@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from host.container.reader import open_container
 from host.errors import BitstreamError, DataError
 from host.model_format import pack
 from host.reference import run, run_all
-from host.runtime import STREAM_CHANNELS, DecodeMode, Runtime, RuntimeStatusError, arena_size
+from host.runtime import STREAM_CHANNELS, DecodeMode, Device, Runtime, RuntimeStatusError, arena_size
 from host.tflite import read_model, write_model
 from tests.model_samples import broken_containers, tiny_container, tiny_graph, tiny_inputs
 
@@ -497,9 +498,6 @@ def test_arena_per_device_and_the_min_ram_pack_writes():
     host in every mode; its DSP kernels add CONV_2D scratch (har's convolutions: more than the host at
     load). pack's target.min_ram is the most of the three least (AUTO) arenas, so a device policy that
     admits a model by it admits one every board runs (the boards' own figures: tests/test_link_qemu.py)."""
-    from host.container.reader import open_container
-    from host.runtime import Device
-
     graph = read_model("examples/har/model_int8.tflite")
     container = pack(graph, name="har", version=1)
     sizes = {d: {m: arena_size(container, m, device=d) for m in DecodeMode} for d in Device}

@@ -21,7 +21,7 @@ from host.container.layout import Codec, LevelDtype
 from host.container.metadata import (Compressor, Graph as MetaGraph, LevelEncoding, Metadata, ModelInfo, Node,
                                      Quantization, Target, TensorInfo)
 from host.container.writer import TensorPayload, build_container
-from host.errors import ModelError
+from host.errors import HostError, ModelError
 from host.graph import (NO_TENSOR, CodebookLevels, DependentLevels, DType, Graph, Problem, ScaledLevels,
                         TensorEncoding, UniformLevels, UnsupportedModelError, find_problems, scaled_level_range)
 from host.model_format.options import node_options
@@ -212,7 +212,8 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     names the architecture; `target.min_flash` is the container length and `target.min_ram`
     an arena that runs it on every runtime dcagent builds: the most, over the host and the Cortex-M
     boards with reference or DSP kernels (host.runtime.Device), of the least arena each needs in
-    one of its decode modes (AUTO: at load, per layer or streamed; 0 when host._runtime is not built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
+    one of its decode modes (AUTO: at load, per layer or streamed; 0 when host._runtime is not
+    built). A weight with an `encoding` is stored as its levels plus the rule that rebuilds it.
     `keep_names=False` is the compact device build: no tensor names, shape signatures or
     description (unpack names tensors `t<index>`).
     `progress(done, total)` is called after each coded tensor. `coder` picks the level syntax
@@ -260,15 +261,13 @@ def _with_target(metadata: Metadata, payloads: list[TensorPayload], arch: str) -
 
 
 def _arena_bytes(data: bytes) -> int:
-    """The most of the least arenas (AUTO) of the host and of each kind of Cortex-M board."""
+    """The most of the least arenas (AUTO) of the host and of each kind of Cortex-M board; 0 when
+    the runtime cannot size the model."""
     try:
-        from host import _runtime
+        from host.runtime import DecodeMode, Device, arena_size
     except ImportError:  # pragma: no cover - the extension is part of every build
         return 0
-    most = 0
-    for device in (_runtime.TARGET_BUILD, _runtime.TARGET_CORTEX_M, _runtime.TARGET_CORTEX_M_DSP):
-        status, size = _runtime.arena_size(data, _runtime.MODE_AUTO, 0, device)
-        if status != "DC_OK":
-            return 0
-        most = max(most, int(size))
-    return most
+    try:
+        return max(arena_size(data, DecodeMode.AUTO, device=device) for device in Device)
+    except HostError:
+        return 0
