@@ -184,6 +184,23 @@ static dc_status_t weights(const dc_model_t *m, const dc_model_tensor_t *w, cons
     return DC_OK;
 }
 
+/* The window of a CONV_2D, DEPTHWISE_CONV_2D or pool over `x` giving `y`: the strides (options, default 1) and
+ * the top/left padding of a `filter_h` x `filter_w` filter at the given dilation, each checked into int16. */
+static dc_status_t window(const dc_model_options_t *o, const dc_model_tensor_t *x, const dc_model_tensor_t *y,
+                          int32_t filter_h, int32_t filter_w, int32_t dilation_h, int32_t dilation_w,
+                          int16_t *stride_h, int16_t *stride_w, int16_t *pad_h, int16_t *pad_w)
+{
+    int32_t sh, sw, ph, pw;
+    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &sh));
+    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &sw));
+    TRY(padding_offset(o, x->dims[1], y->dims[1], filter_h, sh, dilation_h, &ph));
+    TRY(padding_offset(o, x->dims[2], y->dims[2], filter_w, sw, dilation_w, &pw));
+    TRY(to_int16(sh, stride_h));
+    TRY(to_int16(sw, stride_w));
+    TRY(to_int16(ph, pad_h));
+    return to_int16(pw, pad_w);
+}
+
 static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op, const dc_model_options_t *o)
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *w = dc_model_input_tensor(m, op, 1);
@@ -192,7 +209,7 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     int depthwise = op->kind == DC_OP_DEPTHWISE_CONV_2D;
     dc_model_conv_t *p = &op->p.conv;
     int32_t channels = depthwise ? w->dims[3] : w->dims[0], act_min, act_max;
-    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, depth_multiplier = 1;
+    int32_t dilation_h, dilation_w, depth_multiplier = 1;
     dc_rounding_t rounding;
     TRY(check_activation(m, x));
     TRY(check_activation(m, y));
@@ -200,23 +217,17 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &stride_h));
-    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &stride_w));
     TRY(dc_model_option_int_or(o, "dilation_h", 1, 1, INT32_MAX, &dilation_h));
     TRY(dc_model_option_int_or(o, "dilation_w", 1, 1, INT32_MAX, &dilation_w));
     TRY(clamp_options(o, &act_min, &act_max));
     TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &rounding));
-    TRY(padding_offset(o, x->dims[1], y->dims[1], w->dims[1], stride_h, dilation_h, &pad_h));
-    TRY(padding_offset(o, x->dims[2], y->dims[2], w->dims[2], stride_w, dilation_w, &pad_w));
+    TRY(window(o, x, y, w->dims[1], w->dims[2], dilation_h, dilation_w, &p->stride_h, &p->stride_w, &p->pad_h,
+               &p->pad_w));
     if (depthwise) {
         TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &depth_multiplier));
     }
-    TRY(to_int16(stride_h, &p->stride_h));
-    TRY(to_int16(stride_w, &p->stride_w));
     TRY(to_int16(dilation_h, &p->dilation_h));
     TRY(to_int16(dilation_w, &p->dilation_w));
-    TRY(to_int16(pad_h, &p->pad_h));
-    TRY(to_int16(pad_w, &p->pad_w));
     TRY(to_int16(depth_multiplier, &p->depth_multiplier));
     p->input_offset = (int16_t)-ZP(x); /* activations: int8 zero points */
     p->output_offset = (int16_t)ZP(y);
@@ -255,25 +266,18 @@ static dc_status_t prepare_pool(dc_model_t *m, dc_model_op_t *op, const dc_model
 {
     const dc_model_tensor_t *x = dc_model_input_tensor(m, op, 0), *y = &m->tensors[op->output];
     dc_model_pool_t *p = &op->p.pool;
-    int32_t stride_h, stride_w, filter_h, filter_w, pad_h, pad_w, act_min, act_max;
+    int32_t filter_h, filter_w, act_min, act_max;
     TRY(check_activation(m, x));
     TRY(check_activation(m, y));
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &stride_h));
-    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &stride_w));
     TRY(dc_model_option_int(o, "filter_h", 1, INT32_MAX, &filter_h));
     TRY(dc_model_option_int(o, "filter_w", 1, INT32_MAX, &filter_w));
     TRY(clamp_options(o, &act_min, &act_max));
-    TRY(padding_offset(o, x->dims[1], y->dims[1], filter_h, stride_h, 1, &pad_h));
-    TRY(padding_offset(o, x->dims[2], y->dims[2], filter_w, stride_w, 1, &pad_w));
-    TRY(to_int16(stride_h, &p->stride_h));
-    TRY(to_int16(stride_w, &p->stride_w));
+    TRY(window(o, x, y, filter_h, filter_w, 1, 1, &p->stride_h, &p->stride_w, &p->pad_h, &p->pad_w));
     TRY(to_int16(filter_h, &p->filter_h));
     TRY(to_int16(filter_w, &p->filter_w));
-    TRY(to_int16(pad_h, &p->pad_h));
-    TRY(to_int16(pad_w, &p->pad_w));
     p->act_min = (int8_t)act_min;
     p->act_max = (int8_t)act_max;
     return DC_OK;
