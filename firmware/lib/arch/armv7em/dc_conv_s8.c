@@ -13,10 +13,11 @@
  */
 #include "dc_arm_dsp.h"
 #include "dc_kernels.h"
+#include "../../src/kernels/dc_conv_s8_dsp_layout.h"
 #include "../../src/kernels/dc_conv_s8_dsp_size.h"
 #include "../../src/kernels/dc_kernel_checks.h"
 
-/* The sizes the host computes with (dc_conv_s8_dsp_size.h) are this kernel's own. */
+/* The sizes the host computes with (dc_conv_s8_dsp_layout.h) are this kernel's own. */
 typedef char dc_dsp_rq_is_20_bytes[sizeof(dc_dsp_rq_t) == DC_DSP_RQ_BYTES ? 1 : -1];
 
 int32_t dc_conv_s8_get_buffer_size(const dc_conv_params_t *params, const dc_dims_t *input_dims,

@@ -1,5 +1,6 @@
 /* dc_conv_s8_dsp_size.c: the armv7em CONV_2D kernel's scratch size, built everywhere (dc_conv_s8_dsp_size.h). */
 #include "dc_conv_s8_dsp_size.h"
+#include "dc_conv_s8_dsp_layout.h"
 
 int32_t dc_conv_s8_dsp_buffer_size(const dc_conv_params_t *params, const dc_dims_t *input_dims,
                                    const dc_dims_t *filter_dims, const dc_dims_t *output_dims)
