@@ -80,8 +80,8 @@ def front(model_path: Path, calib_path: Path, data_path: Path, points: int = 14,
         if key in seen:
             continue
         seen.add(key)
-        g, _, _ = assemble(problem, chosen, space.bias_correction, space.refit_damping)
-        s = problem.search_eval.fidelity(g)
+        g, _, raw = assemble(problem, chosen, space.bias_correction, space.refit_damping)
+        s = problem.search_eval.fidelity(g, raw)
         v = problem.full_eval.fidelity(g)
         compressed = compact(clone(g))
         size = len(pack(compressed, name=model_path.stem, version=1, compressor_version=__version__, keep_names=False,

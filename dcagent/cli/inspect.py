@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     meta = container.metadata
     report["graph"]["node_list"] = [{"op": n.op, "inputs": list(n.inputs), "outputs": list(n.outputs)}
                                     for n in meta.graph.nodes]
-    report["arena"] = _arenas(Path(args.file).read_bytes())
+    report["arena"] = _arenas(container.data)
     if args.json:
         console.result(json.dumps(report, indent=2))
         return 0

@@ -31,7 +31,7 @@ from host.passes.candidates import (
     keep_candidate, uniform_candidate, uniform_candidates,
 )
 from host.passes.execute import rerun_from, run_samples
-from host.passes.fidelity import Fidelity, measure, real_outputs
+from host.passes.fidelity import Fidelity, measure, real_outputs, real_values
 from host.passes.gptq import depthwise_factors, inverse_cholesky
 from host.passes.layerstats import LayerStats, distortion, layer_stats, output_shift
 from host.passes.prune import PruneMode, magnitude_mask
@@ -187,8 +187,8 @@ def _layers(graph: Graph, trace_values, rate: RateFn) -> list[Layer]:
         axis = channel_axis(op.kind.value)
         scale = np.broadcast_to(w_t.quantization.scale, (w_t.shape[axis],)).astype(np.float32)
         real = dequantize_weights(np.asarray(w_t.data), scale, axis)
-        in_scale, in_zero = x_t.quantization.single()
-        inputs = (trace_values[op.inputs[0]].astype(np.float64) - in_zero) * np.float64(in_scale)
+        in_scale, _ = x_t.quantization.single()
+        inputs = real_values(graph, op.inputs[0], trace_values[op.inputs[0]])
         stats = layer_stats(graph, op_index, inputs)
         bias_index = op.inputs[2] if len(op.inputs) > 2 else -1
         if bias_index >= 0:
@@ -615,12 +615,16 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
     evaluated: dict[tuple[int, ...], tuple[Graph, Fidelity, list[LayerOption]]] = {}
     sub_ref = problem.search_anchor
 
-    def measure_choice(chosen: list[LayerOption]) -> tuple[Graph, Fidelity]:
+    def assembled(chosen: list[LayerOption]) -> tuple[Graph, Fidelity, list[LayerOption]]:
+        """(graph, its fidelity on the search samples, the options it holds), once per choice."""
         key = tuple(id(o) for o in chosen)
         if key not in evaluated:
             g, made, raw = assemble(problem, chosen, bias_correction, refit_damping)
             evaluated[key] = (g, problem.search_eval.fidelity(g, raw), made)
-        return evaluated[key][:2]
+        return evaluated[key]
+
+    def measure_choice(chosen: list[LayerOption]) -> tuple[Graph, Fidelity]:
+        return assembled(chosen)[:2]
 
     def evaluate(mu: float):
         chosen = select(problem, mu)
@@ -651,11 +655,10 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
 
     def verify(chosen: list[LayerOption]) -> Outcome:
         nonlocal best_found
-        g, _ = measure_choice(chosen)
-        made = evaluated[tuple(id(o) for o in chosen)][2]
+        g, _, made = assembled(chosen)
         outcome = Outcome(g, made, problem.full_eval.fidelity(g), problem.reference_score,
                           problem.sensitivities, problem.search_eval.count + problem.full_eval.count)
-        progress(Progress("verify", 1, 1, f"{total_bytes(chosen):.0f} B, drop {outcome.drop:.2f} pt"))
+        progress(Progress("verify", 1, 1, f"{total_bytes(made):.0f} B, drop {outcome.drop:.2f} pt"))
         if best_found is None or outcome.drop < best_found.drop:
             best_found = outcome
         return outcome

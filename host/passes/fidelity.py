@@ -29,13 +29,18 @@ class Fidelity:
         return self.accuracy if self.accuracy is not None else self.agreement
 
 
-def real_outputs(graph: Graph, raw: np.ndarray) -> np.ndarray:
-    """The graph's (first) output as real numbers: dequantized when int8."""
-    tensor = graph.tensors[graph.outputs[0]]
+def real_values(graph: Graph, index: int, raw: np.ndarray) -> np.ndarray:
+    """Values `raw` of tensor `index` as real numbers: dequantized (per tensor) when int8."""
+    tensor = graph.tensors[index]
     if tensor.dtype is DType.INT8:
         scale, zero = tensor.quantization.single()
         return (raw.astype(np.float64) - zero) * np.float64(scale)
     return raw.astype(np.float64)
+
+
+def real_outputs(graph: Graph, raw: np.ndarray) -> np.ndarray:
+    """The graph's (first) output as real numbers: dequantized when int8."""
+    return real_values(graph, graph.outputs[0], raw)
 
 
 def _top1(values: np.ndarray) -> np.ndarray:

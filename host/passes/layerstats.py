@@ -92,6 +92,15 @@ class PatchSample:
         return patches if self.keep is None else patches[self.keep]
 
 
+def patch_covariance(kind: OpKind, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The covariance of centered patches `a` with centered patches `b` (same count m): [d, d] for
+    patches [m, d], per channel [c, k, k] for a DEPTHWISE_CONV_2D's patches [m, k, c]."""
+    n = max(1, a.shape[0])
+    if kind is OpKind.DEPTHWISE_CONV_2D:
+        return np.einsum("mkc,mlc->ckl", a, b) / n
+    return a.T @ b / n
+
+
 def layer_stats(graph: Graph, op_index: int, inputs: np.ndarray, max_patches: int = 8192,
                 seed: int = 0) -> LayerStats:
     """Statistics of op `op_index`'s input from real-valued samples `inputs` [n, ...]."""
@@ -99,11 +108,7 @@ def layer_stats(graph: Graph, op_index: int, inputs: np.ndarray, max_patches: in
     x = np.asarray(inputs, dtype=np.float64)
     patches = PatchSample.draw(graph, op_index, x.shape, max_patches, seed).patches(graph, op_index, x)
     centered = patches - patches.mean(axis=0, keepdims=True)
-    if op.kind is OpKind.DEPTHWISE_CONV_2D:
-        covariance = np.einsum("mkc,mlc->ckl", centered, centered) / max(1, patches.shape[0])
-    else:
-        covariance = centered.T @ centered / max(1, patches.shape[0])
-    return LayerStats(op_index, x.mean(axis=0), covariance, patches)
+    return LayerStats(op_index, x.mean(axis=0), patch_covariance(op.kind, centered, centered), patches)
 
 
 def distortion(op_kind: OpKind, stats: LayerStats, delta: np.ndarray) -> float:

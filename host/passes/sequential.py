@@ -25,8 +25,9 @@ import numpy as np
 from host.graph import NO_TENSOR, Graph, OpKind
 from host.passes.candidates import WeightCandidate, compensated_candidate, compensated_depthwise_candidate
 from host.passes.execute import batched, chunk_size, forward
+from host.passes.fidelity import real_values
 from host.passes.gptq import depthwise_factors, depthwise_sources, inverse_cholesky
-from host.passes.layerstats import PatchSample, output_shift
+from host.passes.layerstats import PatchSample, output_shift, patch_covariance
 from host.passes.rate import RateFn
 
 
@@ -51,11 +52,8 @@ def refit_weights(real: np.ndarray, kind: OpKind, base_patches: np.ndarray, patc
     and the centered covariance of Q (per channel [c, k, k] for DEPTHWISE_CONV_2D)."""
     p = base_patches - base_patches.mean(axis=0, keepdims=True)
     q = patches - patches.mean(axis=0, keepdims=True)
-    n = max(1, q.shape[0])
+    c_qq, c_pq = patch_covariance(kind, q, q), patch_covariance(kind, p, q)
     if kind is OpKind.DEPTHWISE_CONV_2D:
-        qt = np.ascontiguousarray(q.transpose(2, 1, 0))  # [c, k, m]
-        c_qq = qt @ qt.transpose(0, 2, 1) / n
-        c_pq = np.ascontiguousarray(p.transpose(2, 1, 0)) @ qt.transpose(0, 2, 1) / n
         source = depthwise_sources(real.shape[-1], c_qq.shape[0])
         w = real.reshape(-1, real.shape[-1]).T  # [c_out, kh*kw]
         d = (damping * np.einsum("ckk->c", c_qq) / c_qq.shape[1] + 1e-12)[source]
@@ -63,8 +61,6 @@ def refit_weights(real: np.ndarray, kind: OpKind, base_patches: np.ndarray, patc
         system = c_qq[source] + d[:, None, None] * np.eye(c_qq.shape[1])
         refit = np.linalg.solve(system, lhs[:, :, None])[:, :, 0]  # C_qq is symmetric
         return refit.T.reshape(real.shape), c_qq
-    c_qq = q.T @ q / n
-    c_pq = p.T @ q / n
     w = real.reshape(real.shape[0], -1)
     d = damping * float(np.mean(np.diag(c_qq))) + 1e-12
     refit = np.linalg.solve(c_qq + d * np.eye(c_qq.shape[0]), (w @ c_pq + d * w).T).T
@@ -115,11 +111,6 @@ class _Runner:
                     values[i] = None
 
 
-def _real(graph: Graph, index: int, values: np.ndarray) -> np.ndarray:
-    scale, zero = graph.tensors[index].quantization.single()
-    return (values.astype(np.float64) - zero) * np.float64(scale)
-
-
 def refit(problem, graph: Graph, chosen: list, bias_correction: bool, damping: float, rate: RateFn
           ) -> tuple[Graph, list, np.ndarray | None]:
     """(graph, chosen, outputs): every chosen option that has a recipe refitted in graph order,
@@ -155,7 +146,7 @@ def _refit_layer(problem, graph: Graph, received: np.ndarray, option, bias_corre
     sample, p = _base_patches(problem, op_index, input_index)
     if p.shape[0] < MIN_PATCHES_PER_INPUT * p.shape[1]:  # p: [m, d] or, depthwise, [m, kh*kw, c]
         return None
-    mine = _real(graph, input_index, received)
+    mine = real_values(graph, input_index, received)
     real, c_qq = refit_weights(layer.real, layer.kind, p, sample.patches(problem.base, op_index, mine), damping)
     cand = requantize(layer, option.recipe, real, c_qq, damping)
     _set_weights(graph, op_index, cand)
@@ -171,7 +162,7 @@ def _base_patches(problem, op_index: int, input_index: int) -> tuple[PatchSample
     """The patch draw of op `op_index` and the base model's patches under it (kept on `problem`)."""
     cache = problem.refit_patches
     if op_index not in cache:
-        base_in = _real(problem.base, input_index, problem.trace.values[input_index])
+        base_in = real_values(problem.base, input_index, problem.trace.values[input_index])
         sample = PatchSample.draw(problem.base, op_index, base_in.shape)
         cache[op_index] = (sample, sample.patches(problem.base, op_index, base_in))
     return cache[op_index]
