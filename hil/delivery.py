@@ -233,7 +233,7 @@ def load_over_mqtt(driver, delivery: MqttDelivery, container: bytes, timeout_s: 
     import hashlib
 
     from dcagent.link.flash import prepare_image
-    from hil.drivers.base import LoadedModel
+    from hil.drivers.base import LoadedModel, sized_by_host
 
     report = delivery.deliver(driver.port, driver.device_key, container, timeout_s, on_state=on_state)
     info = driver.model_info(timeout_s)
@@ -244,9 +244,7 @@ def load_over_mqtt(driver, delivery: MqttDelivery, container: bytes, timeout_s: 
     notes = [report.summary()]
     if report.republished_signature:
         notes.append("the container was signed with the harness's publisher key before publishing")
-    arena = None if info.arena_bytes is None else int(info.arena_bytes)
-    if arena is None:
-        from host.runtime import arena_size
-        return LoadedModel(container_bytes=len(container), arena_bytes=arena_size(container),
-                           arena_source="host runtime", notes=notes)
-    return LoadedModel(container_bytes=len(container), arena_bytes=arena, arena_source="device", notes=notes)
+    if info.arena_bytes is None:
+        return sized_by_host(driver.resource, container, notes)
+    return LoadedModel(container_bytes=len(container), arena_bytes=int(info.arena_bytes), arena_source="device",
+                       notes=notes)

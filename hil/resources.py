@@ -90,6 +90,16 @@ class BoardResource:
             raise SuiteError(f"board {self.name!r}: a qemu board needs `machine` (qemu-m4, qemu-m7, qemu-m33)")
 
     @property
+    def runtime_device(self) -> str:
+        """The `host.runtime.Device` name the host sizes this board's arena for: "HOST" for the
+        host and native boards (the build's own tables, reference kernels), "CORTEX_M" for a
+        Cortex-M firmware with the reference kernels, "CORTEX_M_DSP" with the armv7em kernels
+        (the default firmware of qemu-m4/m7/m33 and the Cortex-M4 PlatformIO environments)."""
+        if self.kind in ("host", "native"):
+            return "HOST"
+        return "CORTEX_M_DSP" if self.kernels == "opt" else "CORTEX_M"
+
+    @property
     def counts_instructions(self) -> bool:
         """True when the board gives exact instruction counts (the QEMU plugin)."""
         return self.kind == "qemu"

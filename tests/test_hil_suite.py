@@ -126,3 +126,26 @@ def test_counts_from_profile_marks():
     assert layers == (300, 93)
     assert counts_from_marks([]) == (None, None)
     assert counts_from_marks([Mark(2, 0, 5, 10)]) == (None, None)  # never came back: no complete inference
+
+
+def test_a_board_without_an_arena_report_is_sized_for_its_own_firmware():
+    # tiny.dcb's least arena differs on all three devices: host 64-bit tables, Cortex-M 32-bit
+    # tables, and the armv7em kernels' CONV_2D scratch on top of those.
+    from hil.drivers.base import sized_by_host
+    from host.runtime import DecodeMode, Device, arena_size
+
+    container = (Path(__file__).parent / "vectors/model/tiny.dcb").read_bytes()
+    least = {d: arena_size(container, DecodeMode.AUTO, device=d) for d in Device}
+    assert len(set(least.values())) == 3
+    for board, device in (("native", Device.HOST), ("qemu-m4", Device.CORTEX_M_DSP),
+                          ("nucleo-l4r5zi", Device.CORTEX_M_DSP)):
+        assert Device[BOARDS[board].runtime_device] is device
+    ref = board_resource("qemu-m4-ref", base="qemu-m4", kernels="ref")
+    assert Device[ref.runtime_device] is Device.CORTEX_M
+    for resource, device in ((BOARDS["native"], Device.HOST), (BOARDS["qemu-m33"], Device.CORTEX_M_DSP),
+                             (ref, Device.CORTEX_M)):
+        loaded = sized_by_host(resource, container, ["flashed"])
+        assert loaded.arena_bytes == least[device] and loaded.arena_source == "host runtime"
+        assert loaded.container_bytes == len(container)
+        assert loaded.notes[0] == "flashed" and "reported no arena" in loaded.notes[1]
+        assert device.name.lower().replace("_", "-") in loaded.notes[1]

@@ -49,6 +49,21 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
 
 
+def sized_by_host(resource: BoardResource, container: bytes, notes: list[str]) -> LoadedModel:
+    """The LoadedModel of a board that loaded `container` but reported no arena: the least arena
+    the board's firmware can run it in (`resource.runtime_device`, every decode mode), sized by
+    the host runtime (the same C code). A board that decodes at load uses more; the note says so."""
+    from host.runtime import DecodeMode, Device, arena_size
+
+    device = Device[resource.runtime_device]
+    notes = list(notes) + [f"the device reported no arena size: {device.name.lower().replace('_', '-')} "
+                           "least arena (every decode mode), sized by the host runtime (same C code); "
+                           "the board may use more"]
+    return LoadedModel(container_bytes=len(container),
+                       arena_bytes=arena_size(container, DecodeMode.AUTO, device=device),
+                       arena_source="host runtime", notes=notes)
+
+
 class InferenceSession(ABC):
     """An open link to a board with a model loaded: run() one input after another."""
 

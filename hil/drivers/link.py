@@ -18,7 +18,7 @@ from dcagent.link import flash, provision
 from dcagent.link.infer import infer_one
 from dcagent.link.model_group import ModelInfo
 from dcagent.link.session import LINK_ERRORS, SmpSession
-from hil.drivers.base import BoardDriver, Inference, InferenceSession, LoadedModel
+from hil.drivers.base import BoardDriver, Inference, InferenceSession, LoadedModel, sized_by_host
 from hil.resources import BoardResource
 
 #: Device key the harness provisions on simulated boards (a test key: never use it on a product).
@@ -124,10 +124,7 @@ class LinkDriver(BoardDriver):
         arena = self._device_arena(timeout_s)
         if arena is not None:
             return LoadedModel(container_bytes=len(container), arena_bytes=arena, arena_source="device", notes=notes)
-        from host.runtime import arena_size
-        notes.append("the device reported no arena size; sized by the host runtime (same C code)")
-        return LoadedModel(container_bytes=len(container), arena_bytes=arena_size(container),
-                           arena_source="host runtime", notes=notes)
+        return sized_by_host(self.resource, container, notes)
 
     def model_info(self, timeout_s: float):
         """The board's answer to SMP "model info" (slot, version, hash, trial, arena). Raises
