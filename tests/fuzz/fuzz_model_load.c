@@ -6,7 +6,9 @@
  * asks for (capped). A model that loads is run once on a zero input, so every planned buffer and
  * decoded weight is touched; AddressSanitizer catches any access outside the arena or container.
  * STREAMED and AUTO load again into 4 KiB more arena (larger chunks): the plan must stay inside
- * it and the first output must equal the one of the least arena.
+ * it and the first output must equal the one of the least arena. A model this build can size is
+ * sized for the Cortex-M targets too (config.target): that must succeed, and the DSP kernels'
+ * scratch can only add to the reference kernels' arena.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +48,21 @@ static void run_once(dc_model_t *m, uint8_t *out, size_t *len)
     }
 }
 
+/* Size `mode` for both Cortex-M targets of a model this build sized: both succeed, DSP >= reference. */
+static void size_targets(const uint8_t *data, size_t size, dc_model_mode_t mode)
+{
+    size_t cortex_m = 0, cortex_m_dsp = 0;
+    dc_model_config_t config = {mode, 0u, DC_MODEL_TARGET_CORTEX_M};
+    if (dc_model_arena_size_config(data, size, &config, arena, ARENA_CAP, &cortex_m) != DC_OK) {
+        __builtin_trap();
+    }
+    config.target = DC_MODEL_TARGET_CORTEX_M_DSP;
+    if (dc_model_arena_size_config(data, size, &config, arena, ARENA_CAP, &cortex_m_dsp) != DC_OK ||
+        cortex_m_dsp < cortex_m) {
+        __builtin_trap();
+    }
+}
+
 static void try_model(const uint8_t *data, size_t size)
 {
     for (int mode = 0; mode < 4; mode++) { /* AT_LOAD, PER_LAYER, STREAMED, AUTO */
@@ -55,6 +72,7 @@ static void try_model(const uint8_t *data, size_t size)
             needed > ARENA_CAP) {
             continue;
         }
+        size_targets(data, size, (dc_model_mode_t)mode);
         if (dc_model_load(&m, data, size, arena, needed, (dc_model_mode_t)mode) != DC_OK) {
             continue;
         }
