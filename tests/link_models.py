@@ -87,3 +87,33 @@ def mlperf_container(name: str, version: int = 1) -> bytes:
     """MLPerf Tiny model `name` compressed losslessly (`dcagent compress --lossless`: pack with
     CABAC) and tagged with DEVICE_KEY."""
     return tagged_graph(mlperf_graph(name), version, name)
+
+
+def one_scale(graph):
+    """A copy of `graph` whose CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weights are requantized
+    to one scale per tensor (the largest channel's; TFLite per-tensor quantization), each int32 bias
+    re-expressed on it: the form `pack` writes for the compressor's one-step options."""
+    import copy  # noqa: PLC0415
+    import dataclasses  # noqa: PLC0415
+
+    from host.graph import Quantization  # noqa: PLC0415
+
+    g = copy.deepcopy(graph)
+    for op in g.ops:
+        if op.kind not in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED):
+            continue
+        w = g.tensors[op.inputs[1]]
+        q = w.quantization
+        scales = np.broadcast_to(q.scale, (w.shape[q.axis],)).astype(np.float64)
+        shape = [1] * w.data.ndim
+        shape[q.axis] = -1
+        top = np.float32(scales.max())
+        data = np.clip(np.rint(w.data * scales.reshape(shape) / float(top)), -127, 127).astype(np.int8)
+        g.tensors[op.inputs[1]] = dataclasses.replace(w, data=data, quantization=Quantization([top], [0], 0))
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            b = g.tensors[op.inputs[2]]
+            s_in = np.float32(g.tensors[op.inputs[0]].quantization.scale[0])
+            bias = np.rint(b.data * (s_in * scales.astype(np.float32)).astype(np.float64) / float(s_in * top))
+            g.tensors[op.inputs[2]] = dataclasses.replace(b, data=bias.astype(np.int32),
+                                                          quantization=Quantization([s_in * top], [0], 0))
+    return g

@@ -191,6 +191,37 @@ def test_qemu_m4_mlperf_models_in_every_decode_mode(tmp_path):
             console_command(board.port, "decode sideways")
 
 
+def test_qemu_m4_runs_per_tensor_conv_weights_in_every_decode_mode(tmp_path):
+    """MLPerf KWS with one weight scale per CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED tensor (TFLite
+    per-tensor quantization, as `pack` writes the compressor's one-step options) on the Cortex-M4's DSP
+    kernels: per layer, streamed in chunks of 7 and at load, every output equals the host reference
+    interpreter's and the arena is the host's CORTEX_M_DSP figure."""
+    import numpy as np
+
+    from dcagent.link import console_command, console_model, infer
+    from host.reference import run as reference_run
+    from host.runtime import DecodeMode, Device, arena_size
+    from tests.link_models import one_scale, tagged_graph
+
+    g = one_scale(mlperf_graph("kws_ref_model"))
+    container = tagged_graph(g, version_code(1), "kws_ref_model")
+    (spec,), (out,) = g.input_tensors(), g.output_tensors()
+    x = np.random.default_rng(11).integers(-128, 128, size=(1, *spec.shape), dtype=np.int8)
+    (expected,) = reference_run(g, [x[0]])
+    with board_running("qemu-m4", tmp_path) as board:
+        flash(board.port, container, confirm=True)
+        for mode, channels in (("per_layer", 0), ("streamed", 7), ("auto", 0)):
+            assert console_command(board.port, f"decode {mode} {channels}" if channels else f"decode {mode}",
+                                   timeout_s=60) == "ok"
+            line = console_model(board.port)
+            decode = DecodeMode.AT_LOAD if mode == "auto" else DecodeMode[mode.upper()]
+            sized = arena_size(container, decode, stream_channels=channels or None, device=Device.CORTEX_M_DSP)
+            assert line["status"] == "DC_OK" and int(line["arena"].split("/")[0]) == sized, (mode, line)
+            (result,) = infer(board.port, x, timeout_s=120)
+            got = np.frombuffer(result.output, dtype=np.int8).reshape(out.shape)
+            assert np.array_equal(got, expected.reshape(out.shape)), (mode, got, expected)
+
+
 def test_qemu_m4_reference_kernels_arena_is_the_hosts_cortex_m_figure(tmp_path):
     """The Cortex-M4 firmware built with the reference kernels (no kernel scratch) needs, in each decode
     mode, exactly the arena the host computes for `Device.CORTEX_M`: 32-bit tables, which the host sizes

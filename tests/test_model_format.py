@@ -171,6 +171,38 @@ def test_derived_bias_quantization_is_not_stored_but_restored():
         next(t for t in graph.tensors if t.name == "conv/b").quantization)
 
 
+def test_equal_channel_scales_are_stored_once():
+    # The compressor's one-step options give every channel the same scale: the metadata holds it
+    # once (per tensor, axis 0), a byte per channel less, and the model computes the same outputs.
+    from host.reference import run
+
+    graph = tiny_graph()
+    w_index = [t.name for t in graph.tensors].index("dw/w")
+    w = graph.tensors[w_index]
+    assert w.quantization.axis == 3 and w.quantization.scale.size == 8
+    same = dataclasses.replace(w.quantization, scale=np.full(8, w.quantization.scale.max(), dtype=np.float32))
+    graph.tensors[w_index] = dataclasses.replace(w, quantization=same)
+    b_index = [t.name for t in graph.tensors].index("dw/b")  # its scales derive from the weights' (not stored)
+    s_in = graph.tensors[graph.ops[1].inputs[0]].quantization.scale[0]
+    graph.tensors[b_index].quantization = dataclasses.replace(
+        graph.tensors[b_index].quantization, scale=(np.float32(s_in) * same.scale).astype(np.float32))
+    before = len(pack(tiny_graph(), name="tiny", version=1, keep_names=False))
+    data = pack(graph, name="tiny", version=1, keep_names=False)
+    from host.model_format.pack import split_operands
+
+    position = split_operands(graph).order.index(w_index)
+    stored = open_container(data).metadata.tensors[position].quantization
+    assert stored.scale == (float(same.scale[0]),) and stored.axis == 0 and stored.zero_point == (0,)
+    assert len(data) < before
+    back = unpack(pack(graph, name="tiny", version=1))
+    assert next(t for t in back.tensors if t.name == "dw/w").quantization.scale.size == 1
+    x = np.random.default_rng(3).integers(-128, 128, size=graph.input_tensors()[0].shape, dtype=np.int8)
+    for ours, theirs in zip(run(back, [x]), run(graph, [x])):
+        np.testing.assert_array_equal(ours, theirs)
+    # unequal scales, or unequal zero points, stay per channel
+    assert open_container(pack(tiny_graph(), name="tiny", version=1)).metadata.tensors[position].quantization.axis == 3
+
+
 def test_float_and_bad_arguments_are_refused():
     float_graph = read_model(MODELS / "ad01_fp32.tflite")
     with pytest.raises(UnsupportedModelError) as err:

@@ -174,3 +174,35 @@ def test_storable_scales_round_up_onto_the_compact_grid():
     assert np.array_equal(storable_scales(wide), wide)
 
 
+
+
+def test_one_step_for_the_whole_tensor():
+    # Rows whose ranges differ 8x: with one step the narrow rows take few levels (fewer coded bytes
+    # than per-channel steps at the same bits), every channel scale is the same float32 value (the
+    # container stores it once: a byte per channel of side information less), and GPTQ still
+    # compensates (less output error than rounding on that step).
+    from host.graph import DType, Quantization, Tensor
+    from host.passes.rate import side_bytes
+
+    w, x, cov = _layer()
+    w = w * np.repeat([1.0, 0.125], w.shape[0] // 2)[:, None]
+    upper, dead = inverse_cholesky(cov, 0.01)
+    shared = compensated_candidate(w, 0, 4, upper, dead, shared=True)
+    per_channel = compensated_candidate(w, 0, 4, upper, dead)
+    assert np.unique(shared.scale).size == 1 and np.unique(per_channel.scale).size > 1
+    levels = shared.encoding.levels
+    assert np.abs(levels).max() == 7 and np.abs(levels[w.shape[0] // 2:]).max() <= 2
+    assert len(encode_levels(levels)) < 0.8 * len(encode_levels(per_channel.encoding.levels))
+    step = float(shared.scale[0]) * shared.encoding.step
+    rounded = np.clip(np.round(np.where(dead[None, :], 0.0, w) / step), -7, 7) * step
+    assert _output_error(w, shared.real(), x) < _output_error(w, rounded, x)
+
+    def tensor(cand):
+        return Tensor("w", cand.data.shape, DType.INT8,
+                      Quantization(cand.scale, np.zeros(cand.scale.size, dtype=np.int64), 0), cand.data,
+                      encoding=cand.encoding)
+    assert side_bytes(tensor(per_channel)) - side_bytes(tensor(shared)) >= w.shape[0] - 4
+    depthwise = compensated_depthwise_candidate(
+        np.moveaxis(w[:, :9].reshape(-1, 3, 3, 1), 0, 3), 4, *depthwise_factors(
+            np.stack([cov[:9, :9]] * w.shape[0]), w.shape[0], 0.01), shared=True)
+    assert np.unique(depthwise.scale).size == 1 and depthwise.axis == 3

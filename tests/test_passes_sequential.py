@@ -99,11 +99,11 @@ def har_problem():
 
 
 def _low_bit_choice(problem):
-    """A strongly compressed choice: every layer at its 2- or 3-bit GPTQ option."""
+    """A strongly compressed choice: every layer at its 2- or 3-bit GPTQ option (per-channel steps)."""
     chosen = []
     for op_index in sorted(problem.options):
         gptq = [o for o in problem.options[op_index] if o.recipe is not None and o.recipe.bits in (2, 3)
-                and o.recipe.sparsity == 0 and o.recipe.lam == 0]
+                and o.recipe.sparsity == 0 and o.recipe.lam == 0 and not o.recipe.shared]
         chosen.append(gptq[-1])
     return chosen
 
@@ -140,6 +140,20 @@ def test_refit_brings_a_compressed_model_closer_to_the_base_model(har_problem):
     logits = refitted.ops[-1].inputs[0]
     np.testing.assert_array_equal(run_samples(again, x, keep={logits}).values[logits],
                                   run_samples(refitted, x, keep={logits}).values[logits])
+
+
+def test_a_one_step_option_is_refitted_on_one_step(har_problem):
+    problem = har_problem
+    chosen = []
+    for op_index in sorted(problem.options):
+        shared = [o for o in problem.options[op_index] if o.recipe is not None and o.recipe.shared
+                  and o.recipe.bits == 3 and o.recipe.lam == 0]
+        assert shared and shared[-1].description.startswith("gptq 3b one step")
+        assert np.unique(shared[-1].weights.scale).size == 1
+        chosen.append(shared[-1])
+    _, made, _ = assemble(problem, chosen, True, 0.05)
+    refitted = [o for o in made if o.description.endswith(", refit")]
+    assert refitted and all(o.recipe.shared and np.unique(o.weights.scale).size == 1 for o in refitted)
 
 
 def test_refit_covers_depthwise_layers_and_leaves_other_options_alone():

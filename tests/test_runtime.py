@@ -69,6 +69,27 @@ def test_mlperf_outputs_equal_reference_and_litert(packed, mode):
             assert first_mismatch(o, t) is None, f"{name} output {k} vs LiteRT: {first_mismatch(o, t)}"
 
 
+@pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet_quant"])
+def test_per_tensor_conv_weights_run_in_every_mode(name):
+    # TFLite allows one weight scale for a whole CONV_2D / DEPTHWISE_CONV_2D (older converters write it;
+    # the compressor's one-step options produce it): the runtime expands it per output channel.
+    from tests.link_models import one_scale
+
+    graph = one_scale(read_model((MODELS / f"{name}.tflite").read_bytes()))
+    weights = [graph.tensors[op.inputs[1]] for op in graph.ops if op.kind.value in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert weights and all(w.quantization.scale.size == 1 for w in weights)
+    container = pack(graph, name=name, version=1)
+    model = write_model(graph)
+    rng = np.random.default_rng(7)
+    inputs = [rng.integers(-128, 128, size=t.shape, dtype=np.int8) for t in graph.input_tensors()]
+    reference = run(graph, inputs)
+    theirs = litert_outputs(model, inputs)
+    for mode in (*FIXED_MODES, DecodeMode.AUTO):
+        for k, (o, r, t) in enumerate(zip(Runtime(container, mode).run(inputs), reference, theirs)):
+            assert first_mismatch(o, r) is None, f"{name} {mode.name} output {k} vs reference: {first_mismatch(o, r)}"
+            assert first_mismatch(o, t) is None, f"{name} {mode.name} output {k} vs LiteRT: {first_mismatch(o, t)}"
+
+
 def test_mlperf_every_op_output_equals_the_reference(packed):
     name, _, graph, container = packed
     inputs = [np.random.default_rng(5).integers(-128, 128, size=t.shape, dtype=np.int8)

@@ -100,12 +100,24 @@ def bias_scale(input_scale, weight_scales) -> np.ndarray:
     return (np.float32(input_scale) * np.asarray(weight_scales, dtype=np.float32)).astype(np.float32)
 
 
-def _quantization(tensor) -> Quantization | None:
-    q = tensor.quantization
+def shared_quantization(q) -> Quantization | None:
+    """The metadata form of IR quantization `q` (None stays None). Per-channel parameters whose
+    scales are all the same float32 value and whose zero points are all the same are written
+    once, per tensor (axis 0): the int8 arithmetic is the same for every channel either way
+    (docs/kernels.md), and the compressor's one-step options (candidates._compensation_grid)
+    save a scale byte per channel with it."""
     if q is None:
         return None
-    return Quantization(scale=tuple(float(s) for s in q.scale), zero_point=tuple(int(z) for z in q.zero_point),
+    scale = np.asarray(q.scale, dtype=np.float32).reshape(-1)
+    zero = np.asarray(q.zero_point, dtype=np.int64).reshape(-1)
+    if scale.size > 1 and np.all(scale == scale[0]) and (zero.size <= 1 or np.all(zero == zero[0])):
+        return Quantization(scale=(float(scale[0]),), zero_point=tuple(int(z) for z in zero[:1]), axis=0)
+    return Quantization(scale=tuple(float(s) for s in scale), zero_point=tuple(int(z) for z in zero),
                         axis=int(q.axis))
+
+
+def _quantization(tensor) -> Quantization | None:
+    return shared_quantization(tensor.quantization)
 
 
 def level_encoding(encoding: TensorEncoding) -> LevelEncoding:

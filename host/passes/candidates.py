@@ -107,22 +107,30 @@ def _sparsity(data: np.ndarray) -> float:
     return float(np.mean(data == 0)) if data.size else 0.0
 
 
-def _compensation_grid(rows: np.ndarray, bits: int, clip: ClipMethod, kept: np.ndarray | None = None
-                       ) -> tuple[np.ndarray, int, np.ndarray]:
+def _compensation_grid(rows: np.ndarray, bits: int, clip: ClipMethod, kept: np.ndarray | None = None,
+                       shared: bool = False) -> tuple[np.ndarray, int, np.ndarray]:
     """(int8 scale per row, int8 step, real step per row) of `bits`-bit levels for the rows'
-    weights (`kept`: only those), the scales on the compact grid."""
+    weights (`kept`: only those), the scales on the compact grid. `shared`: one real step for
+    every row, set by the whole tensor's range (every row's scale the same float32 value, which
+    the container stores once: model_format.pack.shared_quantization)."""
     step = uniform_step(bits)
-    s_b = channel_scales(rows, 0, uniform_max_level(bits), clip if bits < 6 else ClipMethod.MINMAX, kept)
-    scale = storable_scales(s_b / step)
+    method = clip if bits < 6 else ClipMethod.MINMAX
+    if shared:
+        whole = channel_scales(rows.reshape(1, -1), 0, uniform_max_level(bits), method,
+                               None if kept is None else kept.reshape(1, -1))
+        scale = np.full(rows.shape[0], np.float32(whole[0] / step), dtype=np.float32)
+    else:
+        scale = storable_scales(channel_scales(rows, 0, uniform_max_level(bits), method, kept) / step)
     return scale, step, scale.astype(np.float64) * step
 
 
 def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray, dead: np.ndarray,
                           lam: float = 0.0, sparsity: float = 0.0,
-                          clip: ClipMethod = ClipMethod.MSE) -> WeightCandidate:
+                          clip: ClipMethod = ClipMethod.MSE, shared: bool = False) -> WeightCandidate:
     """Per-channel `bits`-bit uniform levels by GPTQ error compensation (gptq.py), optionally
-    rate-aware (`lam`) and SparseGPT-pruned (`sparsity`). `w` has its output channels on axis 0
-    and its remaining axes in the order of the input covariance behind `upper` (FC, CONV_2D)."""
+    rate-aware (`lam`) and SparseGPT-pruned (`sparsity`); `shared`: one step for the whole tensor
+    (_compensation_grid). `w` has its output channels on axis 0 and its remaining axes in the
+    order of the input covariance behind `upper` (FC, CONV_2D)."""
     if axis != 0:
         raise ValueError("compensated quantization needs output channels on axis 0")
     rows = np.asarray(w, dtype=np.float64).reshape(w.shape[0], -1)
@@ -131,7 +139,7 @@ def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray
         saliency = rows ** 2 / np.diag(upper)[None, :] ** 2
         count = int(round(saliency.size * sparsity))
         kept = saliency > np.partition(saliency.reshape(-1), count - 1)[count - 1] if count else None
-    scale, step, delta = _compensation_grid(rows, bits, clip, kept)
+    scale, step, delta = _compensation_grid(rows, bits, clip, kept, shared)
     levels = compensated_levels(rows, delta, upper, dead, bits, lam, sparsity).reshape(w.shape)
     encoding = UniformLevels(levels, bits, step)
     data = encoding.reconstruct()
@@ -139,14 +147,16 @@ def compensated_candidate(w: np.ndarray, axis: int, bits: int, upper: np.ndarray
 
 
 def compensated_depthwise_candidate(w: np.ndarray, bits: int, uppers: np.ndarray, deads: np.ndarray,
-                                    lam: float = 0.0, clip: ClipMethod = ClipMethod.MSE) -> WeightCandidate:
+                                    lam: float = 0.0, clip: ClipMethod = ClipMethod.MSE,
+                                    shared: bool = False) -> WeightCandidate:
     """Per-channel `bits`-bit uniform levels of a DEPTHWISE_CONV_2D filter `w` [1, kh, kw, c] by
     GPTQ error compensation within each channel: channel j's kh*kw weights are compensated by its
     own factor (`uppers`, `deads`: gptq.depthwise_factors) in gptq.compensated_levels_channelwise,
-    rate-aware with `lam` > 0 (the rate model taken over the whole layer)."""
+    rate-aware with `lam` > 0 (the rate model taken over the whole layer); `shared`: one step for
+    the whole tensor."""
     channels = w.shape[-1]
     rows = np.moveaxis(np.asarray(w, dtype=np.float64).reshape(-1, channels), 1, 0)  # [c, kh*kw]
-    scale, step, delta = _compensation_grid(rows, bits, clip)
+    scale, step, delta = _compensation_grid(rows, bits, clip, None, shared)
     levels = compensated_levels_channelwise(rows, delta, uppers, deads, bits, lam)
     encoding = UniformLevels(np.moveaxis(levels, 0, 1).reshape(w.shape), bits, step)
     data = encoding.reconstruct()

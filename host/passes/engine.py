@@ -86,6 +86,9 @@ class SearchSpace:
     compensated_lambdas: tuple[float, ...] = (0.0, 0.2, 0.4, 0.7, 1.0, 1.4, 2.0, 3.0, 4.0)
     compensated_sparsities: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9)
     damping: float = 0.05
+    # GPTQ options with one real step for the whole tensor besides the per-channel ones: the
+    # container stores such a tensor's scale once (docs/compression.md, "One step per tensor").
+    shared_steps: bool = True
     # Unit pruning with compensation (units.py) before the search: the fractions of a
     # producer's channels tried (largest first), allowed `unit_share` of the remaining budget.
     unit_fractions: tuple[float, ...] = (0.25, 0.4, 0.5, 0.6, 0.7)
@@ -276,10 +279,11 @@ def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[
     upper, dead = inverse_cholesky(layer.stats.covariance, space.damping)
     options = []
     for bits in space.compensated_bits:
-        for lam in space.compensated_lambdas:
-            cand = compensated_candidate(layer.real, 0, bits, upper, dead, lam)
-            tag = f"gptq {bits}b" + (f" rd {lam}" if lam else "")
-            options.append(weight_option(layer, cand, tag, rate, Recipe(bits, lam)))
+        for shared in (False, True) if space.shared_steps else (False,):
+            for lam in space.compensated_lambdas:
+                cand = compensated_candidate(layer.real, 0, bits, upper, dead, lam, shared=shared)
+                tag = f"gptq {bits}b" + (" one step" if shared else "") + (f" rd {lam}" if lam else "")
+                options.append(weight_option(layer, cand, tag, rate, Recipe(bits, lam, shared=shared)))
         for sparsity in space.compensated_sparsities:
             cand = compensated_candidate(layer.real, 0, bits, upper, dead, 0.0, sparsity)
             options.append(weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate,
@@ -293,10 +297,11 @@ def compensated_depthwise_options(layer: Layer, space: SearchSpace, rate: RateFn
     uppers, deads = depthwise_factors(layer.stats.covariance, layer.real.shape[-1], space.damping)
     options = []
     for bits in space.compensated_bits:
-        for lam in space.compensated_lambdas:
-            cand = compensated_depthwise_candidate(layer.real, bits, uppers, deads, lam)
-            options.append(weight_option(layer, cand, f"gptq {bits}b" + (f" rd {lam}" if lam else ""), rate,
-                                         Recipe(bits, lam)))
+        for shared in (False, True) if space.shared_steps else (False,):
+            for lam in space.compensated_lambdas:
+                cand = compensated_depthwise_candidate(layer.real, bits, uppers, deads, lam, shared=shared)
+                tag = f"gptq {bits}b" + (" one step" if shared else "") + (f" rd {lam}" if lam else "")
+                options.append(weight_option(layer, cand, tag, rate, Recipe(bits, lam, shared=shared)))
     return options
 
 

@@ -197,15 +197,11 @@ def side_bytes(tensor: Tensor) -> int:
     quantization; this counts its scales anyway (the caller cannot tell), an upper bound."""
     from host.container import cbor  # noqa: PLC0415
     from host.container.layout import LevelDtype  # noqa: PLC0415
-    from host.container.metadata import Quantization, TensorInfo  # noqa: PLC0415
-    from host.model_format.pack import level_encoding  # noqa: PLC0415
+    from host.container.metadata import TensorInfo  # noqa: PLC0415
+    from host.model_format.pack import level_encoding, shared_quantization  # noqa: PLC0415
 
-    q = tensor.quantization
     dtype = {"int8": LevelDtype.INT8, "int16": LevelDtype.INT16}.get(tensor.dtype.value, LevelDtype.INT32)
-    quantization = None
-    if q is not None and dtype is not LevelDtype.INT32:
-        quantization = Quantization(tuple(float(v) for v in np.asarray(q.scale).reshape(-1)),
-                                    tuple(int(z) for z in np.asarray(q.zero_point).reshape(-1)), int(q.axis))
+    quantization = None if dtype is LevelDtype.INT32 else shared_quantization(tensor.quantization)
     info = TensorInfo("", tuple(int(d) for d in tensor.shape), dtype, quantization,
                       None if tensor.encoding is None else level_encoding(tensor.encoding))
     return DIRECTORY_BYTES + len(cbor.encode(info.to_plain()))

@@ -44,6 +44,7 @@ class Recipe:
     bits: int
     lam: float = 0.0
     sparsity: float = 0.0
+    shared: bool = False  # one step for the whole tensor (candidates._compensation_grid)
 
 
 def refit_weights(real: np.ndarray, kind: OpKind, base_patches: np.ndarray, patches: np.ndarray,
@@ -71,9 +72,10 @@ def requantize(layer, recipe: Recipe, real: np.ndarray, c_qq: np.ndarray, dampin
     """The recipe's candidate for weights `real` with input covariance `c_qq`."""
     if layer.kind is OpKind.DEPTHWISE_CONV_2D:
         uppers, deads = depthwise_factors(c_qq, real.shape[-1], damping)
-        return compensated_depthwise_candidate(real, recipe.bits, uppers, deads, recipe.lam)
+        return compensated_depthwise_candidate(real, recipe.bits, uppers, deads, recipe.lam, shared=recipe.shared)
     upper, dead = inverse_cholesky(c_qq, damping)
-    return compensated_candidate(real, 0, recipe.bits, upper, dead, recipe.lam, recipe.sparsity)
+    return compensated_candidate(real, 0, recipe.bits, upper, dead, recipe.lam, recipe.sparsity,
+                                 shared=recipe.shared)
 
 
 class _Runner:

@@ -89,6 +89,7 @@ static dc_status_t fill_tensor(dc_model_tensor_t *t, dc_model_life_t *l, const d
     if (info->channel_count > 0) {
         t->scales = info->scale;
         t->compact_scale = info->scale_bytes == 1u;
+        t->one_scale = info->channel_count == 1u;
         t->scale_exp = (int8_t)info->scale_exp; /* -126..120 */
         l->zero_point = info->zero_point;
     }

@@ -50,6 +50,7 @@ typedef struct dc_model_tensor {
     uint8_t source : 2;       /* DC_TENSOR_* (0..3) */
     uint8_t decoded : 1;      /* PER_LAYER: decoded during this invoke */
     uint8_t compact_scale : 1; /* scales of 1 byte each (with scale_exp), else float32 LE */
+    uint8_t one_scale : 1;    /* one scale for every channel (per-tensor quantization) */
 } dc_model_tensor_t;
 
 /* What only dc_model_load needs of an operand (lifetimes, planning, quantization checks): kept at the top of the

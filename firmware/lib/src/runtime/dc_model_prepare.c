@@ -121,7 +121,7 @@ dc_status_t dc_model_channel_multipliers_range(const dc_model_t *m, const dc_mod
         return DC_ERR_INTERNAL;
     }
     for (int32_t k = 0; k < count; k++) {
-        float s = dc_model_tensor_scale(w, (uint32_t)(first + k));
+        float s = dc_model_tensor_scale(w, w->one_scale ? 0u : (uint32_t)(first + k));
         int32_t mk, sk;
         TRY(quantize(x_scale * (double)s / y_scale, &mk, &sk));
         if (multiplier != NULL) {
@@ -139,7 +139,9 @@ dc_status_t dc_model_channel_multipliers(const dc_model_t *m, const dc_model_op_
 }
 
 /* Per-channel multipliers double(s_in) * double(s_w[k]) / double(s_out), k < channels: persistent,
- * or (PER_LAYER, weights decoded into a planned buffer) computed before each run behind the weights. */
+ * or (PER_LAYER, weights decoded into a planned buffer) computed before each run behind the weights.
+ * A per-tensor FULLY_CONNECTED keeps one multiplier in its op record; a CONV_2D / DEPTHWISE_CONV_2D
+ * with one weight scale gets it once per output channel (its kernels take per-channel multipliers). */
 static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t *op,
                                        const dc_model_tensor_t *x, const dc_model_tensor_t *w,
                                        const dc_model_tensor_t *y, int32_t channels)
@@ -150,6 +152,9 @@ static dc_status_t channel_multipliers(dc_model_t *m, dc_model_bump_t *b, dc_mod
     (void)y;
     if (count != 1u && count != (uint32_t)channels) {
         return DC_ERR_SHAPE;
+    }
+    if (op->kind != DC_OP_FULLY_CONNECTED) {
+        count = (uint32_t)channels;
     }
     if (count > UINT16_MAX) {
         return DC_ERR_UNSUPPORTED; /* op->channels is 16 bits */
