@@ -108,3 +108,32 @@ def test_unit_pruning_is_scored_on_the_samples_its_statistics_did_not_come_from(
     on_fitted = Evaluator(Dataset(data.x[fitted], None), reference[fitted]).fidelity(start.int8_graph).score
     assert on_fitted < on_others - 50
     assert seen["score"] == on_others
+
+
+def test_after_a_raise_the_search_refines_again(monkeypatch):
+    """When the refined choice and the bisection's fail verification, mu is raised until a choice
+    passes; the search then refines down from that choice again and backs off along the new path,
+    so the answer is no larger than the raised choice (lenet300: 27,271 B raised, 25,668 B found)."""
+    from host.passes import engine
+
+    graph = read_model(HAR / "model_float32.tflite")
+    calib = load_data(HAR / "calib.npz", graph)
+    start = search_module.start_search(graph, calib, 1.0, search_samples=calib.size // 2)
+    problem = prepare(start.int8_graph, start.int8_data, start.reference, search_module.SearchSpace(),
+                      calib.size // 2, (3,), default_rate, lambda _: None, disjoint_verify=True)
+    margins = []
+
+    def margin(fidelity, z):  # the first two verifications fail, whatever they measure
+        margins.append(z)
+        return 100.0 if len(margins) <= 2 else sampling_margin(fidelity, z)
+
+    monkeypatch.setattr(engine, "sampling_margin", margin)
+    events = []
+    within, _ = engine.search(problem, 1.0, True, events.append, verify_margin=0.5)
+    assert within is not None and within.drop + sampling_margin(within.fidelity, 0.5) <= 1.0
+    stages = [e.stage for e in events]
+    third_verify = stages.index("verify", stages.index("verify", stages.index("verify") + 1) + 1)
+    again = stages.index("refine", third_verify)  # refined again right after the raise that passed
+    assert stages[again - 1] == "verify"
+    raised_bytes = float(events[again - 1].message.split(" B")[0])
+    assert engine.total_bytes(within.chosen) <= raised_bytes

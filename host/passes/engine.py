@@ -679,8 +679,18 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
             return found, best_found
         raises, t = 1, min(8.0, t + 0.15)  # the bisection's choice (path[0]) failed verification
     while True:
-        outcome = verify(evaluate(norm * 10 ** t)[0])
+        chosen = evaluate(norm * 10 ** t)[0]
+        outcome = verify(chosen)
         if passes(outcome):
+            if raises and path:
+                # A raise moves layers to their next hull option, which can be a long way (lenet300:
+                # 25,891 B failed with 1.02 points verified, the raise passed at 27,271 B): refine
+                # down from the raised choice again and back off along that path as before.
+                again = _refine(problem, chosen, measure_choice, sub_ref, max_drop, refine_evaluations, progress,
+                                min_sqnr_db)
+                found = backoff_along(again, verify, passes, outcome) if len(again) > 1 else None
+                if found is not None:
+                    return found, best_found
             return outcome, best_found
         if t >= 8.0:
             return None, best_found
@@ -689,21 +699,21 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
 
 
 def backoff_along(path: list[list[LayerOption]], verify: Callable[[list[LayerOption]], Outcome],
-                  passes: Callable[[Outcome], bool]) -> Outcome | None:
+                  passes: Callable[[Outcome], bool], first: Outcome | None = None) -> Outcome | None:
     """The verified outcome of the latest (smallest) choice on the refinement `path` that passes.
 
     `path[0]` is the bisection's choice and every later entry one more accepted refinement
     move, so the sizes fall along it. The last entry is verified first; when it fails, a
     bisection over the path (each step one verification) finds a passing entry between the
     bisection's choice and the failed one, instead of falling all the way back. Returns None
-    when even `path[0]` fails verification.
+    when even `path[0]` fails verification. `first`: path[0]'s outcome when already verified.
     """
     last = verify(path[-1])
     if passes(last):
         return last
     if len(path) == 1:
         return None
-    first = verify(path[0])
+    first = first if first is not None else verify(path[0])
     if not passes(first):
         return None
     good, bad, best = 0, len(path) - 1, first

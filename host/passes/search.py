@@ -216,7 +216,8 @@ def compress(graph: Graph, data: Dataset, max_drop: float = 1.0, space: SearchSp
     candidates on (engine.prepare), with VERIFY_MARGIN standard errors of sampling margin
     (engine.sampling_margin), and `SearchResult.compressed` is measured on those.
     `search_seconds` bounds the real evaluations of the final search (None: 14 bisection steps
-    and up to 60 refinement evaluations, however long they take).
+    and up to 60 refinement evaluations, however long they take; a second refinement after a
+    raise of mu may spend the refinement's share again).
     `data` must have been checked against `graph` (host.data). Raises `BudgetError` (with the
     best result) when the budget cannot be met, `ModelError`/`DataError` as the passes do.
     """
