@@ -25,6 +25,17 @@ def active_hash(port: str) -> bytes:
     return next(st.hash for st in read_state(port) if st.active)
 
 
+def reload_in_mode(port: str, mode: str, channels: int = 0):
+    """Reload the board's model in decode `mode` ("per_layer", "streamed", "auto") with the console's
+    `decode` command (`channels` per streamed chunk, 0: the default); returns the board's model line
+    and the host's DecodeMode for the mode it loads in (AUTO decodes at load in this board's arena)."""
+    from dcagent.link import console_command, console_model
+    from host.runtime import DecodeMode
+
+    assert console_command(port, f"decode {mode} {channels}" if channels else f"decode {mode}", timeout_s=60) == "ok"
+    return console_model(port), DecodeMode.AT_LOAD if mode == "auto" else DecodeMode[mode.upper()]
+
+
 def flashed_mlperf_models(board, samples: int):
     """Flash the four MLPerf Tiny models (lossless) onto `board` one after the other; after each,
     yield (name, graph, output tensor spec, `samples` seeded int8 inputs, the container)."""
@@ -160,24 +171,21 @@ def test_qemu_m4_mlperf_models_in_every_decode_mode(tmp_path):
     which differs from the host's own figure (64-bit tables, no kernel scratch)."""
     import numpy as np
 
-    from dcagent.link import console_command, console_model, infer
+    from dcagent.link import console_command, infer
     from host.reference import run as reference_run
-    from host.runtime import DecodeMode, Device, arena_size
+    from host.runtime import Device, arena_size
 
     with board_running("qemu-m4", tmp_path) as board:
         for name, g, out, x, container in flashed_mlperf_models(board, 1):
             (expected,) = reference_run(g, [x[0]])
             arenas = {}
             for mode, channels in (("per_layer", 16), ("streamed", 16), ("streamed", 7), ("auto", 0)):
-                assert console_command(board.port, f"decode {mode} {channels}" if channels else f"decode {mode}",
-                                       timeout_s=60) == "ok"
-                line = console_model(board.port)
+                line, decode = reload_in_mode(board.port, mode, channels)
                 assert line["status"] == "DC_OK"
                 assert line["decode"] == ("at_load" if mode == "auto" else mode), line
                 if mode == "streamed":
                     assert line["chunk"] == str(channels)
                 arenas[(mode, channels)] = int(line["arena"].split("/")[0])
-                decode = DecodeMode.AT_LOAD if mode == "auto" else DecodeMode[mode.upper()]
                 sized = {d: arena_size(container, decode, stream_channels=channels or None, device=d) for d in Device}
                 assert arenas[(mode, channels)] == sized[Device.CORTEX_M_DSP] != sized[Device.HOST], \
                     (name, mode, channels, arenas[(mode, channels)], sized)
@@ -198,9 +206,9 @@ def test_qemu_m4_runs_per_tensor_conv_weights_in_every_decode_mode(tmp_path):
     interpreter's and the arena is the host's CORTEX_M_DSP figure."""
     import numpy as np
 
-    from dcagent.link import console_command, console_model, infer
+    from dcagent.link import infer
     from host.reference import run as reference_run
-    from host.runtime import DecodeMode, Device, arena_size
+    from host.runtime import Device, arena_size
     from tests.link_models import one_scale, tagged_graph
 
     g = one_scale(mlperf_graph("kws_ref_model"))
@@ -211,10 +219,7 @@ def test_qemu_m4_runs_per_tensor_conv_weights_in_every_decode_mode(tmp_path):
     with board_running("qemu-m4", tmp_path) as board:
         flash(board.port, container, confirm=True)
         for mode, channels in (("per_layer", 0), ("streamed", 7), ("auto", 0)):
-            assert console_command(board.port, f"decode {mode} {channels}" if channels else f"decode {mode}",
-                                   timeout_s=60) == "ok"
-            line = console_model(board.port)
-            decode = DecodeMode.AT_LOAD if mode == "auto" else DecodeMode[mode.upper()]
+            line, decode = reload_in_mode(board.port, mode, channels)
             sized = arena_size(container, decode, stream_channels=channels or None, device=Device.CORTEX_M_DSP)
             assert line["status"] == "DC_OK" and int(line["arena"].split("/")[0]) == sized, (mode, line)
             (result,) = infer(board.port, x, timeout_s=120)
@@ -226,17 +231,13 @@ def test_qemu_m4_reference_kernels_arena_is_the_hosts_cortex_m_figure(tmp_path):
     """The Cortex-M4 firmware built with the reference kernels (no kernel scratch) needs, in each decode
     mode, exactly the arena the host computes for `Device.CORTEX_M`: 32-bit tables, which the host sizes
     with the record sizes the firmware's own 32-bit build checks. Less than on the host itself."""
-    from dcagent.link import console_command, console_model
-    from host.runtime import DecodeMode, Device, arena_size
+    from host.runtime import Device, arena_size
 
     container = mlperf_container("kws_ref_model", version_code(1))
     with board_running("qemu-m4", tmp_path, kernels="ref") as board:
         flash(board.port, container, confirm=True)
         for mode, channels in (("per_layer", 0), ("streamed", 8), ("auto", 0)):
-            assert console_command(board.port, f"decode {mode} {channels}" if channels else f"decode {mode}",
-                                   timeout_s=60) == "ok"
-            line = console_model(board.port)
-            decode = DecodeMode.AT_LOAD if mode == "auto" else DecodeMode[mode.upper()]
+            line, decode = reload_in_mode(board.port, mode, channels)
             ours = arena_size(container, decode, stream_channels=channels or None, device=Device.CORTEX_M)
             assert line["status"] == "DC_OK" and int(line["arena"].split("/")[0]) == ours, (mode, line)
             assert ours < arena_size(container, decode, stream_channels=channels or None)
