@@ -274,6 +274,12 @@ def layer_options(layer: Layer, space: SearchSpace, rate: RateFn, graph: Graph |
     return options
 
 
+def _gptq_label(recipe: Recipe) -> str:
+    """How the report names a GPTQ option without pruning ("gptq 3b one step rd 0.2")."""
+    return (f"gptq {recipe.bits}b" + (" one step" if recipe.shared else "")
+            + (f" rd {recipe.lam}" if recipe.lam else ""))
+
+
 def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[LayerOption]:
     """GPTQ / SparseGPT options of a FULLY_CONNECTED or CONV_2D layer (gptq.py)."""
     upper, dead = inverse_cholesky(layer.stats.covariance, space.damping)
@@ -282,8 +288,8 @@ def compensated_options(layer: Layer, space: SearchSpace, rate: RateFn) -> list[
         for shared in (False, True) if space.shared_steps else (False,):
             for lam in space.compensated_lambdas:
                 cand = compensated_candidate(layer.real, 0, bits, upper, dead, lam, shared=shared)
-                tag = f"gptq {bits}b" + (" one step" if shared else "") + (f" rd {lam}" if lam else "")
-                options.append(weight_option(layer, cand, tag, rate, Recipe(bits, lam, shared=shared)))
+                recipe = Recipe(bits, lam, shared=shared)
+                options.append(weight_option(layer, cand, _gptq_label(recipe), rate, recipe))
         for sparsity in space.compensated_sparsities:
             cand = compensated_candidate(layer.real, 0, bits, upper, dead, 0.0, sparsity)
             options.append(weight_option(layer, cand, f"gptq {bits}b, {sparsity:.0%} pruned (sparsegpt)", rate,
@@ -300,8 +306,8 @@ def compensated_depthwise_options(layer: Layer, space: SearchSpace, rate: RateFn
         for shared in (False, True) if space.shared_steps else (False,):
             for lam in space.compensated_lambdas:
                 cand = compensated_depthwise_candidate(layer.real, bits, uppers, deads, lam, shared=shared)
-                tag = f"gptq {bits}b" + (" one step" if shared else "") + (f" rd {lam}" if lam else "")
-                options.append(weight_option(layer, cand, tag, rate, Recipe(bits, lam, shared=shared)))
+                recipe = Recipe(bits, lam, shared=shared)
+                options.append(weight_option(layer, cand, _gptq_label(recipe), rate, recipe))
     return options
 
 
@@ -682,7 +688,7 @@ def search(problem: Problem, max_drop: float, bias_correction: bool, progress: P
         chosen = evaluate(norm * 10 ** t)[0]
         outcome = verify(chosen)
         if passes(outcome):
-            if raises and path:
+            if path:  # here the bisection's choice failed verification and mu was raised
                 # A raise moves layers to their next hull option, which can be a long way (lenet300:
                 # 25,891 B failed with 1.02 points verified, the raise passed at 27,271 B): refine
                 # down from the raised choice again and back off along that path as before.
