@@ -47,7 +47,7 @@ def sample_metadata(version: int = 1) -> Metadata:
         TensorInfo("output", (1, 2), LevelDtype.INT8, Quantization((0.1,), (0,), 0)),
     )
     nodes = (
-        Node("CONV_2D", (3, 0, 1), (4,), {"padding": "valid", "stride": (1, 1), "activation": "relu"}),
+        Node("CONV_2D", (3, 0, 1), (4,), {"padding": "VALID", "stride_h": 1, "stride_w": 2, "activation": "RELU"}),
         Node("FULLY_CONNECTED", (4, 2, -1), (5,), {"keep_dims": False}),
     )
     return Metadata(

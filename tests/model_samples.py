@@ -165,7 +165,8 @@ def broken_containers(seed: int = 7) -> dict[str, tuple[bytes, str]]:
         "neg_op": (_edit_node(0, op="op#99"), "DC_ERR_OP"),  # an op code the runtime does not know
         "neg_option_missing": (_edit_options(2, filter_h=None), "DC_ERR_OPTION"),
         "neg_option_range": (_edit_options(0, stride_w=0), "DC_ERR_OPTION"),
-        "neg_option_type": (_edit_options(0, padding=1), "DC_ERR_OPTION"),
+        "neg_option_type": (_edit_options(0, padding=2.5), "DC_ERR_OPTION"),
+        "neg_option_code": (_edit_options(0, padding=7), "DC_ERR_OPTION"),  # format 3: 0 SAME, 1 VALID only
         "neg_option_clamp": (_edit_options(0, act_min=100, act_max=-100), "DC_ERR_OPTION"),
         "neg_option_table": (_edit_options(8, lut=bytes(255)), "DC_ERR_OPTION"),
         "neg_shape": (_edit_options(0, padding="VALID"), "DC_ERR_SHAPE"),

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from host import _container
-from host.container import cbor, layout
+from host.container import cbor, keys, layout
 from host.container.hmac_tag import add_device_tag, verify_device_tag
 from host.container.layout import Codec, LevelDtype
 from host.container.metadata import (Compressor, Graph, Metadata, ModelInfo, Node, OP_CODES, Quantization, Target,
@@ -39,7 +39,15 @@ VECTORS = Path(__file__).parent / "vectors" / "container"
 names = st.text(min_size=1, max_size=12)
 finite = st.floats(allow_nan=False, allow_infinity=False)
 scalars = st.one_of(st.integers(-(1 << 63), (1 << 64) - 1), finite, st.text(max_size=8), st.booleans())
-options = st.dictionaries(st.text(max_size=8), st.one_of(scalars, st.lists(scalars, max_size=4).map(tuple)), max_size=4)
+option_values = st.one_of(scalars, st.lists(scalars, max_size=4).map(tuple))
+options = st.dictionaries(st.text(max_size=8), option_values, max_size=4)  # free: compressor settings
+# Node options have codes in format 3 (docs/bitstream.md 4.3): the named ones, enumerations by their
+# values, and codes this version does not know ("option#<code>").
+enum_options = st.sampled_from(sorted(keys.ENUMS)).flatmap(lambda k: st.tuples(st.just(k), st.sampled_from(keys.ENUMS[k])))
+plain_options = st.tuples(st.sampled_from([k for k in keys.OPTIONS if k not in keys.ENUMS]), option_values)
+unknown_options = st.tuples(st.integers(len(keys.OPTIONS), 1000).map(lambda c: f"{keys.UNKNOWN_OPTION_PREFIX}{c}"),
+                            option_values)
+node_options = st.lists(st.one_of(enum_options, plain_options, unknown_options), max_size=4).map(dict)
 extension_values = st.recursive(
     st.one_of(st.none(), scalars, st.binary(max_size=8)),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
@@ -77,7 +85,7 @@ def models(draw):
     operands = st.integers(0, 1 << 40)
     ops = st.one_of(st.sampled_from(OP_CODES), st.integers(len(OP_CODES), 1 << 20).map(lambda c: f"op#{c}"))
     nodes = tuple(Node(draw(ops), tuple(draw(st.lists(st.integers(-1, 300), max_size=3))),
-                       tuple(draw(st.lists(operands, max_size=2))), draw(options)) for _ in range(draw(st.integers(0, 3))))
+                       tuple(draw(st.lists(operands, max_size=2))), draw(node_options)) for _ in range(draw(st.integers(0, 3))))
     metadata = Metadata(
         model=ModelInfo(draw(names), draw(st.integers(0, (1 << 64) - 1))),
         target=Target(draw(st.text(max_size=10)), draw(st.integers(0, 1 << 40)), draw(st.integers(0, 1 << 40))),
@@ -93,12 +101,14 @@ def models(draw):
 # ----------------------------------------------------------------------------- round trips
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(models())
-def test_round_trip_python_and_c_readers_agree(model):
+@given(models(), st.sampled_from(layout.READABLE_MAJORS))
+def test_round_trip_python_and_c_readers_agree(model, version_major):
+    """Both formats (3: integer metadata keys; 2: text keys) read back as written, in Python and C."""
     metadata, levels = model
     payloads = [TensorPayload.raw(lv, info.dtype) for info, lv in zip(metadata.tensors, levels)]
-    data = build_container(metadata, payloads)
+    data = build_container(metadata, payloads, version_major=version_major)
     container = open_container(data)
+    assert container.header.version_major == version_major
     assert container.metadata == metadata
     for index, expected in enumerate(levels):
         decoded = container.levels(index)
@@ -157,7 +167,7 @@ def test_sample_container_layout_is_canonical():
     data = sample_container()
     c = open_container(data)
     h = c.header
-    assert data[:8] == layout.MAGIC and h.version_major == 2 and h.version_minor == 0
+    assert data[:8] == layout.MAGIC and h.version_major == 3 and h.version_minor == 0
     assert h.metadata_offset == 96 + 16 * 3
     assert h.payload_offset == layout.align4(h.metadata_offset + h.metadata_length)
     assert [e.payload_offset for e in c.entries] == [h.payload_offset, h.payload_offset + 16, h.payload_offset + 32]

@@ -42,7 +42,7 @@ def both(data: bytes) -> str:
 
 
 def small_metadata() -> Metadata:
-    return Metadata(ModelInfo("s", 1), Target("m4", 1, 2), Compressor("t", "1", {}), Graph((), (), (), ()),
+    return Metadata(ModelInfo("sm", 1), Target("m4", 1, 2), Compressor("t", "1", {}), Graph((), (), (), ()),
                     (TensorInfo("w", (2, 3), LevelDtype.INT8, Quantization((0.5,), (0,), 0)),))
 
 
@@ -55,7 +55,10 @@ SMALL_SIGNED_TAGGED = add_device_tag(sign_container(SMALL, publisher_key()), TES
 
 
 def with_metadata(plain: dict, payloads=None) -> bytes:
-    return layout_container(cbor.encode(plain), payloads if payloads is not None else sample_payloads())
+    """A container of format 2, whose metadata keys are the schema's text (the rules below are those of
+    section 4 in both formats; format 3's integer keys: tests/test_container_keys.py and the vectors)."""
+    return layout_container(cbor.encode(plain), payloads if payloads is not None else sample_payloads(),
+                            version_major=2)
 
 
 # ----------------------------------------------------------------------------- exhaustive damage
@@ -97,16 +100,18 @@ def test_every_single_bit_flip_is_detected(data):
     (b"PK\x03\x04", "DC_ERR_MAGIC"),
     (b"\x89DCB\r\n\n\x1a" + SMALL[8:], "DC_ERR_MAGIC"),
     (SMALL[:8] + b"\x00" + SMALL[9:], "DC_ERR_VERSION"),
-    (SMALL[:8] + b"\x03", "DC_ERR_VERSION"),
+    (SMALL[:8] + b"\x04", "DC_ERR_VERSION"),
     (rehash(SMALL[:8] + b"\x01" + SMALL[9:]), "DC_ERR_VERSION"),  # format 1: the older metadata schema
+    (rehash(SMALL[:8] + b"\x02" + SMALL[9:]), "DC_ERR_METADATA"),  # format 2 reads text keys, SMALL has codes
     (rehash(SMALL[:9] + b"\x07" + SMALL[10:]), "DC_OK"),  # any minor version is readable
-], ids=["empty", "magic-prefix", "zip", "magic-swapped", "major-0", "major-3-short", "major-1", "minor-7"])
+], ids=["empty", "magic-prefix", "zip", "magic-swapped", "major-0", "major-4-short", "major-1", "major-2-codes",
+        "minor-7"])
 def test_magic_and_version(data, status):
     assert both(data) == status
 
 
 def test_format_1_containers_get_a_clear_error():
-    with pytest.raises(BitstreamError, match="version_major is 1, this reader reads 2 .*re-create the container"):
+    with pytest.raises(BitstreamError, match="version_major is 1, this reader reads 3 and 2 .*re-create the container"):
         open_container(rehash(SMALL[:8] + b"\x01" + SMALL[9:]))
 
 
@@ -346,7 +351,9 @@ MALFORMED_CBOR = {
     "unsorted keys": b"\xa2\x61b\x01\x61a\x02",
     "longer key first": b"\xa2\x62aa\x01\x61b\x02",
     "duplicate keys": b"\xa2\x61a\x01\x61a\x02",
-    "integer key": b"\xa1\x01\x02",
+    "negative integer key": b"\xa1\x20\x02",
+    "byte string key": b"\xa1\x41a\x02",
+    "integer key after text": b"\xa2\x61a\x01\x00\x02",
     "tag": b"\xc1\x1a\x00\x01\x00\x00",
     "undefined": b"\xf7",
     "simple 16": b"\xf0",
@@ -381,7 +388,8 @@ def test_malformed_cbor_is_refused_by_both(name):
 
 @pytest.mark.parametrize("data", [b"\x81" * 16 + b"\x00", b"\x3b\x7f\xff\xff\xff\xff\xff\xff\xff",
                                   b"\x1b\xff\xff\xff\xff\xff\xff\xff\xff", b"\xf9\x00\x01", b"\xf9\x80\x00",
-                                  b"\xfa\x33\x00\x00\x00", b"\x64\xf4\x8f\xbf\xbf", b"\xa2\x61b\x01\x62aa\x02"])
+                                  b"\xfa\x33\x00\x00\x00", b"\x64\xf4\x8f\xbf\xbf", b"\xa2\x61b\x01\x62aa\x02",
+                                  b"\xa3\x00\x01\x17\x02\x18\x18\x03", b"\xa2\x05\x01\x61a\x02"])
 def test_edge_cbor_is_accepted_by_both(data):
     cbor.decode(data)
     assert _container.cbor_check(data) == "DC_OK"

@@ -22,7 +22,8 @@ KEY = private_key_from_seed(bytes(range(32)))
 
 plain = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False,
                      allow_infinity=False, width=32) | st.text(max_size=4) | st.binary(max_size=4),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3) | st.integers(0, 40),
+                                                                           inner, max_size=4),
                      max_leaves=20)
 
 

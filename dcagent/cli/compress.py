@@ -74,6 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="level syntax of coded tensors: cabac (smallest), fast (static rANS, 4-6x less "
                              "decoding work on Cortex-M4), auto (fast where at most 2%% larger); default cabac")
     parser.add_argument("--target", default="generic", help="target architecture recorded in the container")
+    parser.add_argument("--format", dest="container_format", type=int, choices=(2, 3), default=3,
+                        help="container format (default 3; 2 for devices whose firmware predates format 3: "
+                             "the same model with text metadata keys, a few hundred bytes larger)")
     search = parser.add_argument_group("search")
     search.add_argument("--factorize", action="store_true",
                         help="also try low-rank factorized layers (SVD options per layer, and a data-aware rank "
@@ -168,7 +171,7 @@ def _pack(args, console, graph: Graph, key, name: str, settings: dict) -> bytes:
     with progress_bar(console, "coding tensors") as update:
         data = pack(graph, name=name, version=args.model_version, target=args.target, codec=args.codec,
                     coder=args.coder, compressor_settings=settings, compressor_version=__version__, keep_names=args.keep_names,
-                    progress=update)
+                    progress=update, container_format=args.container_format)
     return data if key is None else sign_container(data, key)
 
 

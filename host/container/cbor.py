@@ -1,7 +1,7 @@
 """Deterministic CBOR (RFC 8949 section 4.2.1) as the .dcb metadata uses it: encode, and decode strictly.
 
 The rules (docs/bitstream.md section 4) are the same the C reader (`dc_cbor.c`) enforces:
-definite lengths, shortest integer arguments, text keys in strictly increasing encoded order,
+definite lengths, shortest integer arguments, map keys (text or unsigned integers) in strictly increasing encoded order,
 finite floats in their shortest exact width, valid UTF-8, no tags, only false/true/null,
 integers in [-2**63, 2**64 - 1], nesting depth at most MAX_CBOR_DEPTH. Values decode to
 dict / list / int / float / str / bytes / bool / None.
@@ -60,7 +60,8 @@ def _head(major: int, argument: int) -> bytes:
 def encode(value: Any) -> bytes:
     """The deterministic CBOR encoding of `value`.
 
-    Raises ValueError for a value the metadata cannot hold (non-text map key, NaN or infinite
+    Raises ValueError for a value the metadata cannot hold (a map key that is neither text nor an
+    unsigned integer, NaN or infinite
     float, integer outside [-2**63, 2**64 - 1], unsupported type).
     """
     out = bytearray()
@@ -96,8 +97,8 @@ def _encode_into(out: bytearray, value: Any) -> None:
     elif isinstance(value, dict):
         items = []
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"map key {key!r} is not text")
+            if not isinstance(key, str) and not (type(key) is int and 0 <= key <= _UINT_MAX):
+                raise ValueError(f"map key {key!r} is neither text nor an unsigned integer")
             items.append((encode(key), item))
         items.sort(key=lambda pair: pair[0])
         out += _head(5, len(items))
@@ -169,12 +170,12 @@ class _Decoder:
             raise self.fail(f"{argument} items cannot fit in {len(self.data) - self.pos} bytes", start)
         if major == 4:
             return [self.item(depth + 1) for _ in range(argument)]
-        result: dict[str, Any] = {}
+        result: dict[Any, Any] = {}
         previous = b""
         for _ in range(argument):
             key_start = self.pos
-            if key_start < len(self.data) and self.data[key_start] >> 5 != 3:
-                raise self.fail("map key is not a text string", key_start)
+            if key_start < len(self.data) and self.data[key_start] >> 5 not in (0, 3):
+                raise self.fail("map key is neither a text string nor an unsigned integer", key_start)
             key = self.item(depth + 1)
             encoded = self.data[key_start:self.pos]
             if previous and encoded <= previous:

@@ -10,7 +10,8 @@ import enum
 import struct
 
 MAGIC = b"\x89DCB\r\n\x1a\n"
-VERSION_MAJOR = 2
+VERSION_MAJOR = 3  # what writers write (format 3: integer metadata keys)
+READABLE_MAJORS = (2, 3)  # format 2 differs only in the metadata's keys (docs/bitstream.md 4.3)
 VERSION_MINOR = 0
 
 # Section 2: header.

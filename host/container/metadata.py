@@ -12,8 +12,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from host.container import cbor
-from host.container.layout import MAX_LEVELS_PER_TENSOR, MAX_RANK, LevelDtype
+from host.container import cbor, keys
+from host.container.layout import MAX_LEVELS_PER_TENSOR, MAX_RANK, VERSION_MAJOR, LevelDtype
 from host.errors import BitstreamError
 from host.graph.encoding import SCALED_MAX_SHIFT  # the rule "scaled" bound, shared with the graph IR
 
@@ -485,24 +485,27 @@ class Metadata:
             plain[EXTENSIONS_KEY] = self.extensions
         return plain
 
-    def to_cbor(self) -> bytes:
-        """The deterministic CBOR encoding, after the same validation a reader applies.
+    def to_cbor(self, version_major: int = VERSION_MAJOR) -> bytes:
+        """The deterministic CBOR encoding in format `version_major` (3: integer keys, section
+        4.3; 2: text keys), after the same validation a reader applies.
 
         Raises BitstreamError(status="DC_ERR_METADATA") naming the first invalid field.
         """
         plain = self.to_plain()
         self.from_plain(plain)
         try:
-            data = cbor.encode(plain)
+            data = cbor.encode(keys.to_integers(plain) if version_major >= 3 else plain)
         except ValueError as exc:
             raise BitstreamError(f"metadata cannot be encoded: {exc}", status="DC_ERR_METADATA") from exc
         cbor.decode(data)  # enforces the depth limit on `extensions`
         return data
 
     @classmethod
-    def from_cbor(cls, data: bytes, *, base_offset: int = 0) -> "Metadata":
-        """Decode and validate metadata bytes. Raises BitstreamError (DC_ERR_METADATA)."""
-        return cls.from_plain(cbor.decode(data, base_offset=base_offset))
+    def from_cbor(cls, data: bytes, *, base_offset: int = 0, version_major: int = VERSION_MAJOR) -> "Metadata":
+        """Decode and validate metadata bytes of format `version_major` (3 or 2).
+        Raises BitstreamError (DC_ERR_METADATA)."""
+        plain = cbor.decode(data, base_offset=base_offset)
+        return cls.from_plain(keys.to_text(plain) if version_major >= 3 else plain)
 
     @classmethod
     def from_plain(cls, value: Any) -> "Metadata":
@@ -545,5 +548,7 @@ class Metadata:
         extensions = top.get(EXTENSIONS_KEY)
         if EXTENSIONS_KEY in top and not isinstance(extensions, dict):
             raise _fail(f"metadata.{EXTENSIONS_KEY}", "a map", extensions)
+        for key in extensions or {}:
+            _text(key, f"metadata.{EXTENSIONS_KEY} key")  # free values, text keys in every format
         return cls(model=model, target=target, compressor=compressor, graph=graph, tensors=tensors,
                    extensions=extensions)

@@ -83,10 +83,11 @@ def check_header(raw: bytes, available: int) -> Header:
     head = raw[:min(available, len(raw), 8)]
     if head != layout.MAGIC[:len(head)]:
         raise _err("DC_ERR_MAGIC", 0, f"magic is {head.hex()}, expected {layout.MAGIC.hex()} (not a .dcb file)")
-    if available >= 9 and raw[8] != layout.VERSION_MAJOR:
+    if available >= 9 and raw[8] not in layout.READABLE_MAJORS:
         hint = (" (format 1 kept per-tensor metadata in an older, larger schema: re-create the container "
                 "from its model with this dcagent)" if raw[8] == 1 else "")
-        raise _err("DC_ERR_VERSION", 8, f"version_major is {raw[8]}, this reader reads {layout.VERSION_MAJOR}{hint}")
+        readable = " and ".join(str(v) for v in sorted(layout.READABLE_MAJORS, reverse=True))
+        raise _err("DC_ERR_VERSION", 8, f"version_major is {raw[8]}, this reader reads {readable}{hint}")
     if available < layout.HEADER_LENGTH or len(raw) < layout.HEADER_LENGTH:
         raise _err("DC_ERR_TRUNCATED", available, f"file is {available} bytes, shorter than the {layout.HEADER_LENGTH}-byte header")
     values = dict(zip(layout.HEADER_FIELDS, layout.HEADER_STRUCT.unpack_from(raw)))
@@ -286,7 +287,7 @@ def open_container(data: bytes) -> Container:
                    f"the content hashes to {digest.hex()}")
     entries = _check_directory(data, h)
     metadata = Metadata.from_cbor(data[h.metadata_offset:h.metadata_offset + h.metadata_length],
-                                  base_offset=h.metadata_offset)
+                                  base_offset=h.metadata_offset, version_major=h.version_major)
     _cross_check(metadata, entries, h)
     return Container(data=data, header=h, entries=entries, metadata=metadata, trailer=trailer)
 

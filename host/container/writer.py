@@ -56,8 +56,10 @@ def build_container(
     payloads: list[TensorPayload] | tuple[TensorPayload, ...],
     *,
     base_sha256: bytes | None = None,
+    version_major: int = layout.VERSION_MAJOR,
 ) -> bytes:
-    """The bytes of an unsigned, untagged container.
+    """The bytes of an unsigned, untagged container in format `version_major` (3, or 2 for
+    devices whose firmware reads only format 2: docs/bitstream.md section 4.3).
 
     `base_sha256` (the base container's content_sha256) makes it a delta container; tensors
     with `delta=True` need it. Raises BitstreamError with the status a reader would report
@@ -68,12 +70,15 @@ def build_container(
         raise BitstreamError("base_sha256 must be 32 bytes, not all zero", status="DC_ERR_FIELD")
     if len(payloads) > layout.MAX_TENSORS:
         raise BitstreamError(f"{len(payloads)} tensors, at most {layout.MAX_TENSORS}", status="DC_ERR_OVERSIZE")
-    meta = metadata.to_cbor()
+    if version_major not in layout.READABLE_MAJORS:
+        raise BitstreamError(f"format {version_major}: this dcagent writes "
+                             f"{' or '.join(map(str, layout.READABLE_MAJORS))}", status="DC_ERR_VERSION")
+    meta = metadata.to_cbor(version_major)
     if len(meta) > layout.MAX_METADATA_LENGTH:
         raise BitstreamError(
             f"metadata is {len(meta)} bytes, at most {layout.MAX_METADATA_LENGTH}", status="DC_ERR_OVERSIZE"
         )
-    data = layout_container(meta, payloads, base_sha256=base_sha256)
+    data = layout_container(meta, payloads, base_sha256=base_sha256, version_major=version_major)
     if len(data) > layout.MAX_FILE_LENGTH:
         raise BitstreamError(f"container would be {len(data)} bytes, at most {layout.MAX_FILE_LENGTH}",
                              status="DC_ERR_OVERSIZE")
@@ -86,6 +91,7 @@ def layout_container(
     payloads: list[TensorPayload] | tuple[TensorPayload, ...],
     *,
     base_sha256: bytes | None = None,
+    version_major: int = layout.VERSION_MAJOR,
 ) -> bytes:
     """Lay out metadata bytes and payloads in the canonical layout, with a correct content hash.
 
@@ -108,7 +114,7 @@ def layout_container(
     trailer_offset = position
     flags = layout.FLAG_DELTA if base_sha256 is not None else 0
     header = layout.HEADER_STRUCT.pack(
-        layout.MAGIC, layout.VERSION_MAJOR, layout.VERSION_MINOR, layout.HEADER_LENGTH, flags, count,
+        layout.MAGIC, version_major, layout.VERSION_MINOR, layout.HEADER_LENGTH, flags, count,
         layout.HEADER_LENGTH, metadata_offset, len(meta), payload_offset, trailer_offset - payload_offset,
         trailer_offset, trailer_offset + layout.TRAILER_LENGTH, bytes(16), base_sha256 or bytes(32),
     )

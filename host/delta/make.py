@@ -16,7 +16,7 @@ import numpy as np
 from host.coder import MAX_ABS, encode_levels, payload_params
 from host.container import cbor
 from host.container.codecs import encode_raw
-from host.container.layout import Codec, LevelDtype
+from host.container.layout import VERSION_MAJOR, Codec, LevelDtype
 from host.container.metadata import Compressor, Graph, Metadata, TensorInfo
 from host.container.reader import Container, open_container
 from host.container.writer import TensorPayload, build_container
@@ -103,6 +103,9 @@ def make_delta(base: Container | bytes, new: Container | bytes) -> tuple[bytes, 
         base = open_container(base)
     if not isinstance(new, Container):
         new = open_container(new)
+    if new.header.version_major != VERSION_MAJOR:
+        raise BitstreamError(f"the new model is a format {new.header.version_major} container: deltas rebuild "
+                             f"format {VERSION_MAJOR}; re-pack it with this dcagent first", status="DC_ERR_VERSION")
     for what, c in (("base", base), ("new model", new)):
         if c.header.is_delta:
             raise BitstreamError(f"the {what} is itself a delta: make the delta from full containers",

@@ -1,10 +1,10 @@
 """Metadata patches: the smallest list of set/delete operations turning one CBOR value into another.
 
-Values are the plain forms `host.container.cbor.decode` returns (dict with text keys, list,
+Values are the plain forms `host.container.cbor.decode` returns (dict with text or uint keys, list,
 int, float, text, bytes, bool, None). An operation is `[path, value]` (set the value at
-`path`) or `[path]` (delete the map key at `path`); a path is a list of map keys (text) and
-list indices (uint). Lists of the same length are patched element by element unless setting
-the whole list is smaller. Equality is exact and typed (1, 1.0 and True differ), so the
+`path`) or `[path]` (delete the map key at `path`); a path is a list of map keys (text, or uint in
+format 3's metadata) and list indices (uint): the value being patched says which a step is. Lists
+of the same length are patched element by element unless setting the whole list is smaller. Equality is exact and typed (1, 1.0 and True differ), so the
 patched value encodes to the same deterministic CBOR bytes as the target.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _diff(a: Any, b: Any, path: Path, ops: list[Operation]) -> None:
     if _same(a, b):
         return
     if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
+        for key in sorted(set(a) | set(b), key=cbor.encode):  # text and integer keys: their CBOR order
             if key not in b:
                 ops.append([path + [key]])
             elif key not in a:
@@ -87,7 +87,7 @@ def apply(base: Any, ops: Any) -> Any:
         for step in path[:-1]:
             parent = _child(parent, step, number)
         last = path[-1]
-        if isinstance(parent, dict) and isinstance(last, str):
+        if isinstance(parent, dict) and _is_key(last):
             if len(op) == 1:
                 if last not in parent:
                     raise _bad(f"operation {number} deletes the missing key {last!r}")
@@ -101,8 +101,12 @@ def apply(base: Any, ops: Any) -> Any:
     return value
 
 
+def _is_key(step: Any) -> bool:
+    return isinstance(step, str) or (type(step) is int and step >= 0)
+
+
 def _child(parent: Any, step: Any, number: int) -> Any:
-    if isinstance(parent, dict) and isinstance(step, str) and step in parent:
+    if isinstance(parent, dict) and _is_key(step) and step in parent:
         return parent[step]
     if isinstance(parent, list) and type(step) is int and 0 <= step < len(parent):
         return parent[step]

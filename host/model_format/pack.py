@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from host.container.layout import Codec, LevelDtype
+from host.container.layout import VERSION_MAJOR, Codec, LevelDtype
 from host.container.metadata import (Compressor, Graph as MetaGraph, LevelEncoding, Metadata, ModelInfo, Node,
                                      Quantization, Target, TensorInfo)
 from host.container.writer import TensorPayload, build_container
@@ -216,7 +216,8 @@ def build_metadata(graph: Graph, *, name: str, version: int, target: Target, com
 
 def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
          compressor_settings: Mapping[str, Any] | None = None, codec: str = "cabac",
-         compressor_version: str = "0.1.0", keep_names: bool = True, progress=None, coder: str = "cabac") -> bytes:
+         compressor_version: str = "0.1.0", keep_names: bool = True, progress=None, coder: str = "cabac",
+         container_format: int = VERSION_MAJOR) -> bytes:
     """The unsigned container of `graph` (sign it with host.container.signing.sign_container).
 
     Every constant tensor's values are stored exactly (see encode_tensor); the metadata holds
@@ -229,7 +230,8 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
     `keep_names=False` is the compact device build: no tensor names, shape signatures or
     description (unpack names tensors `t<index>`).
     `progress(done, total)` is called after each coded tensor. `coder` picks the level syntax
-    of the coded tensors (cabac, fast or auto; docs/coder.md section 10).
+    of the coded tensors (cabac, fast or auto; docs/coder.md section 10). `container_format` 2 writes
+    the text metadata keys that firmware of format 2 reads (docs/bitstream.md section 4.3).
     Raises UnsupportedModelError (a ModelError) listing every problem of the graph,
     ModelError for a bad argument, CodecError from the coder, BitstreamError when the result
     would break a container limit.
@@ -252,20 +254,20 @@ def pack(graph: Graph, *, name: str, version: int, target: str = "generic",
         payloads.append(encode_tensor(stored_levels(tensor), _LEVEL_DTYPES[tensor.dtype], codec, coder))
         if progress is not None:
             progress(done, len(operands.coded))
-    return _with_target(metadata, payloads, target)
+    return _with_target(metadata, payloads, target, container_format)
 
 
-def _with_target(metadata: Metadata, payloads: list[TensorPayload], arch: str) -> bytes:
+def _with_target(metadata: Metadata, payloads: list[TensorPayload], arch: str, container_format: int) -> bytes:
     """Build the container with `target.min_ram` (arena) and `target.min_flash` (its own length)
     filled in; the length depends on the field widths, so iterate until it is stable."""
     import dataclasses
 
-    data = build_container(metadata, payloads)
+    data = build_container(metadata, payloads, version_major=container_format)
     min_ram = _arena_bytes(data)
     length = 0
     for _ in range(4):
         meta = dataclasses.replace(metadata, target=Target(arch, min_ram=min_ram, min_flash=length))
-        data = build_container(meta, payloads)
+        data = build_container(meta, payloads, version_major=container_format)
         if len(data) == length:
             return data
         length = len(data)

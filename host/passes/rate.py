@@ -195,7 +195,7 @@ def side_bytes(tensor: Tensor) -> int:
     tensor_info exactly as the compact build writes it (shape, dtype, quantization, encoding,
     codebook). A bias whose scales derive from its op (scale = s_in * s_w) is written without
     quantization; this counts its scales anyway (the caller cannot tell), an upper bound."""
-    from host.container import cbor  # noqa: PLC0415
+    from host.container import cbor, keys  # noqa: PLC0415
     from host.container.layout import LevelDtype  # noqa: PLC0415
     from host.container.metadata import TensorInfo  # noqa: PLC0415
     from host.model_format.pack import level_encoding, shared_quantization  # noqa: PLC0415
@@ -204,7 +204,7 @@ def side_bytes(tensor: Tensor) -> int:
     quantization = None if dtype is LevelDtype.INT32 else shared_quantization(tensor.quantization)
     info = TensorInfo("", tuple(int(d) for d in tensor.shape), dtype, quantization,
                       None if tensor.encoding is None else level_encoding(tensor.encoding))
-    return DIRECTORY_BYTES + len(cbor.encode(info.to_plain()))
+    return DIRECTORY_BYTES + len(cbor.encode(keys.tensor_info_to_integers(info.to_plain())))
 
 
 def tensor_bytes(tensor: Tensor, rate: RateFn | None = None) -> float:

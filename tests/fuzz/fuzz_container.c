@@ -12,6 +12,7 @@
 
 #include "dc_cbor.h"
 #include "dc_container.h"
+#include "dc_model_verify.h"
 #include "dc_sha256.h"
 #include "dc_status.h"
 
@@ -107,6 +108,19 @@ static void exercise(const dc_container_t *c)
     if (dc_container_metadata(c, &r) == DC_OK && walk(&r, 0) != 0) {
         __builtin_trap(); /* validated metadata must walk cleanly */
     }
+    for (unsigned k = DC_KEY_COMPRESSOR; k <= DC_KEY_TENSORS; k++) {
+        if (k != DC_KEY_EXTENSIONS && (dc_container_metadata(c, &r) != DC_OK ||
+                                       dc_container_find_key(&r, DC_MAP_METADATA, k) != DC_OK)) {
+            __builtin_trap(); /* validated metadata holds every required key, in its format's form */
+        }
+    }
+    const char *name;
+    size_t name_length;
+    uint32_t version;
+    if (dc_model_identity(c, &name, &name_length, &version) != DC_OK) {
+        __builtin_trap(); /* and its model's identity */
+    }
+    touch((const uint8_t *)name, name_length);
     (void)dc_container_verify_tag(c, key, sizeof key);
     (void)dc_container_check_base(c, NULL);
     (void)dc_container_check_base(c, key);
@@ -129,6 +143,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)walk(&r, 0);
     dc_cbor_init(&r, data, size);
     (void)dc_cbor_skip(&r);
+    for (uint8_t codes = 0; codes < 2u; codes++) { /* schema keys as text (format 2) and as codes (3) */
+        static const char *const names[] = {"a", "bb", "c"};
+        dc_cbor_init(&r, data, size);
+        r.codes = codes;
+        (void)dc_cbor_find_code(&r, names, 3u, 1u);
+    }
 
     if (size >= DC_CONTAINER_HEADER_LENGTH && size <= sizeof copy) {
         memcpy(copy, data, size);

@@ -8,7 +8,8 @@
  * STREAMED and AUTO load again into 4 KiB more arena (larger chunks): the plan must stay inside
  * it and the first output must equal the one of the least arena. A model this build can size is
  * sized for the Cortex-M targets too (config.target): that must succeed, and the DSP kernels'
- * scratch can only add to the reference kernels' arena.
+ * scratch can only add to the reference kernels' arena. STREAMED also runs in chunks of 1 and 3 output
+ * channels (config.stream_channels), whose weights need not fill whole words: the same first output.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,24 @@ static void size_targets(const uint8_t *data, size_t size, dc_model_mode_t mode)
     }
 }
 
+/* STREAMED in chunks of `channels` output channels: where it loads, its first output equals `expected`. */
+static void try_chunks(const uint8_t *data, size_t size, uint32_t channels, const uint8_t *expected, size_t length)
+{
+    dc_model_config_t config = {DC_MODEL_DECODE_STREAMED, channels, DC_MODEL_TARGET_BUILD};
+    dc_model_t m;
+    size_t needed = 0;
+    uint8_t out[sizeof first_output];
+    size_t out_len = 0;
+    if (dc_model_arena_size_config(data, size, &config, arena, ARENA_CAP, &needed) != DC_OK || needed > ARENA_CAP ||
+        dc_model_load_config(&m, data, size, arena, needed, &config) != DC_OK) {
+        return;
+    }
+    run_once(&m, out, &out_len);
+    if (out_len != length || memcmp(out, expected, length) != 0) {
+        __builtin_trap();
+    }
+}
+
 static void try_model(const uint8_t *data, size_t size)
 {
     for (int mode = 0; mode < 4; mode++) { /* AT_LOAD, PER_LAYER, STREAMED, AUTO */
@@ -78,6 +97,10 @@ static void try_model(const uint8_t *data, size_t size)
         }
         size_t first_len = 0;
         run_once(&m, first_output, &first_len);
+        if (mode == DC_MODEL_DECODE_STREAMED && first_len > 0) {
+            try_chunks(data, size, 1u, first_output, first_len);
+            try_chunks(data, size, 3u, first_output, first_len);
+        }
         if ((mode == DC_MODEL_DECODE_STREAMED || mode == DC_MODEL_DECODE_AUTO) && needed + EXTRA_ARENA <= ARENA_CAP) {
             /* more arena: the streamed chunks may grow, the values may not change */
             dc_model_t big;

@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
-from host.container import cbor, layout  # noqa: E402
+from host.container import cbor, keys, layout  # noqa: E402
 from host.container.hmac_tag import add_device_tag  # noqa: E402
 from host.container.layout import LevelDtype  # noqa: E402
 from host.container.metadata import LevelEncoding  # noqa: E402
@@ -55,6 +55,7 @@ def _valid_vectors() -> dict[str, tuple[bytes, dict]]:
                                                 replace(scaled_meta.tensors[1], encoding=SCALED_BIAS),
                                                 scaled_meta.tensors[2]))
     scaled = build_container(scaled_meta, sample_payloads())
+    format2 = build_container(sample_metadata(), sample_payloads(), version_major=2)  # what older dcagents wrote
     return {
         "unsigned": (unsigned, {}),
         "signed": (signed, {"public_key": True}),
@@ -63,6 +64,7 @@ def _valid_vectors() -> dict[str, tuple[bytes, dict]]:
                           "delta_levels": {0: [int(v) for v in target0]}}),
         "no_tensors": (empty, {}),
         "scaled": (scaled, {}),
+        "format2": (format2, {}),
     }
 
 
@@ -72,10 +74,11 @@ def _negative_vectors() -> dict[str, tuple[bytes, str, dict]]:
     signed = sign_container(u, publisher_key())
     tagged = add_device_tag(signed, TEST_DEVICE_KEY)
     h = open_container(u).header
-    meta = sample_metadata().to_plain()
-    meta_unknown = dict(meta, colour="blue")
-    meta_missing = {k: v for k, v in meta.items() if k != "target"}
-    unsorted = cbor.encode(meta)
+    meta = sample_metadata().to_plain()  # text keys; format 3 writes keys.to_integers(...)
+    wire = keys.to_integers(meta)
+    meta_unknown = {**wire, len(keys.METADATA): "blue"}  # a key code beyond the top-level list
+    meta_missing = {k: v for k, v in wire.items() if k != keys.METADATA.index("target")}
+    unsorted = cbor.encode(wire)
     # Swap to a non-deterministic head: re-encode the top-level map count (5) with a 1-byte argument.
     non_shortest = b"\xb8\x05" + unsorted[1:]
     meta_shape = dict(meta, tensors=[dict(meta["tensors"][0], s=[4, 1, 2, 3])] + meta["tensors"][1:])
@@ -110,14 +113,20 @@ def _negative_vectors() -> dict[str, tuple[bytes, str, dict]]:
         "neg_auth": (bytes(bad_tag), "DC_OK", {"device_key": TEST_DEVICE_KEY, "tag_status": "DC_ERR_AUTH"}),
         "neg_auth_block": (set_trailer(u, "tag_algorithm", 1), "DC_ERR_AUTH", {}),
         "neg_hash": (bytes(flipped), "DC_ERR_HASH", {}),
+        "neg_version_future": (u[:8] + b"\x04" + u[9:], "DC_ERR_VERSION", {}),
         "neg_metadata_unknown": (layout_container(cbor.encode(meta_unknown), sample_payloads()), "DC_ERR_METADATA", {}),
         "neg_metadata_missing": (layout_container(cbor.encode(meta_missing), sample_payloads()), "DC_ERR_METADATA", {}),
         "neg_metadata_cbor": (layout_container(non_shortest, sample_payloads()), "DC_ERR_METADATA", {}),
-        "neg_metadata_scaled_shift": (layout_container(cbor.encode(meta_scaled_shift), sample_payloads()),
-                                      "DC_ERR_METADATA", {}),
-        "neg_metadata_scaled_dtype": (layout_container(cbor.encode(meta_scaled_dtype), sample_payloads()),
-                                      "DC_ERR_METADATA", {}),
-        "neg_tensor": (layout_container(cbor.encode(meta_shape), sample_payloads()), "DC_ERR_TENSOR", {}),
+        # format 3 with format 2's text keys, and format 2 with format 3's integer keys (section 4.3)
+        "neg_metadata_text_keys": (layout_container(cbor.encode(meta), sample_payloads()), "DC_ERR_METADATA", {}),
+        "neg_metadata_integer_keys_format2": (layout_container(cbor.encode(wire), sample_payloads(), version_major=2),
+                                              "DC_ERR_METADATA", {}),
+        "neg_metadata_scaled_shift": (layout_container(cbor.encode(keys.to_integers(meta_scaled_shift)),
+                                                       sample_payloads()), "DC_ERR_METADATA", {}),
+        "neg_metadata_scaled_dtype": (layout_container(cbor.encode(keys.to_integers(meta_scaled_dtype)),
+                                                       sample_payloads()), "DC_ERR_METADATA", {}),
+        "neg_tensor": (layout_container(cbor.encode(keys.to_integers(meta_shape)), sample_payloads()),
+                       "DC_ERR_TENSOR", {}),
         "neg_base": (delta, "DC_OK", {"base_sha256": WRONG_BASE, "base_status": "DC_ERR_BASE"}),
     }
 

@@ -22,6 +22,7 @@ typedef struct {
     const uint8_t *data; /* borrowed */
     size_t length;       /* bytes at `data` */
     size_t position;     /* offset of the next item */
+    uint8_t codes;       /* dc_cbor_read_code: 1 reads uint codes (container format 3), 0 text (format 2) */
 } dc_cbor_reader_t;
 
 typedef enum {
@@ -38,12 +39,13 @@ typedef enum {
 } dc_cbor_type_t;
 
 /* DC_OK when `data` holds exactly one CBOR item in the deterministic form of
- * docs/bitstream.md section 4 (definite lengths, shortest arguments, text map keys in strictly
- * increasing encoded order, finite floats in their shortest exact width, valid UTF-8, no tags,
- * simple values only false/true/null, integers in [-2^63, 2^64-1], depth <= 16), else
- * DC_ERR_METADATA. */
+ * docs/bitstream.md section 4 (definite lengths, shortest arguments, map keys unsigned integers or
+ * text in strictly increasing encoded order, finite floats in their shortest exact width, valid
+ * UTF-8, no tags, simple values only false/true/null, integers in [-2^63, 2^64-1], depth <= 16),
+ * else DC_ERR_METADATA. */
 int dc_cbor_check(const uint8_t *data, size_t length);
 
+/* A reader at the start of `data`, reading text names (`codes` 0). */
 void dc_cbor_init(dc_cbor_reader_t *reader, const uint8_t *data, size_t length);
 /* The type of the next item without consuming it; DC_ERR_METADATA at the end of the buffer. */
 int dc_cbor_peek(const dc_cbor_reader_t *reader, dc_cbor_type_t *type);
@@ -57,6 +59,14 @@ int dc_cbor_read_array(dc_cbor_reader_t *reader, uint64_t *count);  /* then read
 int dc_cbor_read_map(dc_cbor_reader_t *reader, uint64_t *count);    /* then `count` key/value pairs */
 /* Step over the next complete item, nested items included (iterative: no depth limit needed). */
 int dc_cbor_skip(dc_cbor_reader_t *reader);
+/* A name from the list `names` (`count` entries), written as its text when reader->codes is 0 and as
+ * its index, a uint, when it is 1 (the keys of the container's schema maps and the node options'
+ * enumerations, docs/bitstream.md section 4.3). *code = its index, or `count` when the item has the
+ * right type but is not listed (an unknown key). DC_ERR_METADATA when it has the other type. */
+int dc_cbor_read_code(dc_cbor_reader_t *reader, const char *const *names, unsigned count, unsigned *code);
+/* In the map at the reader's position, whose keys are names of `names` as dc_cbor_read_code reads them,
+ * positions the reader at the value of key `code`. DC_ERR_METADATA when it is absent. */
+int dc_cbor_find_code(dc_cbor_reader_t *reader, const char *const *names, unsigned count, unsigned code);
 /* 1 when the `length` bytes at `text` equal the NUL-terminated `literal`, else 0. */
 int dc_cbor_text_equals(const char *text, size_t length, const char *literal);
 

@@ -22,7 +22,8 @@
 
 #define DC_CONTAINER_MAGIC "\x89" "DCB\r\n\x1a\n"
 #define DC_CONTAINER_MAGIC_LENGTH 8u
-#define DC_CONTAINER_VERSION_MAJOR 2u
+#define DC_CONTAINER_VERSION_MAJOR 3u     /* written; read: 3 and 2 */
+#define DC_CONTAINER_VERSION_MAJOR_MIN 2u /* the oldest format read (text map keys, section 4.3) */
 #define DC_CONTAINER_VERSION_MINOR 0u
 #define DC_CONTAINER_HEADER_LENGTH 96u
 #define DC_CONTAINER_ENTRY_LENGTH 16u
@@ -139,8 +140,40 @@ int dc_container_tensor(const dc_container_t *c, uint32_t index, dc_tensor_entry
 /* Metadata `tensors[index]` of an opened container. DC_ERR_ARG for an index >= tensor_count. */
 int dc_container_tensor_info(const dc_container_t *c, uint32_t index, dc_tensor_info_t *info);
 
-/* A reader positioned at the metadata map of an opened container (already fully validated). */
+/* A reader positioned at the metadata map of an opened container (already fully validated), reading its
+ * schema keys and option enumerations in the container's format (`codes` 1 from format 3 on). */
 int dc_container_metadata(const dc_container_t *c, dc_cbor_reader_t *reader);
+
+/* The metadata schema's maps (docs/bitstream.md section 4.3). Key k of a map is written as the uint k in
+ * format 3 and as the text of the k-th name of the map's key list in format 2. */
+typedef enum {
+    DC_MAP_METADATA,
+    DC_MAP_COMPRESSOR,
+    DC_MAP_GRAPH,
+    DC_MAP_MODEL,
+    DC_MAP_TARGET,
+    DC_MAP_NODE,
+    DC_MAP_TENSOR_INFO,
+    DC_MAP_QUANTIZATION,
+    DC_MAP_ENCODING,
+    DC_MAP_COUNT
+} dc_container_map_t;
+
+/* Key codes of the maps read outside the validator. */
+enum { DC_KEY_COMPRESSOR, DC_KEY_EXTENSIONS, DC_KEY_GRAPH, DC_KEY_MODEL, DC_KEY_TARGET, DC_KEY_TENSORS };
+enum { DC_KEY_GRAPH_INPUTS, DC_KEY_GRAPH_NODES, DC_KEY_GRAPH_OUTPUTS, DC_KEY_GRAPH_VALUES };
+enum { DC_KEY_MODEL_NAME, DC_KEY_MODEL_VERSION };
+enum { DC_KEY_TARGET_ARCH, DC_KEY_TARGET_MIN_FLASH, DC_KEY_TARGET_MIN_RAM };
+enum { DC_KEY_NODE_INPUTS, DC_KEY_NODE_KIND, DC_KEY_NODE_OUTPUTS, DC_KEY_NODE_OPTIONS }; /* i, k, o, p */
+
+/* Reads a key of schema map `map` at the reader's position, in the form the reader's `codes` says
+ * (dc_container_metadata() sets it from the container's version_major), into *key, its code.
+ * DC_ERR_METADATA for a key of the other form or not in the map's list; DC_ERR_ARG for NULL. */
+int dc_container_read_key(dc_cbor_reader_t *r, dc_container_map_t map, unsigned *key);
+
+/* Positions the reader at the value of key `key` of the schema map `map` at its position.
+ * DC_ERR_METADATA when absent or malformed; DC_ERR_ARG for NULL. */
+int dc_container_find_key(dc_cbor_reader_t *r, dc_container_map_t map, unsigned key);
 
 /* Check the device tag with this device's key (1..64 bytes). DC_ERR_AUTH when the container
  * has no tag or the HMAC differs; DC_ERR_ARG for a bad key length or an unopened container. */

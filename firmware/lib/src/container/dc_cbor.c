@@ -212,7 +212,9 @@ static int check_item(const uint8_t *data, size_t length, size_t *pos, unsigned 
         for (uint64_t i = 0; i < head.argument; i++) {
             if (head.major == 5) {
                 size_t key = *pos;
-                if (key >= length || (data[key] >> 5) != 3 || check_item(data, length, pos, depth + 1) != DC_OK) {
+                /* keys: uints (major 0) or text (major 3) */
+                if (key >= length || ((data[key] >> 5) != 0 && (data[key] >> 5) != 3) ||
+                    check_item(data, length, pos, depth + 1) != DC_OK) {
                     return META;
                 }
                 size_t key_length = *pos - key;
@@ -270,6 +272,7 @@ void dc_cbor_init(dc_cbor_reader_t *reader, const uint8_t *data, size_t length)
     reader->data = data;
     reader->length = data == NULL ? 0 : length;
     reader->position = 0;
+    reader->codes = 0;
 }
 
 int dc_cbor_peek(const dc_cbor_reader_t *reader, dc_cbor_type_t *type)
@@ -505,6 +508,54 @@ int dc_cbor_skip(dc_cbor_reader_t *reader)
     }
     reader->position = pos;
     return DC_OK;
+}
+
+int dc_cbor_read_code(dc_cbor_reader_t *reader, const char *const *names, unsigned count, unsigned *code)
+{
+    if (reader == NULL || (names == NULL && count > 0) || code == NULL) {
+        return DC_ERR_ARG;
+    }
+    if (reader->codes) {
+        uint64_t value;
+        if (dc_cbor_read_uint(reader, &value) != DC_OK) {
+            return META;
+        }
+        *code = value < count ? (unsigned)value : count;
+        return DC_OK;
+    }
+    const char *text;
+    size_t length;
+    if (dc_cbor_read_text(reader, &text, &length) != DC_OK) {
+        return META;
+    }
+    *code = 0;
+    while (*code < count && !dc_cbor_text_equals(text, length, names[*code])) {
+        (*code)++;
+    }
+    return DC_OK;
+}
+
+int dc_cbor_find_code(dc_cbor_reader_t *reader, const char *const *names, unsigned count, unsigned code)
+{
+    uint64_t pairs;
+    int status = dc_cbor_read_map(reader, &pairs);
+    if (status != DC_OK) {
+        return status;
+    }
+    for (uint64_t i = 0; i < pairs; i++) {
+        unsigned key;
+        status = dc_cbor_read_code(reader, names, count, &key);
+        if (status != DC_OK) {
+            return status;
+        }
+        if (key == code && code < count) {
+            return DC_OK;
+        }
+        if (dc_cbor_skip(reader) != DC_OK) {
+            return META;
+        }
+    }
+    return META;
 }
 
 int dc_cbor_text_equals(const char *text, size_t length, const char *literal)

@@ -50,7 +50,7 @@ static int check_header(dc_container_t *c, const uint8_t *buf, size_t len)
     if (memcmp(buf, DC_CONTAINER_MAGIC, head) != 0) {
         return DC_ERR_MAGIC;
     }
-    if (len >= 9 && buf[8] != DC_CONTAINER_VERSION_MAJOR) {
+    if (len >= 9 && (buf[8] < DC_CONTAINER_VERSION_MAJOR_MIN || buf[8] > DC_CONTAINER_VERSION_MAJOR)) {
         return DC_ERR_VERSION;
     }
     if (len < DC_CONTAINER_HEADER_LENGTH) {
@@ -215,6 +215,7 @@ int dc_container_metadata(const dc_container_t *c, dc_cbor_reader_t *reader)
         return DC_ERR_ARG;
     }
     dc_cbor_init(reader, c->data + c->metadata_offset, c->metadata_length);
+    reader->codes = c->version_major >= 3u; /* format 3: integer keys (section 4.3) */
     return DC_OK;
 }
 

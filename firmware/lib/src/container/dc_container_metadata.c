@@ -13,19 +13,40 @@
         }                        \
     } while (0)
 
-/* Reads a map key and finds it in `names`; an unknown key is DC_ERR_METADATA. */
-static int read_key(dc_cbor_reader_t *r, const char *const *names, unsigned count, unsigned *which)
+/* The key lists of the schema's maps (section 4.3): a key's code is its index. */
+static const char *const metadata_keys[] = {"compressor", "extensions", "graph", "model", "target", "tensors"};
+static const char *const compressor_keys[] = {"name", "settings", "version"};
+static const char *const graph_keys[] = {"inputs", "nodes", "outputs", "values"};
+static const char *const model_keys[] = {"name", "version"};
+static const char *const target_keys[] = {"arch", "min_flash", "min_ram"};
+static const char *const node_keys[] = {"i", "k", "o", "p"};
+static const char *const tensor_info_keys[] = {"e", "n", "q", "s", "t"};
+static const char *const quantization_keys[] = {"a", "s", "x", "z"};
+static const char *const encoding_keys[] = {"b", "c", "i", "k", "r"};
+
+static const struct {
+    const char *const *names;
+    unsigned count;
+} key_lists[DC_MAP_COUNT] = {
+    {metadata_keys, 6}, {compressor_keys, 3},  {graph_keys, 4},        {model_keys, 2},    {target_keys, 3},
+    {node_keys, 4},     {tensor_info_keys, 5}, {quantization_keys, 4}, {encoding_keys, 5},
+};
+
+int dc_container_read_key(dc_cbor_reader_t *r, dc_container_map_t map, unsigned *key)
 {
-    const char *key;
-    size_t length;
-    REQUIRE(dc_cbor_read_text(r, &key, &length));
-    for (unsigned i = 0; i < count; i++) {
-        if (dc_cbor_text_equals(key, length, names[i])) {
-            *which = i;
-            return DC_OK;
-        }
+    if (r == NULL || key == NULL || (unsigned)map >= DC_MAP_COUNT) {
+        return DC_ERR_ARG;
     }
-    return META;
+    REQUIRE(dc_cbor_read_code(r, key_lists[map].names, key_lists[map].count, key));
+    return *key < key_lists[map].count ? DC_OK : META; /* an unknown key */
+}
+
+int dc_container_find_key(dc_cbor_reader_t *r, dc_container_map_t map, unsigned key)
+{
+    if (r == NULL || (unsigned)map >= DC_MAP_COUNT) {
+        return DC_ERR_ARG;
+    }
+    return dc_cbor_find_code(r, key_lists[map].names, key_lists[map].count, key) == DC_OK ? DC_OK : META;
 }
 
 static int check_text(dc_cbor_reader_t *r, int nonempty)
@@ -77,14 +98,15 @@ static int check_scalar(dc_cbor_reader_t *r)
     return dc_cbor_skip(r) == DC_OK ? DC_OK : META;
 }
 
-/* option map: {* text => scalar / bytes / [* scalar]} */
-static int check_options(dc_cbor_reader_t *r)
+/* option map: {* key => scalar / bytes / [* scalar]}, keys uint option codes when `coded` (node options in
+ * format 3; any code, unknown ones are ignored by the device), else text. */
+static int check_options(dc_cbor_reader_t *r, int coded)
 {
     uint64_t count;
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t i = 0; i < count; i++) {
         dc_cbor_type_t type;
-        REQUIRE(check_text(r, 0));
+        REQUIRE(coded ? check_uint(r) : check_text(r, 0));
         REQUIRE(dc_cbor_peek(r, &type));
         if (type == DC_CBOR_BYTES) {
             REQUIRE(dc_cbor_skip(r));
@@ -138,7 +160,6 @@ float dc_tensor_info_scale(const dc_tensor_info_t *info, uint32_t k)
 static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint64_t *axis, uint64_t *scales,
                               uint64_t *zero_points, int64_t *zp_min, int64_t *zp_max)
 {
-    static const char *const names[] = {"a", "s", "x", "z"};
     uint64_t count;
     unsigned seen = 0;
     const uint8_t *bytes = NULL;
@@ -151,7 +172,7 @@ static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint6
     *zp_max = 0;
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, 4, &which));
+        REQUIRE(dc_container_read_key(r, DC_MAP_QUANTIZATION, &which));
         seen |= 1u << which;
         if (which == 0) {
             REQUIRE(dc_cbor_read_uint(r, axis));
@@ -220,7 +241,6 @@ static int parse_quantization(dc_cbor_reader_t *r, dc_tensor_info_t *info, uint6
  *          / {"k": shift, "r": 4 (scaled)} */
 static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
 {
-    static const char *const names[] = {"b", "c", "i", "k", "r"};
     uint64_t count, bits = 0, step = 0, zero_index = 0, rule = DC_LEVEL_RULE_NONE;
     const uint8_t *book = NULL;
     size_t book_length = 0;
@@ -228,7 +248,7 @@ static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, 5, &which));
+        REQUIRE(dc_container_read_key(r, DC_MAP_ENCODING, &which));
         seen |= 1u << which;
         if (which == 1) {
             REQUIRE(dc_cbor_read_bytes(r, &book, &book_length));
@@ -274,7 +294,6 @@ static int parse_encoding(dc_cbor_reader_t *r, dc_tensor_info_t *info)
  *                ? "t": 1 (int16) / 2 (int32); absent: int8} */
 int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
 {
-    static const char *const names[] = {"e", "n", "q", "s", "t"};
     static const int64_t low[3] = {-128, -32768, -2147483647 - 1};
     static const int64_t high[3] = {127, 32767, 2147483647};
     uint64_t count, axis = 0, scales = 0, zero_points = 0;
@@ -289,7 +308,7 @@ int dc_container_parse_tensor_info(dc_cbor_reader_t *r, dc_tensor_info_t *info)
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, 5, &which));
+        REQUIRE(dc_container_read_key(r, DC_MAP_TENSOR_INFO, &which));
         seen |= 1u << which;
         if (which == 0) {
             REQUIRE(parse_encoding(r, info));
@@ -374,20 +393,19 @@ static uint64_t element_count(const dc_tensor_info_t *info)
 /* node = {"i": [* operand / -1], "k": uint (op code), "o": [* operand], "p": options} */
 static int check_node(dc_cbor_reader_t *r)
 {
-    static const char *const names[] = {"i", "k", "o", "p"};
     uint64_t count;
     unsigned seen = 0;
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, 4, &which));
+        REQUIRE(dc_container_read_key(r, DC_MAP_NODE, &which));
         seen |= 1u << which;
-        if (which == 1) {
+        if (which == DC_KEY_NODE_KIND) {
             REQUIRE(check_uint(r));
-        } else if (which == 3) {
-            REQUIRE(check_options(r));
+        } else if (which == DC_KEY_NODE_OPTIONS) {
+            REQUIRE(check_options(r, r->codes));
         } else {
-            REQUIRE(check_operand_array(r, which == 0));
+            REQUIRE(check_operand_array(r, which == DC_KEY_NODE_INPUTS));
         }
     }
     return seen == 15u ? DC_OK : META;
@@ -395,18 +413,17 @@ static int check_node(dc_cbor_reader_t *r)
 
 static int check_graph(dc_cbor_reader_t *r)
 {
-    static const char *const names[] = {"inputs", "nodes", "outputs", "values"};
     uint64_t count;
     unsigned seen = 0;
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
         uint64_t items;
-        REQUIRE(read_key(r, names, 4, &which));
+        REQUIRE(dc_container_read_key(r, DC_MAP_GRAPH, &which));
         seen |= 1u << which;
-        if (which == 0 || which == 2) {
+        if (which == DC_KEY_GRAPH_INPUTS || which == DC_KEY_GRAPH_OUTPUTS) {
             REQUIRE(check_operand_array(r, 0));
-        } else if (which == 1) {
+        } else if (which == DC_KEY_GRAPH_NODES) {
             REQUIRE(dc_cbor_read_array(r, &items));
             for (uint64_t i = 0; i < items; i++) {
                 REQUIRE(check_node(r));
@@ -426,15 +443,14 @@ static int check_graph(dc_cbor_reader_t *r)
 }
 
 /* A closed map whose members are all text (`text_mask` bits) or uint (the others). */
-static int check_flat(dc_cbor_reader_t *r, const char *const *names, unsigned count, unsigned text_mask,
-                      unsigned nonempty_mask)
+static int check_flat(dc_cbor_reader_t *r, dc_container_map_t map, unsigned text_mask, unsigned nonempty_mask)
 {
     uint64_t members;
     unsigned seen = 0;
     REQUIRE(dc_cbor_read_map(r, &members));
     for (uint64_t k = 0; k < members; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, count, &which));
+        REQUIRE(dc_container_read_key(r, map, &which));
         seen |= 1u << which;
         if (text_mask & (1u << which)) {
             REQUIRE(check_text(r, (nonempty_mask >> which) & 1u));
@@ -442,21 +458,33 @@ static int check_flat(dc_cbor_reader_t *r, const char *const *names, unsigned co
             REQUIRE(check_uint(r));
         }
     }
-    return seen == (1u << count) - 1u ? DC_OK : META;
+    return seen == (1u << key_lists[map].count) - 1u ? DC_OK : META;
+}
+
+/* extensions = {* text => any}: text keys in every format (section 4.3); the values are free (a delta's
+ * metadata patch holds format 3's integer keys, docs/delta.md). */
+static int check_extensions(dc_cbor_reader_t *r)
+{
+    uint64_t count;
+    REQUIRE(dc_cbor_read_map(r, &count));
+    for (uint64_t k = 0; k < count; k++) {
+        REQUIRE(check_text(r, 0));
+        REQUIRE(dc_cbor_skip(r));
+    }
+    return DC_OK;
 }
 
 static int check_compressor(dc_cbor_reader_t *r)
 {
-    static const char *const names[] = {"name", "settings", "version"};
     uint64_t count;
     unsigned seen = 0;
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
-        REQUIRE(read_key(r, names, 3, &which));
+        REQUIRE(dc_container_read_key(r, DC_MAP_COMPRESSOR, &which));
         seen |= 1u << which;
         if (which == 1) {
-            REQUIRE(check_options(r));
+            REQUIRE(check_options(r, 0)); /* settings: text keys in every format */
         } else {
             REQUIRE(check_text(r, 0));
         }
@@ -466,9 +494,6 @@ static int check_compressor(dc_cbor_reader_t *r)
 
 int dc_container_check_metadata(const dc_container_t *c)
 {
-    static const char *const names[] = {"compressor", "extensions", "graph", "model", "target", "tensors"};
-    static const char *const model[] = {"name", "version"};
-    static const char *const target[] = {"arch", "min_flash", "min_ram"};
     const uint8_t *bytes = c->data + c->metadata_offset;
     dc_cbor_reader_t reader, *r = &reader;
     uint64_t count, tensors = 0;
@@ -477,32 +502,32 @@ int dc_container_check_metadata(const dc_container_t *c)
     if (dc_cbor_check(bytes, c->metadata_length) != DC_OK) {
         return META;
     }
-    dc_cbor_init(r, bytes, c->metadata_length);
+    REQUIRE(dc_container_metadata(c, r));
     REQUIRE(dc_cbor_read_map(r, &count));
     for (uint64_t k = 0; k < count; k++) {
         unsigned which;
         dc_cbor_type_t type;
-        REQUIRE(read_key(r, names, 6, &which));
+        REQUIRE(dc_container_read_key(r, DC_MAP_METADATA, &which));
         seen |= 1u << which;
         switch (which) {
-        case 0:
+        case DC_KEY_COMPRESSOR:
             REQUIRE(check_compressor(r));
             break;
-        case 1:
+        case DC_KEY_EXTENSIONS:
             REQUIRE(dc_cbor_peek(r, &type));
             if (type != DC_CBOR_MAP) {
                 return META;
             }
-            REQUIRE(dc_cbor_skip(r));
+            REQUIRE(check_extensions(r));
             break;
-        case 2:
+        case DC_KEY_GRAPH:
             REQUIRE(check_graph(r));
             break;
-        case 3:
-            REQUIRE(check_flat(r, model, 2, 1u, 1u));
+        case DC_KEY_MODEL:
+            REQUIRE(check_flat(r, DC_MAP_MODEL, 1u, 1u));
             break;
-        case 4:
-            REQUIRE(check_flat(r, target, 3, 1u, 0u));
+        case DC_KEY_TARGET:
+            REQUIRE(check_flat(r, DC_MAP_TARGET, 1u, 0u));
             break;
         default:
             REQUIRE(dc_cbor_read_array(r, &tensors));
@@ -535,26 +560,15 @@ int dc_container_check_metadata(const dc_container_t *c)
 int dc_container_tensor_info(const dc_container_t *c, uint32_t index, dc_tensor_info_t *info)
 {
     dc_cbor_reader_t reader;
-    uint64_t count;
+    uint64_t tensors;
     if (c == NULL || info == NULL || c->data == NULL || index >= c->tensor_count) {
         return DC_ERR_ARG;
     }
-    dc_cbor_init(&reader, c->data + c->metadata_offset, c->metadata_length);
-    REQUIRE(dc_cbor_read_map(&reader, &count));
-    for (uint64_t k = 0; k < count; k++) {
-        const char *key;
-        size_t length;
-        REQUIRE(dc_cbor_read_text(&reader, &key, &length));
-        if (!dc_cbor_text_equals(key, length, "tensors")) {
-            REQUIRE(dc_cbor_skip(&reader));
-            continue;
-        }
-        uint64_t tensors;
-        REQUIRE(dc_cbor_read_array(&reader, &tensors));
-        for (uint32_t i = 0; i < index; i++) {
-            REQUIRE(dc_cbor_skip(&reader));
-        }
-        return dc_container_parse_tensor_info(&reader, info);
+    REQUIRE(dc_container_metadata(c, &reader));
+    REQUIRE(dc_container_find_key(&reader, DC_MAP_METADATA, DC_KEY_TENSORS));
+    REQUIRE(dc_cbor_read_array(&reader, &tensors));
+    for (uint32_t i = 0; i < index; i++) {
+        REQUIRE(dc_cbor_skip(&reader));
     }
-    return META;
+    return dc_container_parse_tensor_info(&reader, info);
 }

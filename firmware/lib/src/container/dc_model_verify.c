@@ -9,52 +9,36 @@ int dc_model_identity(const dc_container_t *c, const char **name, size_t *name_l
                       uint32_t *version)
 {
     dc_cbor_reader_t r;
-    uint64_t count;
+    uint64_t fields;
     int found = 0;
     if (c == NULL || name == NULL || name_length == NULL || version == NULL) {
         return DC_ERR_ARG;
     }
-    if (dc_container_metadata(c, &r) != DC_OK || dc_cbor_read_map(&r, &count) != DC_OK) {
+    if (dc_container_metadata(c, &r) != DC_OK) {
         return DC_ERR_ARG;
     }
     /* The parser validated the schema: `model` is a map {name: text, version: uint}. */
-    for (uint64_t k = 0; k < count; k++) {
-        const char *key;
-        size_t key_length;
-        if (dc_cbor_read_text(&r, &key, &key_length) != DC_OK) {
+    if (dc_container_find_key(&r, DC_MAP_METADATA, DC_KEY_MODEL) != DC_OK || dc_cbor_read_map(&r, &fields) != DC_OK) {
+        return DC_ERR_METADATA;
+    }
+    for (uint64_t f = 0; f < fields; f++) {
+        unsigned key;
+        uint64_t value;
+        if (dc_container_read_key(&r, DC_MAP_MODEL, &key) != DC_OK) {
             return DC_ERR_METADATA;
         }
-        if (!dc_cbor_text_equals(key, key_length, "model")) {
-            if (dc_cbor_skip(&r) != DC_OK) {
+        if (key == DC_KEY_MODEL_NAME) {
+            if (dc_cbor_read_text(&r, name, name_length) != DC_OK) {
                 return DC_ERR_METADATA;
             }
-            continue;
-        }
-        uint64_t fields;
-        if (dc_cbor_read_map(&r, &fields) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-        for (uint64_t f = 0; f < fields; f++) {
-            uint64_t value;
-            if (dc_cbor_read_text(&r, &key, &key_length) != DC_OK) {
+            found |= 1;
+        } else {
+            if (dc_cbor_read_uint(&r, &value) != DC_OK || value > 0xFFFFFFFFu) {
                 return DC_ERR_METADATA;
             }
-            if (dc_cbor_text_equals(key, key_length, "name")) {
-                if (dc_cbor_read_text(&r, name, name_length) != DC_OK) {
-                    return DC_ERR_METADATA;
-                }
-                found |= 1;
-            } else if (dc_cbor_text_equals(key, key_length, "version")) {
-                if (dc_cbor_read_uint(&r, &value) != DC_OK || value > 0xFFFFFFFFu) {
-                    return DC_ERR_METADATA;
-                }
-                *version = (uint32_t)value;
-                found |= 2;
-            } else if (dc_cbor_skip(&r) != DC_OK) {
-                return DC_ERR_METADATA;
-            }
+            *version = (uint32_t)value;
+            found |= 2;
         }
-        break;
     }
     return found == 3 ? DC_OK : DC_ERR_METADATA;
 }

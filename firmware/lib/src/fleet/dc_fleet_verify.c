@@ -23,27 +23,13 @@ const uint8_t *dc_fleet_find_key(const uint8_t (*keys)[DC_FLEET_KEY_SIZE], size_
     return NULL;
 }
 
-/* Positions `r` at the value of top-level metadata key `name`. */
-static int find_top(const dc_container_t *c, const char *name, dc_cbor_reader_t *r)
+/* Positions `r` at the value of top-level metadata key `key` (DC_KEY_*). */
+static int find_top(const dc_container_t *c, unsigned key, dc_cbor_reader_t *r)
 {
-    uint64_t pairs, i;
-    if (dc_container_metadata(c, r) != DC_OK || dc_cbor_read_map(r, &pairs) != DC_OK) {
+    if (dc_container_metadata(c, r) != DC_OK || dc_container_find_key(r, DC_MAP_METADATA, key) != DC_OK) {
         return DC_ERR_METADATA;
     }
-    for (i = 0; i < pairs; i++) {
-        const char *k;
-        size_t n;
-        if (dc_cbor_read_text(r, &k, &n) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-        if (dc_cbor_text_equals(k, n, name)) {
-            return DC_OK;
-        }
-        if (dc_cbor_skip(r) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-    }
-    return DC_ERR_METADATA;
+    return DC_OK;
 }
 
 int dc_fleet_model_of(const dc_container_t *c, const char **name, size_t *name_len, uint32_t *version)
@@ -51,27 +37,24 @@ int dc_fleet_model_of(const dc_container_t *c, const char **name, size_t *name_l
     dc_cbor_reader_t r;
     uint64_t pairs, i, v = 0;
     int got = 0;
-    if (find_top(c, "model", &r) != DC_OK || dc_cbor_read_map(&r, &pairs) != DC_OK) {
+    if (find_top(c, DC_KEY_MODEL, &r) != DC_OK || dc_cbor_read_map(&r, &pairs) != DC_OK) {
         return DC_ERR_METADATA;
     }
     for (i = 0; i < pairs; i++) {
-        const char *k;
-        size_t n;
-        if (dc_cbor_read_text(&r, &k, &n) != DC_OK) {
+        unsigned k;
+        if (dc_container_read_key(&r, DC_MAP_MODEL, &k) != DC_OK) {
             return DC_ERR_METADATA;
         }
-        if (dc_cbor_text_equals(k, n, "name")) {
+        if (k == DC_KEY_MODEL_NAME) {
             if (dc_cbor_read_text(&r, name, name_len) != DC_OK) {
                 return DC_ERR_METADATA;
             }
             got |= 1;
-        } else if (dc_cbor_text_equals(k, n, "version")) {
+        } else {
             if (dc_cbor_read_uint(&r, &v) != DC_OK) {
                 return DC_ERR_METADATA;
             }
             got |= 2;
-        } else if (dc_cbor_skip(&r) != DC_OK) {
-            return DC_ERR_METADATA;
         }
     }
     if (got != 3 || v > 0xFFFFFFFFu) {
@@ -87,28 +70,21 @@ int dc_fleet_target_of(const dc_container_t *c, const char **arch, size_t *arch_
     dc_cbor_reader_t r;
     uint64_t pairs, i;
     int got = 0;
-    if (find_top(c, "target", &r) != DC_OK || dc_cbor_read_map(&r, &pairs) != DC_OK) {
+    if (find_top(c, DC_KEY_TARGET, &r) != DC_OK || dc_cbor_read_map(&r, &pairs) != DC_OK) {
         return DC_ERR_METADATA;
     }
     for (i = 0; i < pairs; i++) {
-        const char *k;
-        size_t n;
+        unsigned k;
         int rc;
-        if (dc_cbor_read_text(&r, &k, &n) != DC_OK) {
+        if (dc_container_read_key(&r, DC_MAP_TARGET, &k) != DC_OK) {
             return DC_ERR_METADATA;
         }
-        if (dc_cbor_text_equals(k, n, "arch")) {
+        if (k == DC_KEY_TARGET_ARCH) {
             rc = dc_cbor_read_text(&r, arch, arch_len);
-            got |= 1;
-        } else if (dc_cbor_text_equals(k, n, "min_flash")) {
-            rc = dc_cbor_read_uint(&r, min_flash);
-            got |= 2;
-        } else if (dc_cbor_text_equals(k, n, "min_ram")) {
-            rc = dc_cbor_read_uint(&r, min_ram);
-            got |= 4;
         } else {
-            rc = dc_cbor_skip(&r);
+            rc = dc_cbor_read_uint(&r, k == DC_KEY_TARGET_MIN_FLASH ? min_flash : min_ram);
         }
+        got |= 1 << k;
         if (rc != DC_OK) {
             return DC_ERR_METADATA;
         }

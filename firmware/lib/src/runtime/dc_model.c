@@ -170,7 +170,7 @@ static dc_status_t stream_buffer_bytes(const dc_model_t *m, const dc_model_op_t 
         bias_bytes += (uint32_t)sizeof(int32_t) * chunk;
     }
     *bytes = 2u * sizeof(int32_t) * (uint32_t)quant_count + (((uint32_t)scratch + 3u) & ~3u) + bias_bytes +
-             chunk * (dc_model_count(w) / (uint32_t)out_c);
+             dc_model_chunk_bytes(chunk, dc_model_count(w) / (uint32_t)out_c);
     return DC_OK;
 }
 

@@ -39,27 +39,10 @@ void *dc_model_bump(dc_model_bump_t *b, size_t bytes)
     return b->base + start;
 }
 
-/* Finds `key` in the map at the reader's position; leaves the reader at its value. */
-static dc_status_t find_key(dc_cbor_reader_t *r, const char *key)
+/* Finds key `key` of schema map `map` in the map at the reader's position; leaves the reader at its value. */
+static dc_status_t find_key(dc_cbor_reader_t *r, dc_container_map_t map, unsigned key)
 {
-    uint64_t count;
-    if (dc_cbor_read_map(r, &count) != DC_OK) {
-        return DC_ERR_METADATA;
-    }
-    for (uint64_t i = 0; i < count; i++) {
-        const char *text;
-        size_t length;
-        if (dc_cbor_read_text(r, &text, &length) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-        if (dc_cbor_text_equals(text, length, key)) {
-            return DC_OK;
-        }
-        if (dc_cbor_skip(r) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-    }
-    return DC_ERR_METADATA;
+    return dc_container_find_key(r, map, key) == DC_OK ? DC_OK : DC_ERR_METADATA;
 }
 
 static dc_status_t fill_tensor(dc_model_tensor_t *t, dc_model_life_t *l, const dc_tensor_info_t *info, int coded)
@@ -141,34 +124,31 @@ static dc_status_t read_node(dc_model_t *m, dc_cbor_reader_t *r, dc_model_op_t *
         return DC_ERR_METADATA;
     }
     for (uint64_t k = 0; k < count; k++) {
-        const char *key;
-        size_t length;
+        unsigned key;
         dc_status_t status = DC_OK;
-        if (dc_cbor_read_text(r, &key, &length) != DC_OK) {
+        if (dc_container_read_key(r, DC_MAP_NODE, &key) != DC_OK) {
             return DC_ERR_METADATA;
         }
-        if (dc_cbor_text_equals(key, length, "k")) { /* op code: dc_op_kind_t */
+        if (key == DC_KEY_NODE_KIND) { /* op code: dc_op_kind_t */
             uint64_t code;
             if (dc_cbor_read_uint(r, &code) != DC_OK) {
                 return DC_ERR_METADATA;
             }
             kind = code < (uint64_t)DC_OP_COUNT ? (int)code : -1;
             seen |= 1u;
-        } else if (dc_cbor_text_equals(key, length, "i")) {
+        } else if (key == DC_KEY_NODE_INPUTS) {
             status = read_operand_list(r, DC_MODEL_MAX_OP_INPUTS, pool, &n_inputs);
             seen |= 2u;
-        } else if (dc_cbor_text_equals(key, length, "o")) {
+        } else if (key == DC_KEY_NODE_OUTPUTS) {
             status = read_operand_list(r, 2u, outputs, &n_outputs);
             if (status == DC_ERR_OVERSIZE) {
                 status = DC_ERR_GRAPH; /* every op has exactly one output */
             }
             seen |= 4u;
-        } else if (dc_cbor_text_equals(key, length, "p")) {
+        } else {
             *options = (uint32_t)r->position;
             status = dc_cbor_skip(r) == DC_OK ? DC_OK : DC_ERR_METADATA;
             seen |= 8u;
-        } else {
-            status = dc_cbor_skip(r) == DC_OK ? DC_OK : DC_ERR_METADATA;
         }
         if (status != DC_OK) {
             return status;
@@ -206,7 +186,7 @@ static dc_status_t count_inputs(dc_cbor_reader_t nodes, uint64_t n, uint32_t *to
     for (uint64_t i = 0; i < n; i++) {
         dc_cbor_reader_t r = nodes;
         uint64_t items;
-        if (find_key(&r, "i") != DC_OK || dc_cbor_read_array(&r, &items) != DC_OK) {
+        if (find_key(&r, DC_MAP_NODE, DC_KEY_NODE_INPUTS) != DC_OK || dc_cbor_read_array(&r, &items) != DC_OK) {
             return DC_ERR_METADATA;
         }
         if (items > DC_MODEL_MAX_OP_INPUTS) {
@@ -299,18 +279,23 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b)
     uint64_t n_nodes, n_values, n_tensors;
     uint32_t total_inputs = 0;
     dc_status_t status;
-    dc_cbor_init(&top, c->data + c->metadata_offset, c->metadata_length);
+    if (dc_container_metadata(c, &top) != DC_OK) {
+        return DC_ERR_METADATA;
+    }
     graph = top;
     tensors = top;
-    if (find_key(&graph, "graph") != DC_OK || find_key(&tensors, "tensors") != DC_OK) {
+    if (find_key(&graph, DC_MAP_METADATA, DC_KEY_GRAPH) != DC_OK ||
+        find_key(&tensors, DC_MAP_METADATA, DC_KEY_TENSORS) != DC_OK) {
         return DC_ERR_METADATA;
     }
     nodes = graph;
     values = graph;
     inputs = graph;
     outputs = graph;
-    if (find_key(&nodes, "nodes") != DC_OK || find_key(&values, "values") != DC_OK ||
-        find_key(&inputs, "inputs") != DC_OK || find_key(&outputs, "outputs") != DC_OK) {
+    if (find_key(&nodes, DC_MAP_GRAPH, DC_KEY_GRAPH_NODES) != DC_OK ||
+        find_key(&values, DC_MAP_GRAPH, DC_KEY_GRAPH_VALUES) != DC_OK ||
+        find_key(&inputs, DC_MAP_GRAPH, DC_KEY_GRAPH_INPUTS) != DC_OK ||
+        find_key(&outputs, DC_MAP_GRAPH, DC_KEY_GRAPH_OUTPUTS) != DC_OK) {
         return DC_ERR_METADATA;
     }
     if (dc_cbor_read_array(&nodes, &n_nodes) != DC_OK || dc_cbor_read_array(&values, &n_values) != DC_OK ||

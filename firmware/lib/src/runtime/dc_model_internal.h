@@ -15,6 +15,13 @@
 #define DC_MODEL_STREAM_SLICE 16u /* DECODE_STREAMED: fewer per call, a smaller persistent slice buffer */
 #define DC_MODEL_PLAN_ALIGN 4u  /* planned buffers: int32 biases need 4 */
 
+/* A streamed chunk of `chunk` output channels of `row` weight bytes each, as it ends its op's buffer: whole
+ * words, so that what lies before it (a streamed int32 bias chunk) stays 4-aligned. */
+static inline uint32_t dc_model_chunk_bytes(uint32_t chunk, uint32_t row)
+{
+    return (chunk * row + (DC_MODEL_PLAN_ALIGN - 1u)) & ~(DC_MODEL_PLAN_ALIGN - 1u);
+}
+
 /* Where an operand's data comes from. */
 enum {
     DC_TENSOR_VALUE = 0,     /* computed (or a graph input): a planned buffer */
@@ -283,31 +290,59 @@ dc_status_t dc_model_max_columns(const dc_model_t *m, uint32_t *columns);
 /* dc_model_invoke.c */
 dc_status_t dc_model_run_op(dc_model_t *m, uint32_t op_index);
 
-/* Option lookup in a node's options map (dc_model_options.c). `found` is 0 when absent. */
+/* Node options (docs/bitstream.md sections 4.1, 4.3): the option's code, its key in format 3; format 2
+ * keys it by name (dc_model_options.c). */
+typedef enum {
+    DC_OPTION_ACT_MAX,
+    DC_OPTION_ACT_MIN,
+    DC_OPTION_ACTIVATION,
+    DC_OPTION_AXES,
+    DC_OPTION_AXIS,
+    DC_OPTION_BETA,
+    DC_OPTION_DEPTH_MULTIPLIER,
+    DC_OPTION_DILATION_H,
+    DC_OPTION_DILATION_W,
+    DC_OPTION_FILTER_H,
+    DC_OPTION_FILTER_W,
+    DC_OPTION_KEEP_DIMS,
+    DC_OPTION_KEEP_NUM_DIMS,
+    DC_OPTION_LUT,
+    DC_OPTION_NEW_SHAPE,
+    DC_OPTION_PADDING,
+    DC_OPTION_PADDINGS,
+    DC_OPTION_ROUNDING,
+    DC_OPTION_STRIDE_H,
+    DC_OPTION_STRIDE_W,
+    DC_OPTION_COUNT
+} dc_option_t;
+
+/* Option lookup in a node's options map (dc_model_options.c). Every getter returns DC_ERR_OPTION for a
+ * required option that is absent, and for a mistyped or out-of-range one. */
 typedef struct {
-    dc_cbor_reader_t reader;  /* positioned at the options map */
+    dc_cbor_reader_t reader;  /* positioned at the options map, reading the container's format */
 } dc_model_options_t;
 
 void dc_model_options_at(const dc_model_t *m, uint32_t position, dc_model_options_t *o);
-dc_status_t dc_model_option_int(const dc_model_options_t *o, const char *name, int64_t low, int64_t high,
+dc_status_t dc_model_option_int(const dc_model_options_t *o, dc_option_t option, int64_t low, int64_t high,
                                 int32_t *value);
-dc_status_t dc_model_option_text(const dc_model_options_t *o, const char *name, const char **text, size_t *length);
-dc_status_t dc_model_option_bool(const dc_model_options_t *o, const char *name, int *value);
+dc_status_t dc_model_option_bool(const dc_model_options_t *o, dc_option_t option, int *value);
 /* A float option (stored as a CBOR float); absent: `fallback`. DC_ERR_OPTION if not a finite float. */
-dc_status_t dc_model_option_float(const dc_model_options_t *o, const char *name, float fallback, float *value);
-/* 1 when the node's options hold `name`, else 0. */
-int dc_model_option_present(const dc_model_options_t *o, const char *name);
+dc_status_t dc_model_option_float(const dc_model_options_t *o, dc_option_t option, float fallback, float *value);
+/* An enumeration option (section 4.3): *value = its index in `names` (`count` entries), read as the text in
+ * format 2 and as the uint code in format 3; absent: `fallback`. DC_ERR_OPTION for another value. */
+dc_status_t dc_model_option_enum(const dc_model_options_t *o, dc_option_t option, const char *const *names,
+                                 unsigned count, unsigned fallback, unsigned *value);
 /* As dc_model_option_int, but an absent option takes `fallback` (the spec's default). */
-dc_status_t dc_model_option_int_or(const dc_model_options_t *o, const char *name, int32_t fallback, int64_t low,
+dc_status_t dc_model_option_int_or(const dc_model_options_t *o, dc_option_t option, int32_t fallback, int64_t low,
                                    int64_t high, int32_t *value);
 /* A byte-string option of exactly `length` bytes; DC_ERR_OPTION if absent or of another length. */
-dc_status_t dc_model_option_bytes(const dc_model_options_t *o, const char *name, size_t length,
+dc_status_t dc_model_option_bytes(const dc_model_options_t *o, dc_option_t option, size_t length,
                                   const uint8_t **bytes);
 /* Scale k (the caller bounds it by the tensor's scale count) of a quantized tensor (float32 from the packed
  * metadata bytes); 0 when not quantized. */
 float dc_model_tensor_scale(const dc_model_tensor_t *t, uint32_t k);
 /* An array option: *count elements, `reader` positioned at the first. DC_ERR_OPTION if absent. */
-dc_status_t dc_model_option_array(const dc_model_options_t *o, const char *name, uint64_t *count,
+dc_status_t dc_model_option_array(const dc_model_options_t *o, dc_option_t option, uint64_t *count,
                                   dc_cbor_reader_t *reader);
 
 /* The load-time record of operand `t` (valid during dc_model_load only). */

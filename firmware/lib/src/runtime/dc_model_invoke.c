@@ -105,7 +105,7 @@ static dc_status_t run_streamed(dc_model_t *m, dc_model_op_t *op)
     const int32_t quant_count = dc_model_buffer_quant_count(op, chunk);
     int32_t *multiplier = dc_model_scratch_multipliers(w), *shift = multiplier + quant_count;
     int32_t *scratch = shift + quant_count; /* the conv kernel's, behind the multipliers */
-    int8_t *buffer = w->data + w->extra - (uint32_t)(chunk * row); /* the chunk ends the buffer */
+    int8_t *buffer = w->data + w->extra - dc_model_chunk_bytes((uint32_t)chunk, (uint32_t)row); /* ends it */
     int8_t *bias_end = buffer; /* a streamed bias: its chunk and its decoder state before the weights' chunk */
     const int32_t *bias = b != NULL ? (const int32_t *)(const void *)b->data : NULL;
     dc_dims_t xd = dims_of(x), wd = dims_of(w), yd = dims_of(y);

@@ -53,28 +53,19 @@ static dc_status_t quantize(double real, int32_t *multiplier, int32_t *shift)
 
 static dc_status_t clamp_options(const dc_model_options_t *o, int32_t *act_min, int32_t *act_max)
 {
-    TRY(dc_model_option_int_or(o, "act_min", -128, -128, 127, act_min));
-    TRY(dc_model_option_int_or(o, "act_max", 127, -128, 127, act_max));
+    TRY(dc_model_option_int_or(o, DC_OPTION_ACT_MIN, -128, -128, 127, act_min));
+    TRY(dc_model_option_int_or(o, DC_OPTION_ACT_MAX, 127, -128, 127, act_max));
     return *act_min <= *act_max ? DC_OK : DC_ERR_OPTION;
 }
 
 /* `rounding`, absent: `fallback` (the op's documented default). */
 static dc_status_t rounding_option(const dc_model_options_t *o, dc_rounding_t fallback, dc_rounding_t *rounding)
 {
-    const char *text;
-    size_t length;
-    if (!dc_model_option_present(o, "rounding")) {
-        *rounding = fallback;
-        return DC_OK;
-    }
-    TRY(dc_model_option_text(o, "rounding", &text, &length));
-    if (dc_cbor_text_equals(text, length, "double")) {
-        *rounding = DC_ROUNDING_DOUBLE;
-    } else if (dc_cbor_text_equals(text, length, "single")) {
-        *rounding = DC_ROUNDING_SINGLE;
-    } else {
-        return DC_ERR_OPTION;
-    }
+    static const char *const names[] = {"double", "single"}; /* codes 0, 1 */
+    static const dc_rounding_t values[] = {DC_ROUNDING_DOUBLE, DC_ROUNDING_SINGLE};
+    unsigned code;
+    TRY(dc_model_option_enum(o, DC_OPTION_ROUNDING, names, 2u, 2u, &code)); /* absent: 2 */
+    *rounding = code < 2u ? values[code] : fallback;
     return DC_OK;
 }
 
@@ -83,19 +74,12 @@ static dc_status_t rounding_option(const dc_model_options_t *o, dc_rounding_t fa
 static dc_status_t padding_offset(const dc_model_options_t *o, int32_t in, int32_t out, int32_t filter,
                                   int32_t stride, int32_t dilation, int32_t *pad)
 {
-    const char *text;
-    size_t length;
+    static const char *const names[] = {"SAME", "VALID"}; /* codes 0, 1 */
     int64_t effective = (int64_t)(filter - 1) * dilation + 1;
     int64_t total;
-    int valid = !dc_model_option_present(o, "padding"); /* default VALID */
-    if (!valid) {
-        TRY(dc_model_option_text(o, "padding", &text, &length));
-        valid = dc_cbor_text_equals(text, length, "VALID");
-        if (!valid && !dc_cbor_text_equals(text, length, "SAME")) {
-            return DC_ERR_OPTION;
-        }
-    }
-    if (valid) {
+    unsigned padding;
+    TRY(dc_model_option_enum(o, DC_OPTION_PADDING, names, 2u, 1u, &padding)); /* default VALID */
+    if (padding == 1u) {
         if ((in - effective + stride) / stride != out || in < effective) {
             return DC_ERR_SHAPE;
         }
@@ -196,8 +180,8 @@ static dc_status_t window(const dc_model_options_t *o, const dc_model_tensor_t *
                           int16_t *stride_h, int16_t *stride_w, int16_t *pad_h, int16_t *pad_w)
 {
     int32_t sh, sw, ph, pw;
-    TRY(dc_model_option_int_or(o, "stride_h", 1, 1, INT32_MAX, &sh));
-    TRY(dc_model_option_int_or(o, "stride_w", 1, 1, INT32_MAX, &sw));
+    TRY(dc_model_option_int_or(o, DC_OPTION_STRIDE_H, 1, 1, INT32_MAX, &sh));
+    TRY(dc_model_option_int_or(o, DC_OPTION_STRIDE_W, 1, 1, INT32_MAX, &sw));
     TRY(padding_offset(o, x->dims[1], y->dims[1], filter_h, sh, dilation_h, &ph));
     TRY(padding_offset(o, x->dims[2], y->dims[2], filter_w, sw, dilation_w, &pw));
     TRY(to_int16(sh, stride_h));
@@ -222,14 +206,14 @@ static dc_status_t prepare_conv(dc_model_t *m, dc_model_bump_t *b, dc_model_op_t
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int_or(o, "dilation_h", 1, 1, INT32_MAX, &dilation_h));
-    TRY(dc_model_option_int_or(o, "dilation_w", 1, 1, INT32_MAX, &dilation_w));
+    TRY(dc_model_option_int_or(o, DC_OPTION_DILATION_H, 1, 1, INT32_MAX, &dilation_h));
+    TRY(dc_model_option_int_or(o, DC_OPTION_DILATION_W, 1, 1, INT32_MAX, &dilation_w));
     TRY(clamp_options(o, &act_min, &act_max));
     TRY(rounding_option(o, DC_ROUNDING_DOUBLE, &rounding));
     TRY(window(o, x, y, w->dims[1], w->dims[2], dilation_h, dilation_w, &p->stride_h, &p->stride_w, &p->pad_h,
                &p->pad_w));
     if (depthwise) {
-        TRY(dc_model_option_int_or(o, "depth_multiplier", 1, 1, INT32_MAX, &depth_multiplier));
+        TRY(dc_model_option_int_or(o, DC_OPTION_DEPTH_MULTIPLIER, 1, 1, INT32_MAX, &depth_multiplier));
     }
     TRY(to_int16(dilation_h, &p->dilation_h));
     TRY(to_int16(dilation_w, &p->dilation_w));
@@ -277,8 +261,8 @@ static dc_status_t prepare_pool(dc_model_t *m, dc_model_op_t *op, const dc_model
     if (x->rank != 4u || y->rank != 4u) {
         return DC_ERR_SHAPE;
     }
-    TRY(dc_model_option_int(o, "filter_h", 1, INT32_MAX, &filter_h));
-    TRY(dc_model_option_int(o, "filter_w", 1, INT32_MAX, &filter_w));
+    TRY(dc_model_option_int(o, DC_OPTION_FILTER_H, 1, INT32_MAX, &filter_h));
+    TRY(dc_model_option_int(o, DC_OPTION_FILTER_W, 1, INT32_MAX, &filter_w));
     TRY(clamp_options(o, &act_min, &act_max));
     TRY(window(o, x, y, filter_h, filter_w, 1, 1, &p->stride_h, &p->stride_w, &p->pad_h, &p->pad_w));
     TRY(to_int16(filter_h, &p->filter_h));
@@ -331,7 +315,7 @@ static dc_status_t prepare_binary(dc_model_t *m, dc_model_op_t *op, const dc_mod
 static dc_status_t lut_option(dc_model_bump_t *b, const dc_model_options_t *o, void **out)
 {
     const uint8_t *bytes;
-    TRY(dc_model_option_bytes(o, "lut", 256u, &bytes));
+    TRY(dc_model_option_bytes(o, DC_OPTION_LUT, 256u, &bytes));
     *out = dc_model_bump(b, 256u);
     if (*out != NULL) {
         memcpy(*out, bytes, 256u);
@@ -354,7 +338,7 @@ static dc_status_t prepare_unary(dc_model_t *m, dc_model_bump_t *b, dc_model_op_
         int32_t multiplier;
         int shift = 0;
         double real;
-        TRY(dc_model_option_float(o, "beta", 1.0f, &beta));
+        TRY(dc_model_option_float(o, DC_OPTION_BETA, 1.0f, &beta));
         if (!(beta > 0.0f)) {
             return DC_ERR_OPTION;
         }
@@ -421,7 +405,7 @@ static dc_status_t prepare_pad(dc_model_t *m, dc_model_op_t *op, const dc_model_
     uint64_t count;
     TRY(check_activation(m, x));
     TRY(check_activation(m, y));
-    TRY(dc_model_option_array(o, "paddings", &count, &r));
+    TRY(dc_model_option_array(o, DC_OPTION_PADDINGS, &count, &r));
     if (count != 2u * x->rank || x->rank > DC_MODEL_MAX_RANK) {
         return DC_ERR_OPTION;
     }
@@ -454,7 +438,7 @@ static dc_status_t prepare_concat(dc_model_t *m, dc_model_op_t *op, const dc_mod
             return DC_ERR_UNSUPPORTED; /* int8 CONCATENATION needs one quantization */
         }
     }
-    TRY(dc_model_option_int(o, "axis", -(int64_t)y->rank, (int64_t)y->rank - 1, &axis));
+    TRY(dc_model_option_int(o, DC_OPTION_AXIS, -(int64_t)y->rank, (int64_t)y->rank - 1, &axis));
     TRY(clamp_options(o, &act_min, &act_max));
     if (y->rank < 1u) {
         return DC_ERR_SHAPE;
@@ -472,7 +456,7 @@ static dc_status_t prepare_mean(dc_model_t *m, dc_model_op_t *op, const dc_model
     uint64_t count;
     TRY(check_activation(m, x));
     TRY(check_activation(m, y));
-    TRY(dc_model_option_array(o, "axes", &count, &r));
+    TRY(dc_model_option_array(o, DC_OPTION_AXES, &count, &r));
     if (count > 8u) {
         return DC_ERR_OPTION;
     }
