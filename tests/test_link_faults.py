@@ -4,17 +4,35 @@ ends in a verified model or a clear error, never a corrupt model marked for test
 cut (SIGKILL, or the native board's torn flash write) mid-upload and mid-confirm leaves a
 board that boots a verified model and can finish the update."""
 import hashlib
+import os
 import threading
 
 import pytest
+import serial
 
 from dcagent.errors import DeviceError, TransportError
 from dcagent.link import Relay, flash, read_state
 from dcagent.link.relay import TO_DEVICE
+from dcagent.link.session import LINK_ERRORS
 from tests.link_boards import board_running, kill9
 from tests.link_models import tagged, version_code
 
 V1, V2, V3 = version_code(1), version_code(2), version_code(3)
+
+
+def test_a_port_whose_device_died_is_a_link_error():
+    """A board killed while the host reopens its pty: pyserial's tcflush then raises termios.error
+    (EIO), which is not an OSError. The session must retry it like any dropped link (it used to end
+    the gateway agent, seen in CI on test_agent_faults' SIGKILL mid-flash)."""
+    controller, device = os.openpty()
+    port = serial.Serial(os.ttyname(device), timeout=0.1)
+    try:
+        os.close(controller)
+        os.close(device)
+        with pytest.raises(LINK_ERRORS):
+            port.reset_input_buffer()
+    finally:
+        port.close()
 
 
 def sha(data: bytes) -> bytes:

@@ -24,9 +24,16 @@ from smpclient.transport.serial import Auto, BufferSize, SMPSerialTransport
 from dcagent.errors import TransportError
 from dcagent.link.errors import device_error
 
-#: Failures of the link itself (not answers of the device): worth a reconnect and a retry.
+try:  # POSIX: pyserial calls termios directly (tcflush on a port whose device has gone raises EIO)
+    from termios import error as _TermiosError
+except ImportError:  # pragma: no cover - Windows
+    class _TermiosError(Exception):
+        """Never raised where termios does not exist."""
+
+#: Failures of the link itself (not answers of the device): worth a reconnect and a retry. termios.error is
+#: not an OSError: pyserial lets it out of reset_input_buffer when the board dies while the port is reopened.
 LINK_ERRORS = (TimeoutError, asyncio.TimeoutError, SMPTransportDisconnected, SMPBadSequence,
-               SMPValidationException, SMPException, binascii.Error, SerialException, OSError)
+               SMPValidationException, SMPException, binascii.Error, SerialException, OSError, _TermiosError)
 
 #: smpclient logs every timeout at ERROR; the session reports them itself.
 logging.getLogger("smpclient").setLevel(logging.CRITICAL)

@@ -49,7 +49,7 @@ def _each(inner: Convert) -> Convert:
     return convert
 
 
-def _closed(names: tuple[str, ...], members: dict[str, Convert] | None = None) -> tuple[Convert, Convert]:
+def _closed(names: tuple[str, ...], members: dict[str, tuple[Convert, Convert]] | None = None) -> tuple[Convert, Convert]:
     """(to_integers, to_text) of a schema map with key list `names`; `members` converts values."""
     members = members or {}
 
