@@ -143,14 +143,14 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 @contextmanager
 def serve(broker, model: Path, tmp_path: Path, *extra: str, fleet: str = "alpha"):
-    """`dcagent publish MODEL --serve` as a process until the block ends (SIGINT, then kill)."""
+    """`dcagent publish MODEL --serve` as a process until the block ends (SIGTERM, then kill)."""
     process = subprocess.Popen([sys.executable, "-m", "dcagent.cli", "publish", str(model), "--broker",
                                 broker.url(PUBLISHER_USER), "--fleet", fleet, "--serve", *extra],
                                env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         try:
             process.communicate(timeout=20)
         except subprocess.TimeoutExpired:

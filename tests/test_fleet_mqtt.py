@@ -109,7 +109,7 @@ def test_publish_and_fetch_end_to_end_with_the_cli(fleet_broker, keys, tmp_path)
                                env=env, capture_output=True, text=True, timeout=60)
         assert fetch.returncode == 0, fetch.stderr
     finally:
-        publisher.send_signal(signal.SIGINT)
+        publisher.send_signal(signal.SIGTERM)  # as a service manager stops it (SIGINT may be ignored in CI jobs)
         stdout, stderr = publisher.communicate(timeout=20)
     assert publisher.returncode == 0, stderr
     signed = tmp_path / "model.signed.dcb"

@@ -7,6 +7,7 @@ Without --serve, run `dcagent stream-server` on the signed file to serve the blo
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_broker_arguments(parser)
     parser.add_argument("--fleet", required=True, help="fleet name (one MQTT topic level)")
     parser.add_argument("--key", type=Path, help="Ed25519 private key (default: the default key when unsigned)")
-    parser.add_argument("--serve", action="store_true", help="keep serving block requests until interrupted")
+    parser.add_argument("--serve", action="store_true", help="keep serving block requests until interrupted (Ctrl-C or SIGTERM)")
     parser.add_argument("--block-size", type=int, default=DEFAULT_BLOCK_SIZE, help="bytes per block (128..65536)")
     parser.add_argument("--rate", type=float, metavar="BYTES_PER_S", help="with --serve: limit the block rate")
     parser.add_argument("--signed-out", type=Path, help="where a newly signed copy goes (default MODEL.signed.dcb)")
@@ -61,9 +62,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if not args.serve:
         work()
     else:
+        def terminate(signum, frame) -> None:  # noqa: ANN001 - signal handler signature
+            raise KeyboardInterrupt  # SIGTERM stops as Ctrl-C does (a service manager, or a job that ignores SIGINT)
+        signal.signal(signal.SIGTERM, terminate)
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
-        console.info(f"serving {args.model} to fleet {args.fleet}; Ctrl-C stops")
+        console.info(f"serving {args.model} to fleet {args.fleet}; Ctrl-C or SIGTERM stops")
         try:
             while not done.wait(0.5):   # not Thread.join: a KeyboardInterrupt inside it breaks it (CPython)
                 pass
