@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_broker_arguments(parser)
     parser.add_argument("--fleet", required=True, help="fleet name (one MQTT topic level)")
     parser.add_argument("--key", type=Path, help="Ed25519 private key (default: the default key when unsigned)")
-    parser.add_argument("--serve", action="store_true", help="keep serving block requests until interrupted (Ctrl-C or SIGTERM)")
+    parser.add_argument("--serve", action="store_true",
+                        help="keep serving block requests until interrupted (Ctrl-C or SIGTERM)")
     parser.add_argument("--block-size", type=int, default=DEFAULT_BLOCK_SIZE, help="bytes per block (128..65536)")
     parser.add_argument("--rate", type=float, metavar="BYTES_PER_S", help="with --serve: limit the block rate")
     parser.add_argument("--signed-out", type=Path, help="where a newly signed copy goes (default MODEL.signed.dcb)")

@@ -1,8 +1,9 @@
 """Deterministic CBOR (RFC 8949 section 4.2.1) as the .dcb metadata uses it: encode, and decode strictly.
 
 The rules (docs/bitstream.md section 4) are the same the C reader (`dc_cbor.c`) enforces:
-definite lengths, shortest integer arguments, map keys (text or unsigned integers) in strictly increasing encoded order,
-finite floats in their shortest exact width, valid UTF-8, no tags, only false/true/null,
+definite lengths, shortest integer arguments, map keys (text or unsigned integers) in strictly
+increasing encoded order, finite floats in their shortest exact width, valid UTF-8, no tags, only
+false/true/null,
 integers in [-2**63, 2**64 - 1], nesting depth at most MAX_CBOR_DEPTH. Values decode to
 dict / list / int / float / str / bytes / bool / None.
 """
@@ -61,8 +62,7 @@ def encode(value: Any) -> bytes:
     """The deterministic CBOR encoding of `value`.
 
     Raises ValueError for a value the metadata cannot hold (a map key that is neither text nor an
-    unsigned integer, NaN or infinite
-    float, integer outside [-2**63, 2**64 - 1], unsupported type).
+    unsigned integer, NaN or infinite float, integer outside [-2**63, 2**64 - 1], unsupported type).
     """
     out = bytearray()
     _encode_into(out, value)

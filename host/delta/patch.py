@@ -4,8 +4,9 @@ Values are the plain forms `host.container.cbor.decode` returns (dict with text 
 int, float, text, bytes, bool, None). An operation is `[path, value]` (set the value at
 `path`) or `[path]` (delete the map key at `path`); a path is a list of map keys (text, or uint in
 format 3's metadata) and list indices (uint): the value being patched says which a step is. Lists
-of the same length are patched element by element unless setting the whole list is smaller. Equality is exact and typed (1, 1.0 and True differ), so the
-patched value encodes to the same deterministic CBOR bytes as the target.
+of the same length are patched element by element unless setting the whole list is smaller.
+Equality is exact and typed (1, 1.0 and True differ), so the patched value encodes to the same
+deterministic CBOR bytes as the target.
 """
 from __future__ import annotations
 
