@@ -1,11 +1,12 @@
 """Post-training compression side by side: float32, TFLite int8, TFLM 4-bit LUT, NNCodec, ours.
 
 For every example under examples/ it compresses the float32 model as `dcagent compress --calib
-calib.npz --data eval.npz` does: `host.passes.search.compress` searches on half of the example's
-calib.npz and verifies on the other half under a budget of `--max-drop` accuracy points against
-the float32 model, and every column is scored on the held-out eval.npz (NNCodec's step is
-searched on calib.npz too). For the MLPerf Tiny models (no labels here) it compresses the int8
-model under the same budget of top-1 agreement with it, on stand-in inputs
+calib.npz --data eval.npz` does, with the options the example's meta.json names (kws:
+`--refit`; dcagent/cli/example_options.py): `host.passes.search.compress` searches on half of
+the example's calib.npz and verifies on the other half under a budget of `--max-drop` accuracy
+points against the float32 model, and every column is scored on the held-out eval.npz (NNCodec's
+step is searched on calib.npz too). For the MLPerf Tiny models (no labels here) it compresses the
+int8 model under the same budget of top-1 agreement with it, on stand-in inputs
 (bench/mlperf_inputs.py), searched and scored on the same inputs. Per model it reports:
 - float32 and TFLite int8 file sizes;
 - ours: real entropy-coded payloads + counted side information (rate.graph_bytes;
@@ -21,7 +22,7 @@ held-out test images the search never saw (t10k images 500..N).
 
     python bench/compress_bench.py [--models fashion_cnn,lenet300,kws,har,kws01,ic01,vww01,ad01]
         [--max-drop 1.0] [--holdout 2000] [--mlperf DIR] [--mlperf-samples 100] [--quick]
-        [--json OUT] [--markdown]
+        [--json OUT] [--markdown] [--refit]
 
 Exit status 0 when every model met its budget, 1 when ours raised BudgetError, 2 when a model
 cannot be read or a peer is missing.
@@ -44,6 +45,7 @@ if __package__ in (None, ""):  # run as a script: make `host`, `bench` and `exam
 from bench import mlperf_inputs  # noqa: E402
 from bench.peers.nncodec_lossy import search_qp  # noqa: E402
 from bench.peers.tflm_lut import compress_lut, run_tflm  # noqa: E402
+from dcagent.cli.example_options import search_space  # noqa: E402
 from host.data import prepare_data  # noqa: E402
 from host.errors import DcagentError  # noqa: E402
 from host.graph import Graph  # noqa: E402
@@ -52,7 +54,7 @@ from host.passes.execute import run_samples  # noqa: E402
 from host.passes.fidelity import measure, real_outputs  # noqa: E402
 from host.passes.rate import graph_bytes  # noqa: E402
 from host.passes.rewrite import clone, compact  # noqa: E402
-from host.passes.search import BudgetError, SearchSpace, compress  # noqa: E402
+from host.passes.search import BudgetError, compress  # noqa: E402
 from host.tflite import read_model  # noqa: E402
 
 EXAMPLES = ("fashion_cnn", "lenet300", "kws", "har")
@@ -101,7 +103,9 @@ class Row:
 
     @property
     def ratio(self) -> float:
-        return self.float32_file / self.ours_bytes
+        """The float32 file over ours as a device receives it: the whole .dcb container (the
+        peers' columns compare their coded data with ours counted the same way)."""
+        return self.float32_file / self.ours_dcb
 
 
 def _outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
@@ -172,7 +176,8 @@ def _dcb_bytes(graph: Graph, name: str) -> int:
 
 def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT_MLPERF,
                 samples: int = 100, refit: bool = False) -> Row:
-    """Compress one model with ours (`refit`: as `dcagent compress --refit`) and both peers and
+    """Compress one model with ours (with the example's own `dcagent compress` options,
+    dcagent/cli/example_options.py; `refit`: `--refit` for every model) and both peers, and
     measure them.
 
     Raises DcagentError when its files cannot be read, PeerError when a peer is missing.
@@ -186,7 +191,7 @@ def bench_model(name: str, max_drop: float, holdout: int, mlperf: Path = DEFAULT
     start = time.perf_counter()
     met = True
     try:
-        result = compress(graph, search_data, max_drop, SearchSpace(sequential_refit=refit),
+        result = compress(graph, search_data, max_drop, search_space(meta, refit=refit),
                           disjoint_verify=held_out,
                           search_samples=min(1000, search_data.size // 2) if held_out else 1000)
     except BudgetError as exc:
@@ -249,7 +254,7 @@ def markdown(rows: list[Row], max_drop: float) -> str:
         "every column scored on the held-out eval.npz) or top-1 agreement (MLPerf, `agr`, vs the int8 model).",
         "",
         "| model | float32 .tflite | TFLite int8 .tflite | TFLM LUT 4b .tflite | TFLM LUT data | NNCodec same acc "
-        "| ours (counted) | ours .dcb | ours vs float32 | LUT data / ours | NNCodec / ours "
+        "| ours (counted) | ours .dcb | float32 / ours .dcb | LUT data / ours | NNCodec / ours "
         "| original | TFLite int8 | TFLM LUT 4b | NNCodec | ours |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -287,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="32 MLPerf inputs, no held-out set")
     parser.add_argument("--json", default=str(ROOT / "bench" / "out" / "compress.json"))
     parser.add_argument("--markdown", action="store_true", help="print the markdown table")
-    parser.add_argument("--refit", action="store_true", help="ours with sequential refit (dcagent compress --refit)")
+    parser.add_argument("--refit", action="store_true",
+                        help="ours with sequential refit (dcagent compress --refit) on every model, not only "
+                             "where the example's meta.json names it")
     args = parser.parse_args(argv)
     if args.quick:
         args.mlperf_samples, args.holdout = min(args.mlperf_samples, 32), 0
@@ -301,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(bench_model(name, args.max_drop, args.holdout, Path(args.mlperf), args.mlperf_samples,
                                     args.refit))
             r = rows[-1]
-            print(f"  ours {r.ours_bytes:,} B ({r.ours_dcb:,} B .dcb), {r.ratio:.1f}x vs float32, "
+            print(f"  ours {r.ours_bytes:,} B ({r.ours_dcb:,} B .dcb, {r.ratio:.1f}x smaller than float32), "
                   f"{r.metric} {r.ours_score:.1f} (original {r.original_score:.1f}); TFLM LUT {r.lut_file:,} B "
                   f"file / {r.lut_data:,} B data, {r.lut_score:.1f}; NNCodec {r.nnc_bytes:,} B, {r.nnc_score:.1f}; "
                   f"{r.seconds:.0f} s", file=sys.stderr, flush=True)

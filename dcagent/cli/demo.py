@@ -16,6 +16,7 @@ search met the budget, 1 otherwise; a held-out loss beyond the budget is printed
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def _dev_key(folder: Path | None, console: Console):
 def run(args: argparse.Namespace, console: Console) -> int:
     from host.data import load_data, prepare_data
     from host.evaluation import evaluate, model_outputs
+    from dcagent.cli.example_options import cli_flags, search_space
     from host.passes.search import BudgetError, compress
     from host.tflite import read_model, write_model
 
@@ -91,16 +93,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     data = load_data(calib_path, graph)
     held_out = load_data(data_path, graph)
     name = args.example
+    meta = json.loads((folder / "meta.json").read_text())
     private, public = _dev_key(args.keys, console)
     args.workdir.mkdir(parents=True, exist_ok=True)
     out = args.workdir / f"{name}.dcb"
 
     started = time.perf_counter()
-    console.info(f"1. compressing examples/{name}/model_float32.tflite on {data.size} labelled calibration samples "
+    flags = "".join(f" with {flag}" for flag in cli_flags(meta))
+    console.info(f"1. compressing examples/{name}/model_float32.tflite{flags} on {data.size} labelled calibration samples "
                  f"(budget {args.max_drop:g} accuracy points; {held_out.size} held-out samples score it)")
     try:
         with stage_progress(console) as report_progress:
-            result = compress(graph, data, max_drop=args.max_drop, progress=report_progress,
+            result = compress(graph, data, max_drop=args.max_drop, space=search_space(meta), progress=report_progress,
                               search_samples=min(1000, data.size // 2), disjoint_verify=True)
     except BudgetError as exc:
         raise GoalNotMetError(f"demo: {exc}", hint=exc.hint) from exc
