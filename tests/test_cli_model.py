@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,26 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert (work / "hil" / "report.html").read_text().startswith("<!DOCTYPE html>")
 
 
+def _ratio(out: str) -> float:
+    """The demo's "(N.Nx smaller than the float32 model" figure."""
+    match = re.search(r"\(([0-9.]+)x smaller than the float32 model", out)
+    assert match, out[-2000:]
+    return float(match.group(1))
+
+
+@pytest.mark.slow
+def test_kws_demo_compresses_with_its_refit_option_to_12x(tmp_path, capsys):
+    """examples/kws/meta.json names --refit (dcagent/cli/example_options.py): the demo uses it,
+    and the issue's target holds: at least 12x smaller than the float32 file within 1 point."""
+    work = tmp_path / "demo"
+    assert main(["demo", "--example", "kws", "--workdir", str(work), "--keys", str(tmp_path / "k"), "--inputs", "2",
+                 "--host-only"]) == 0
+    captured = capsys.readouterr()
+    assert "compressing examples/kws/model_float32.tflite with --refit" in captured.err
+    out = captured.out
+    assert "all checks passed" in out and _ratio(out) >= 12.0  # without --refit: 9.9x
+
+
 @pytest.mark.slow
 @pytest.mark.qemu
 def test_default_demo_on_fashion_cnn(tmp_path, capsys):
@@ -190,6 +211,7 @@ def test_default_demo_on_fashion_cnn(tmp_path, capsys):
     assert main(["demo", "--workdir", str(work), "--keys", str(tmp_path / "k"), "--device-samples", "60"]) == 0
     out = capsys.readouterr().out
     assert "all checks passed" in out and "dcagent demo: fashion_cnn on qemu-m4" in out
+    assert _ratio(out) >= 12.0  # the issue's target for every example model
     case = json.loads((work / "hil" / "results.json").read_text())["cases"][0]
     assert case["status"] == "passed" and case["metrics"]["exact_outputs"] == 60
     assert case["metrics"]["instructions"] > 0 and case["metrics"]["energy_source"] == "estimate"
