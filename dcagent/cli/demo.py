@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("demo", help="compress, sign, verify, decode and run a bundled example model",
                                    description=__doc__.split("\n\n")[1])
     parser.add_argument("--example", choices=EXAMPLE_NAMES, default="fashion_cnn",
-                        help="bundled example (examples/<name>/: float32 model and eval data; default fashion_cnn)")
+                        help="bundled example (examples/<name>/: float32 model and eval data, compressed with the "
+                             "options its meta.json names, e.g. kws with --refit; default fashion_cnn)")
     parser.add_argument("--max-drop", type=float, default=1.0, metavar="PP",
                         help="accuracy budget in percentage points (default 1.0)")
     parser.add_argument("--workdir", metavar="DIR", type=Path, default=Path("build/demo"),
@@ -75,9 +76,9 @@ def _dev_key(folder: Path | None, console: Console):
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from dcagent.cli.example_options import cli_flags, search_space
     from host.data import load_data, prepare_data
     from host.evaluation import evaluate, model_outputs
-    from dcagent.cli.example_options import cli_flags, search_space
     from host.passes.search import BudgetError, compress
     from host.tflite import read_model, write_model
 
@@ -99,13 +100,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
     out = args.workdir / f"{name}.dcb"
 
     started = time.perf_counter()
-    flags = "".join(f" with {flag}" for flag in cli_flags(meta))
-    console.info(f"1. compressing examples/{name}/model_float32.tflite{flags} on {data.size} labelled calibration samples "
-                 f"(budget {args.max_drop:g} accuracy points; {held_out.size} held-out samples score it)")
+    flags = "".join(f" with {flag}" for flag in cli_flags(meta))  # the options its meta.json names
+    console.info(f"1. compressing examples/{name}/model_float32.tflite{flags} on {data.size} labelled calibration "
+                 f"samples (budget {args.max_drop:g} accuracy points; {held_out.size} held-out samples score it)")
     try:
         with stage_progress(console) as report_progress:
-            result = compress(graph, data, max_drop=args.max_drop, space=search_space(meta), progress=report_progress,
-                              search_samples=min(1000, data.size // 2), disjoint_verify=True)
+            result = compress(graph, data, max_drop=args.max_drop, space=search_space(meta),
+                              progress=report_progress, search_samples=min(1000, data.size // 2),
+                              disjoint_verify=True)
     except BudgetError as exc:
         raise GoalNotMetError(f"demo: {exc}", hint=exc.hint) from exc
     from dcagent.cli.compress import without_unused_tensors
