@@ -137,7 +137,11 @@ def _holdout(name: str, count: int) -> tuple[np.ndarray, np.ndarray] | None:
             return x[keep], y[keep]
         module = __import__(f"examples.{name}.data", fromlist=["prepare"])
         x, y = module.prepare("t10k")
-    except (DcagentError, OSError, ImportError, ValueError):
+    except (DcagentError, OSError, ImportError, ValueError) as exc:
+        hint = getattr(exc, "hint", None) or ("apt-get install espeak-ng sox flite" if name == "kws"
+                                              else "apt-get install dataset-fashion-mnist")
+        print(f"warning: {name}: no held-out samples beyond eval.npz ({exc}); for them: {hint}",
+              file=sys.stderr, flush=True)
         return None
     return x[500:500 + count], y[500:500 + count]
 
