@@ -36,8 +36,9 @@ def test_an_override_turns_an_option_on_for_any_example() -> None:
     assert search_space(_meta("kws"), refit=False).sequential_refit  # the example's own option stays
 
 
-@pytest.mark.parametrize("compress,message", [({"refti": True}, "unknown"), ({"refit": "yes"}, "true or false")])
-def test_a_bad_option_is_a_data_error(compress: dict, message: str) -> None:
+@pytest.mark.parametrize("compress,message", [({"refti": True}, "unknown"), ({"refit": "yes"}, "true or false"),
+                                              (["--refit"], "an object")])
+def test_a_bad_option_is_a_data_error(compress: object, message: str) -> None:
     with pytest.raises(DataError, match=message):
         search_space({"compress": compress})
     with pytest.raises(DataError, match=message):

@@ -25,9 +25,12 @@ OPTIONS = {"refit": ("sequential_refit", "--refit")}
 def compress_options(meta: dict[str, Any]) -> dict[str, bool]:
     """The example's compression options ({} for the defaults).
 
-    Raises DataError for an option this module does not know or a value that is not a bool.
+    Raises DataError when "compress" is not an object, names an option this module does not
+    know, or gives one a value that is not a bool.
     """
     options = meta.get("compress", {})
+    if not isinstance(options, dict):
+        raise DataError(f"meta.json compress must be an object of options, not {options!r}")
     for key, value in options.items():
         if key not in OPTIONS:
             raise DataError(f"meta.json compress option {key!r} is unknown (known: {', '.join(OPTIONS)})")
