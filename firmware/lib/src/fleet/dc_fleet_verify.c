@@ -6,6 +6,7 @@
 #include "dc_ed25519.h"
 #include "dc_fleet.h"
 #include "dc_fleet_internal.h"
+#include "dc_model_verify.h"
 #include "dc_sha256.h"
 #include "dc_status.h"
 
@@ -34,34 +35,8 @@ static int find_top(const dc_container_t *c, unsigned key, dc_cbor_reader_t *r)
 
 int dc_fleet_model_of(const dc_container_t *c, const char **name, size_t *name_len, uint32_t *version)
 {
-    dc_cbor_reader_t r;
-    uint64_t pairs, i, v = 0;
-    int got = 0;
-    if (find_top(c, DC_KEY_MODEL, &r) != DC_OK || dc_cbor_read_map(&r, &pairs) != DC_OK) {
-        return DC_ERR_METADATA;
-    }
-    for (i = 0; i < pairs; i++) {
-        unsigned k;
-        if (dc_container_read_key(&r, DC_MAP_MODEL, &k) != DC_OK) {
-            return DC_ERR_METADATA;
-        }
-        if (k == DC_KEY_MODEL_NAME) {
-            if (dc_cbor_read_text(&r, name, name_len) != DC_OK) {
-                return DC_ERR_METADATA;
-            }
-            got |= 1;
-        } else {
-            if (dc_cbor_read_uint(&r, &v) != DC_OK) {
-                return DC_ERR_METADATA;
-            }
-            got |= 2;
-        }
-    }
-    if (got != 3 || v > 0xFFFFFFFFu) {
-        return DC_ERR_METADATA;
-    }
-    *version = (uint32_t)v;
-    return DC_OK;
+    /* the same reading as the runtime's anti-rollback check; every failure is the metadata's here */
+    return dc_model_identity(c, name, name_len, version) == DC_OK ? DC_OK : DC_ERR_METADATA;
 }
 
 int dc_fleet_target_of(const dc_container_t *c, const char **arch, size_t *arch_len, uint64_t *min_flash,

@@ -39,12 +39,6 @@ void *dc_model_bump(dc_model_bump_t *b, size_t bytes)
     return b->base + start;
 }
 
-/* Finds key `key` of schema map `map` in the map at the reader's position; leaves the reader at its value. */
-static dc_status_t find_key(dc_cbor_reader_t *r, dc_container_map_t map, unsigned key)
-{
-    return dc_container_find_key(r, map, key) == DC_OK ? DC_OK : DC_ERR_METADATA;
-}
-
 static dc_status_t fill_tensor(dc_model_tensor_t *t, dc_model_life_t *l, const dc_tensor_info_t *info, int coded)
 {
     uint64_t count = 1;
@@ -186,7 +180,8 @@ static dc_status_t count_inputs(dc_cbor_reader_t nodes, uint64_t n, uint32_t *to
     for (uint64_t i = 0; i < n; i++) {
         dc_cbor_reader_t r = nodes;
         uint64_t items;
-        if (find_key(&r, DC_MAP_NODE, DC_KEY_NODE_INPUTS) != DC_OK || dc_cbor_read_array(&r, &items) != DC_OK) {
+        if (dc_container_find_key(&r, DC_MAP_NODE, DC_KEY_NODE_INPUTS) != DC_OK ||
+            dc_cbor_read_array(&r, &items) != DC_OK) {
             return DC_ERR_METADATA;
         }
         if (items > DC_MODEL_MAX_OP_INPUTS) {
@@ -284,18 +279,18 @@ dc_status_t dc_model_build_graph(dc_model_t *m, dc_model_bump_t *b)
     }
     graph = top;
     tensors = top;
-    if (find_key(&graph, DC_MAP_METADATA, DC_KEY_GRAPH) != DC_OK ||
-        find_key(&tensors, DC_MAP_METADATA, DC_KEY_TENSORS) != DC_OK) {
+    if (dc_container_find_key(&graph, DC_MAP_METADATA, DC_KEY_GRAPH) != DC_OK ||
+        dc_container_find_key(&tensors, DC_MAP_METADATA, DC_KEY_TENSORS) != DC_OK) {
         return DC_ERR_METADATA;
     }
     nodes = graph;
     values = graph;
     inputs = graph;
     outputs = graph;
-    if (find_key(&nodes, DC_MAP_GRAPH, DC_KEY_GRAPH_NODES) != DC_OK ||
-        find_key(&values, DC_MAP_GRAPH, DC_KEY_GRAPH_VALUES) != DC_OK ||
-        find_key(&inputs, DC_MAP_GRAPH, DC_KEY_GRAPH_INPUTS) != DC_OK ||
-        find_key(&outputs, DC_MAP_GRAPH, DC_KEY_GRAPH_OUTPUTS) != DC_OK) {
+    if (dc_container_find_key(&nodes, DC_MAP_GRAPH, DC_KEY_GRAPH_NODES) != DC_OK ||
+        dc_container_find_key(&values, DC_MAP_GRAPH, DC_KEY_GRAPH_VALUES) != DC_OK ||
+        dc_container_find_key(&inputs, DC_MAP_GRAPH, DC_KEY_GRAPH_INPUTS) != DC_OK ||
+        dc_container_find_key(&outputs, DC_MAP_GRAPH, DC_KEY_GRAPH_OUTPUTS) != DC_OK) {
         return DC_ERR_METADATA;
     }
     if (dc_cbor_read_array(&nodes, &n_nodes) != DC_OK || dc_cbor_read_array(&values, &n_values) != DC_OK ||
