@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import threading
 from pathlib import Path
 
 from dcagent.cli.console import Console
 from dcagent.cli.mqtt_options import add_broker_arguments, tls_options
+from dcagent.cli.signals import stop_on_sigterm
 from dcagent.fleet import topics
 
 
@@ -69,11 +69,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
                          tls=tls_options(args), arch=args.arch, stall_timeout=args.stall_timeout,
                          retry_max=args.retry_max)
     stop = threading.Event()
+    stop_on_sigterm(stop)
 
-    def interrupt(signum, frame) -> None:  # noqa: ANN001 - signal handler signature
-        stop.set()
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupt)
     def log(message: str) -> None:
         console.info(f"agent {device_id}: {message}")
     board = connect_board(args.board, args.port, state_dir, log=log)

@@ -7,12 +7,12 @@ Without --serve, run `dcagent stream-server` on the signed file to serve the blo
 from __future__ import annotations
 
 import argparse
-import signal
 import threading
 from pathlib import Path
 
 from dcagent.cli.console import Console
 from dcagent.cli.mqtt_options import add_broker_arguments, tls_options
+from dcagent.cli.signals import stop_on_sigterm
 from dcagent.fleet.messages import DEFAULT_BLOCK_SIZE
 from dcagent.fleet.publisher import Publication, publish
 
@@ -63,9 +63,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if not args.serve:
         work()
     else:
-        def terminate(signum, frame) -> None:  # noqa: ANN001 - signal handler signature
-            raise KeyboardInterrupt  # SIGTERM stops as Ctrl-C does (a service manager, or a job that ignores SIGINT)
-        signal.signal(signal.SIGTERM, terminate)
+        stop_on_sigterm(stop)
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
         console.info(f"serving {args.model} to fleet {args.fleet}; Ctrl-C or SIGTERM stops")
