@@ -49,6 +49,19 @@ def _each(inner: Convert) -> Convert:
     return convert
 
 
+def _coded_to_text(value: Any, path: str, name_of: Callable[[Any, str], str],
+                   convert: Callable[[str, Any, str], Any]) -> Any:
+    """A map of format 3 (keys are codes) with text keys: `name_of(key, path)` names a key (raising
+    for one that is not a code of the map), `convert(name, value, path)` converts its value."""
+    if not isinstance(value, dict):
+        return value  # Metadata reports the type
+    out = {}
+    for key, item in value.items():
+        name = name_of(key, path)
+        out[name] = convert(name, item, f"{path}.{name}")
+    return out
+
+
 def _closed(names: tuple[str, ...], members: dict[str, tuple[Convert, Convert]] | None = None) -> tuple[Convert, Convert]:
     """(to_integers, to_text) of a schema map with key list `names`; `members` converts values."""
     members = members or {}
@@ -64,17 +77,17 @@ def _closed(names: tuple[str, ...], members: dict[str, tuple[Convert, Convert]] 
             out[names.index(key)] = convert(item, f"{path}.{key}")
         return out
 
+    def name_of(key: Any, path: str) -> str:
+        if type(key) is not int or key >= len(names):
+            raise _fail(path, f"key {key!r} is not one of its codes 0..{len(names) - 1} "
+                        f"({', '.join(names)}; format 3 writes keys as integers)")
+        return names[key]
+
+    def value_to_text(name: str, item: Any, path: str) -> Any:
+        return members.get(name, (_same, _same))[1](item, path)
+
     def to_text(value: Any, path: str) -> Any:
-        if not isinstance(value, dict):
-            return value
-        out = {}
-        for key, item in value.items():
-            if type(key) is not int or key >= len(names):
-                raise _fail(path, f"key {key!r} is not one of its codes 0..{len(names) - 1} "
-                            f"({', '.join(names)}; format 3 writes keys as integers)")
-            name = names[key]
-            out[name] = members.get(name, (_same, _same))[1](item, f"{path}.{name}")
-        return out
+        return _coded_to_text(value, path, name_of, value_to_text)
 
     return to_integers, to_text
 
@@ -98,20 +111,22 @@ def _options_to_integers(value: Any, path: str) -> Any:
     return out
 
 
+def _option_name(key: Any, path: str) -> str:
+    if type(key) is not int:
+        raise _fail(path, f"key {key!r} is not an option code (format 3 writes keys as integers)")
+    return OPTIONS[key] if key < len(OPTIONS) else f"{UNKNOWN_OPTION_PREFIX}{key}"
+
+
+def _option_to_text(name: str, item: Any, path: str) -> Any:
+    if name in ENUMS and type(item) is int and 0 <= item < len(ENUMS[name]):
+        return ENUMS[name][item]
+    if name in ENUMS and isinstance(item, str):
+        return f"<text {item!r}: format 3 writes an integer>"  # mistyped: unpack rejects it, as the device
+    return item
+
+
 def _options_to_text(value: Any, path: str) -> Any:
-    if not isinstance(value, dict):
-        return value
-    out = {}
-    for key, item in value.items():
-        if type(key) is not int:
-            raise _fail(path, f"key {key!r} is not an option code (format 3 writes keys as integers)")
-        name = OPTIONS[key] if key < len(OPTIONS) else f"{UNKNOWN_OPTION_PREFIX}{key}"
-        if name in ENUMS and type(item) is int and 0 <= item < len(ENUMS[name]):
-            item = ENUMS[name][item]
-        elif name in ENUMS and isinstance(item, str):
-            item = f"<text {item!r}: format 3 writes an integer>"  # mistyped: unpack rejects it, as the device
-        out[name] = item
-    return out
+    return _coded_to_text(value, path, _option_name, _option_to_text)
 
 
 _OPTIONS = (_options_to_integers, _options_to_text)
